@@ -1,0 +1,14 @@
+# customer_score — PGXS build.  `make && make install`, then `bash test/run` for every suite.
+EXTENSION    = customer_score
+EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+MODULE_big   = customer_score
+OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
+               src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
+DATA         = $(EXTENSION)--$(EXTVERSION).sql
+REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
+PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
+SHLIB_LINK   = -lm
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,42 @@
+/*
+ * bgnbd.h — the BG/NBD model (Fader, Hardie & Lee 2005, "Counting Your
+ * Customers the Easy Way").
+ *
+ * On-disk layout of type bgnbd (a varlena, so the format can evolve):
+ *   vl_len_, version (BGNBD_VERSION), flags (MODEL_* below), reserved,
+ *   r, alpha, a, b       the parameters, alpha in the caller's time unit
+ *   log_likelihood       of the fit (meaningful when MODEL_FITTED)
+ *   customers            customers the fit saw (meaningful when MODEL_FITTED)
+ */
+#ifndef CUSTOMER_SCORE_BGNBD_H
+#define CUSTOMER_SCORE_BGNBD_H
+
+#include "postgres.h"
+
+#define MODEL_FITTED	0x01	/* log_likelihood and customers are known */
+#define MODEL_CONVERGED 0x02	/* the optimiser met its gradient test inside the bounds */
+
+#define BGNBD_VERSION 1
+
+typedef struct BgnbdModel
+{
+	int32		vl_len_;
+	uint8		version;
+	uint8		flags;
+	uint16		reserved;
+	double		r;
+	double		alpha;
+	double		a;
+	double		b;
+	double		log_likelihood;
+	int64		customers;
+} BgnbdModel;
+
+#define DatumGetBgnbdModel(d) ((BgnbdModel *) PG_DETOAST_DATUM(d))
+
+extern double bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
+									   int64 frequency, double recency, double t);
+extern double bgnbd_p_alive(const BgnbdModel *model, int64 frequency,
+							double recency, double t);
+
+#endif

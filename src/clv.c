@@ -1,0 +1,62 @@
+/*
+ * clv.c — customer lifetime value from a purchase model and a spend model.
+ *
+ * clv = sum over steps k = 1..K of
+ *         (E[Y(t_k)] - E[Y(t_{k-1})]) * E[spend] / (1 + discount_rate)^(t_k / step)
+ * with t_k = min(k * step, horizon): the purchases expected in each step,
+ * valued at the expected spend and discounted per step (as lifetimes does).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+
+#include "bgnbd.h"
+#include "gamma_gamma.h"
+#include "validate.h"
+
+#define CLV_MAX_STEPS 100000
+
+PG_FUNCTION_INFO_V1(clv_bgnbd_gamma_gamma);
+Datum
+clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
+{
+	BgnbdModel *purchases = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
+	GammaGammaModel *spend_model = DatumGetGammaGammaModel(PG_GETARG_DATUM(1));
+	int32		frequency = PG_GETARG_INT32(2);
+	double		recency = PG_GETARG_FLOAT8(3);
+	double		t = PG_GETARG_FLOAT8(4);
+	double		monetary = PG_GETARG_FLOAT8(5);
+	double		horizon = PG_GETARG_FLOAT8(6);
+	double		discount_rate = PG_GETARG_FLOAT8(7);
+	double		step = PG_GETARG_FLOAT8(8);
+	double		spend,
+				steps,
+				value = 0,
+				previous = 0;
+
+	cs_check_history(frequency, recency, t);
+	cs_check_non_negative("monetary", monetary);
+	cs_check_non_negative("horizon", horizon);
+	cs_check_positive("step", step);
+	if (!isfinite(discount_rate) || discount_rate <= -1.0)
+		cs_reject("discount_rate", "a finite number greater than -1", discount_rate);
+	steps = ceil(horizon / step - 1e-9);
+	if (steps > CLV_MAX_STEPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("clv horizon spans %.0f steps, more than the limit of %d", steps, CLV_MAX_STEPS),
+				 errhint("Use a larger step.")));
+
+	spend = gamma_gamma_expected_spend(spend_model, frequency, monetary);
+	for (int k = 1; k <= (int) steps; k++)
+	{
+		double		tk = fmin(k * step, horizon);
+		double		expected = bgnbd_expected_purchases(purchases, tk, frequency, recency, t);
+
+		value += (expected - previous) * spend / pow(1.0 + discount_rate, tk / step);
+		previous = expected;
+	}
+	PG_RETURN_FLOAT8(value);
+}

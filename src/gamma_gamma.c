@@ -1,0 +1,376 @@
+/*
+ * gamma_gamma.c — the Gamma-Gamma spend model: type I/O, the
+ * gamma_gamma_fit aggregate and expected spend.
+ *
+ * A customer's mean repeat-purchase value zbar over x repeat purchases is
+ * Gamma(p x, nu x) given nu, and nu ~ Gamma(q, v) across customers (Fader &
+ * Hardie 2013 use gamma for v).  Customers without repeat purchases carry no
+ * information about spend and do not enter the fit.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+#include "gamma_gamma.h"
+#include "history.h"
+#include "model_io.h"
+#include "numeric.h"
+#include "optimize.h"
+#include "validate.h"
+
+static const CsModelSpec gamma_gamma_spec = {
+	"gamma_gamma", GAMMA_GAMMA_VERSION, 3, {"p", "q", "v"}
+};
+
+/* ---------------------------------------------------------------------
+ * The model type
+ * ---------------------------------------------------------------------
+ */
+
+static GammaGammaModel *
+gamma_gamma_from_values(const CsModelValues *values)
+{
+	GammaGammaModel *model = palloc0(sizeof(GammaGammaModel));
+
+	SET_VARSIZE(model, sizeof(GammaGammaModel));
+	model->version = GAMMA_GAMMA_VERSION;
+	model->flags = values->flags;
+	model->p = values->params[0];
+	model->q = values->params[1];
+	model->v = values->params[2];
+	model->log_likelihood = values->log_likelihood;
+	model->customers = values->customers;
+	return model;
+}
+
+static void
+gamma_gamma_to_values(const GammaGammaModel *model, CsModelValues *values)
+{
+	if (model->version != GAMMA_GAMMA_VERSION)
+		elog(ERROR, "gamma_gamma value has unsupported version %d", model->version);
+	memset(values, 0, sizeof(*values));
+	values->flags = model->flags;
+	values->params[0] = model->p;
+	values->params[1] = model->q;
+	values->params[2] = model->v;
+	values->log_likelihood = model->log_likelihood;
+	values->customers = model->customers;
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_in);
+Datum
+gamma_gamma_in(PG_FUNCTION_ARGS)
+{
+	CsModelValues values;
+
+	cs_model_parse(&gamma_gamma_spec, PG_GETARG_CSTRING(0), &values);
+	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_out);
+Datum
+gamma_gamma_out(PG_FUNCTION_ARGS)
+{
+	CsModelValues values;
+
+	gamma_gamma_to_values(DatumGetGammaGammaModel(PG_GETARG_DATUM(0)), &values);
+	PG_RETURN_CSTRING(cs_model_format(&gamma_gamma_spec, &values));
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_recv);
+Datum
+gamma_gamma_recv(PG_FUNCTION_ARGS)
+{
+	CsModelValues values;
+
+	cs_model_recv(&gamma_gamma_spec, (StringInfo) PG_GETARG_POINTER(0), &values);
+	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_send);
+Datum
+gamma_gamma_send(PG_FUNCTION_ARGS)
+{
+	CsModelValues values;
+
+	gamma_gamma_to_values(DatumGetGammaGammaModel(PG_GETARG_DATUM(0)), &values);
+	PG_RETURN_BYTEA_P(cs_model_send(&gamma_gamma_spec, &values));
+}
+
+/* gamma_gamma(p, q, v): a model from known (e.g. published) parameters */
+PG_FUNCTION_INFO_V1(gamma_gamma_make);
+Datum
+gamma_gamma_make(PG_FUNCTION_ARGS)
+{
+	CsModelValues values;
+
+	memset(&values, 0, sizeof(values));
+	for (int i = 0; i < 3; i++)
+		values.params[i] = PG_GETARG_FLOAT8(i);
+	cs_model_check_params(&gamma_gamma_spec, values.params);
+	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_params);
+Datum
+gamma_gamma_params(PG_FUNCTION_ARGS)
+{
+	CsModelValues values;
+
+	gamma_gamma_to_values(DatumGetGammaGammaModel(PG_GETARG_DATUM(0)), &values);
+	return cs_model_jsonb(&gamma_gamma_spec, &values);
+}
+
+/* ---------------------------------------------------------------------
+ * The aggregate state: a histogram of (frequency, monetary)
+ * ---------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(gamma_gamma_state_in);
+Datum
+gamma_gamma_state_in(PG_FUNCTION_ARGS)
+{
+	return history_in(PG_GETARG_CSTRING(0), HISTORY_GAMMA_GAMMA, "gamma_gamma_state");
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_state_out);
+Datum
+gamma_gamma_state_out(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_CSTRING(history_out(DatumGetHistoryState(PG_GETARG_DATUM(0))));
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_state_recv);
+Datum
+gamma_gamma_state_recv(PG_FUNCTION_ARGS)
+{
+	return history_recv((StringInfo) PG_GETARG_POINTER(0), HISTORY_GAMMA_GAMMA,
+						"gamma_gamma_state");
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_state_send);
+Datum
+gamma_gamma_state_send(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(history_send(DatumGetHistoryState(PG_GETARG_DATUM(0))));
+}
+
+/*
+ * gamma_gamma_fit(frequency int, monetary float8).  Rows with a NULL are
+ * skipped; so are customers with frequency 0, whose monetary value is
+ * undefined (the summaries report it as 0).
+ */
+PG_FUNCTION_INFO_V1(gamma_gamma_fit_transfn);
+Datum
+gamma_gamma_fit_transfn(PG_FUNCTION_ARGS)
+{
+	double		key[HISTORY_MAX_KEYS] = {0};
+
+	CS_REQUIRE_AGG_CONTEXT(fcinfo, "gamma_gamma_fit_transfn");
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		goto skip;
+	if (PG_GETARG_INT32(1) < 0)
+		cs_reject("frequency", "non-negative", PG_GETARG_INT32(1));
+	if (PG_GETARG_INT32(1) == 0)
+	{
+		cs_check_finite("monetary", PG_GETARG_FLOAT8(2));
+		goto skip;
+	}
+	key[0] = (double) PG_GETARG_INT32(1);
+	key[1] = PG_GETARG_FLOAT8(2);
+	history_validate_key(HISTORY_GAMMA_GAMMA, key);
+	PG_RETURN_POINTER(history_add(fcinfo, HISTORY_GAMMA_GAMMA, key, 1));
+
+skip:
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_fit_combinefn);
+Datum
+gamma_gamma_fit_combinefn(PG_FUNCTION_ARGS)
+{
+	HistoryState *state;
+
+	CS_REQUIRE_AGG_CONTEXT(fcinfo, "gamma_gamma_fit_combinefn");
+	state = history_combine(fcinfo, HISTORY_GAMMA_GAMMA);
+	if (state == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(state);
+}
+
+/* ---------------------------------------------------------------------
+ * The fit
+ * ---------------------------------------------------------------------
+ */
+
+/* Spend rescaled so the customers' mean is 1 (v scales with money, p and q do not). */
+typedef struct GammaGammaData
+{
+	int32		n;
+	double	   *x;
+	double	   *m;
+	double	   *log_m;
+	double	   *weight;
+	double		total;
+} GammaGammaData;
+
+/*
+ * Minus the mean log-likelihood and its gradient in log-parameters.  Per
+ * customer (the density of zbar given x):
+ *
+ *   ll = lgamma(px+q) - lgamma(px) - lgamma(q) + q log v
+ *        + (px-1) log zbar + px log x - (px+q) log(x zbar + v)
+ */
+static double
+gamma_gamma_objective(const double *theta, double *grad, void *arg)
+{
+	const GammaGammaData *data = arg;
+	double		p = exp(theta[0]),
+				q = exp(theta[1]),
+				v = exp(theta[2]);
+	double		log_v = theta[2];
+	double		lgamma_q = lgamma(q),
+				digamma_q = cs_digamma(q);
+	double		ll = 0,
+				g_p = 0,
+				g_q = 0,
+				g_v = 0;
+	int32		i = 0;
+
+	while (i < data->n)
+	{
+		double		x = data->x[i];
+		double		px = p * x;
+		double		log_x = log(x);
+		double		common = lgamma(px + q) - lgamma(px) - lgamma_q + q * log_v + px * log_x;
+		double		digamma_pxq = cs_digamma(px + q);
+		double		dp_common = digamma_pxq - cs_digamma(px) + log_x;
+		double		dq_common = digamma_pxq - digamma_q + log_v;
+
+		for (; i < data->n && data->x[i] == x; i++)
+		{
+			double		w = data->weight[i];
+			double		spend = x * data->m[i] + v;
+			double		log_spend = log(spend);
+
+			ll += w * (common + (px - 1.0) * data->log_m[i] - (px + q) * log_spend);
+			g_p += w * x * (dp_common + data->log_m[i] - log_spend);
+			g_q += w * (dq_common - log_spend);
+			g_v += w * (q / v - (px + q) / spend);
+		}
+	}
+	if (!isfinite(ll))
+		return INFINITY;
+	grad[0] = -g_p * p / data->total;
+	grad[1] = -g_q * q / data->total;
+	grad[2] = -g_v * v / data->total;
+	return -ll / data->total;
+}
+
+PG_FUNCTION_INFO_V1(gamma_gamma_fit_finalfn);
+Datum
+gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	/* p, q, v with the mean spend scaled to 1; the last two start near the mean */
+	static const double starts[][CS_OPT_MAX_PARAMS] = {
+		{1.0, 1.0, 1.0},
+		{5.0, 4.0, 0.6},
+		{2.0, 15.0, 7.0},
+	};
+	HistoryState *state;
+	GammaGammaData data;
+	double		scale = 0,
+				theta[CS_OPT_MAX_PARAMS];
+	CsOptimResult fit;
+	CsModelValues values;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = history_compacted_copy(DatumGetHistoryState(PG_GETARG_DATUM(0)));
+	if (state->used == 0)
+		PG_RETURN_NULL();
+
+	data.n = state->used;
+	data.x = palloc(sizeof(double) * data.n);
+	data.m = palloc(sizeof(double) * data.n);
+	data.log_m = palloc(sizeof(double) * data.n);
+	data.weight = palloc(sizeof(double) * data.n);
+	data.total = 0;
+	for (int32 i = 0; i < data.n; i++)
+	{
+		data.weight[i] = (double) state->points[i].count;
+		data.total += data.weight[i];
+		scale += data.weight[i] * state->points[i].key[1];
+	}
+	scale /= data.total;
+	for (int32 i = 0; i < data.n; i++)
+	{
+		data.x[i] = state->points[i].key[0];
+		data.m[i] = state->points[i].key[1] / scale;
+		data.log_m[i] = log(data.m[i]);
+	}
+
+	fit = cs_fit_from_starts(gamma_gamma_objective, &data, 3, starts, lengthof(starts), theta);
+
+	memset(&values, 0, sizeof(values));
+	values.flags = MODEL_FITTED | (fit.converged ? MODEL_CONVERGED : 0);
+	values.params[0] = exp(theta[0]);
+	values.params[1] = exp(theta[1]);
+	values.params[2] = exp(theta[2]) * scale;
+	/* a density in zbar: rescaling money by 1/scale adds log(scale) per customer */
+	values.log_likelihood = -fit.value * data.total - data.total * log(scale);
+	values.customers = (int64) data.total;
+	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
+}
+
+/* ---------------------------------------------------------------------
+ * Prediction
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * E[mean spend | x, zbar] = p (v + x zbar) / (p x + q - 1): a weighted mean
+ * of the population mean p v / (q - 1) and the customer's own zbar.
+ */
+double
+gamma_gamma_expected_spend(const GammaGammaModel *model, int64 frequency, double monetary)
+{
+	double		x = (double) frequency;
+	double		denominator = model->p * x + model->q - 1.0;
+
+	if (frequency == 0)
+		monetary = 0;			/* no repeat purchase: only the population mean counts */
+	if (denominator <= 0)
+	{
+		char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("expected spend is unbounded for frequency " INT64_FORMAT " under this model",
+						frequency),
+				 errdetail("p * frequency + q - 1 must be positive; q is %s.",
+						   cs_format_double(model->q, buf))));
+	}
+	return model->p * (model->v + x * monetary) / denominator;
+}
+
+/* expected_spend(model, frequency, monetary) */
+PG_FUNCTION_INFO_V1(gamma_gamma_expected_spend_sql);
+Datum
+gamma_gamma_expected_spend_sql(PG_FUNCTION_ARGS)
+{
+	GammaGammaModel *model = DatumGetGammaGammaModel(PG_GETARG_DATUM(0));
+	int32		frequency = PG_GETARG_INT32(1);
+	double		monetary = PG_GETARG_FLOAT8(2);
+
+	if (frequency < 0)
+		cs_reject("frequency", "non-negative", frequency);
+	cs_check_non_negative("monetary", monetary);
+	PG_RETURN_FLOAT8(gamma_gamma_expected_spend(model, frequency, monetary));
+}

@@ -1,0 +1,369 @@
+/*
+ * history.c — the histogram-of-histories aggregate state (see history.h).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/memutils.h"
+
+#include "history.h"
+#include "text_io.h"
+#include "validate.h"
+
+#define HISTORY_INITIAL_CAPACITY 64
+
+int
+history_key_count(HistoryKind kind)
+{
+	return kind == HISTORY_BGNBD ? 3 : 2;
+}
+
+static const char *
+history_type_name(HistoryKind kind)
+{
+	return kind == HISTORY_BGNBD ? "bgnbd_state" : "gamma_gamma_state";
+}
+
+/*
+ * Check one history and bring it to canonical form (so equal histories
+ * compare equal).  Shared by the transition functions and the input
+ * functions, so what a state may hold is decided in one place.
+ */
+void
+history_validate_key(HistoryKind kind, double *key)
+{
+	double		frequency = key[0];
+
+	if (!isfinite(frequency) || frequency != floor(frequency) || frequency < 0 ||
+		frequency > PG_INT32_MAX)
+		cs_reject("frequency", "a non-negative integer", frequency);
+
+	if (kind == HISTORY_BGNBD)
+	{
+		cs_check_history((int64) frequency, key[1], key[2]);
+		/* recency carries no information without a repeat purchase */
+		if (frequency == 0)
+			key[1] = 0.0;
+		key[1] += 0.0;			/* turn -0 into +0 */
+		key[2] += 0.0;
+	}
+	else
+	{
+		if (frequency < 1)
+			cs_reject("frequency", "at least 1 for a Gamma-Gamma history", frequency);
+		if (!isfinite(key[1]) || key[1] <= 0.0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("monetary must be a finite positive number for a customer with repeat purchases, got %s",
+							cs_format_double(key[1], (char[DOUBLE_SHORTEST_DECIMAL_LEN]) {0})),
+					 errhint("The Gamma-Gamma model describes positive spend; leave out customers whose repeat purchases sum to zero or less.")));
+		key[2] = 0.0;
+	}
+}
+
+static int
+history_point_cmp(const void *a, const void *b)
+{
+	const HistoryPoint *pa = a;
+	const HistoryPoint *pb = b;
+
+	for (int i = 0; i < HISTORY_MAX_KEYS; i++)
+	{
+		if (pa->key[i] < pb->key[i])
+			return -1;
+		if (pa->key[i] > pb->key[i])
+			return 1;
+	}
+	return 0;
+}
+
+/* Sort the points and merge equal keys, in place. */
+static void
+history_compact(HistoryState *state)
+{
+	int32		out = 0;
+
+	if (state->flags & HISTORY_COMPACT)
+		return;
+	if (state->used > 1)
+	{
+		qsort(state->points, state->used, sizeof(HistoryPoint), history_point_cmp);
+		for (int32 i = 1; i < state->used; i++)
+		{
+			if (history_point_cmp(&state->points[out], &state->points[i]) == 0)
+				state->points[out].count += state->points[i].count;
+			else
+				state->points[++out] = state->points[i];
+		}
+		state->used = out + 1;
+	}
+	state->flags |= HISTORY_COMPACT;
+}
+
+static HistoryState *
+history_alloc(HistoryKind kind, int32 capacity)
+{
+	HistoryState *state;
+
+	if (capacity > HISTORY_MAX_POINTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct customer histories for one fit"),
+				 errdetail("The limit is %d distinct histories.", HISTORY_MAX_POINTS),
+				 errhint("Round recency and t to whole days or fit per segment.")));
+	state = palloc0(HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
+	SET_VARSIZE(state, HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
+	state->version = HISTORY_VERSION;
+	state->kind = kind;
+	state->flags = HISTORY_COMPACT;
+	state->used = 0;
+	return state;
+}
+
+/*
+ * A copy with room for at least min_capacity points.  It is allocated in the
+ * current (per-call) memory context: the executor copies a returned state
+ * whose pointer changed into the aggregate context and frees the old one.
+ */
+static HistoryState *
+history_grow(const HistoryState *state, int32 min_capacity)
+{
+	int64		capacity = Max((int64) history_capacity(state), HISTORY_INITIAL_CAPACITY);
+	HistoryState *grown;
+
+	while (capacity < min_capacity)
+		capacity *= 2;
+	grown = history_alloc(state->kind, (int32) Min(capacity, (int64) HISTORY_MAX_POINTS + 1));
+	grown->flags = state->flags;
+	grown->used = state->used;
+	memcpy(grown->points, state->points, sizeof(HistoryPoint) * state->used);
+	return grown;
+}
+
+static void
+history_check_kind(const HistoryState *state, HistoryKind kind)
+{
+	if (state->version != HISTORY_VERSION || state->kind != kind)
+		elog(ERROR, "%s has version %d and kind %d, expected version %d and kind %d",
+			 history_type_name(kind), state->version, state->kind, HISTORY_VERSION, kind);
+}
+
+HistoryState *
+history_add(FunctionCallInfo fcinfo, HistoryKind kind, const double *key, int64 count)
+{
+	HistoryState *state;
+	HistoryPoint *point;
+
+	if (PG_ARGISNULL(0))
+		state = history_alloc(kind, HISTORY_INITIAL_CAPACITY);
+	else
+	{
+		/* our own state, in the aggregate context: update it in place */
+		state = (HistoryState *) PG_GETARG_POINTER(0);
+		history_check_kind(state, kind);
+	}
+
+	if (state->used == history_capacity(state))
+	{
+		history_compact(state);
+		if (state->used > history_capacity(state) / 2)
+			state = history_grow(state, history_capacity(state) * 2);
+	}
+
+	point = &state->points[state->used++];
+	memcpy(point->key, key, sizeof(point->key));
+	point->count = count;
+	if (state->used > 1)
+		state->flags &= ~HISTORY_COMPACT;
+	return state;
+}
+
+HistoryState *
+history_combine(FunctionCallInfo fcinfo, HistoryKind kind)
+{
+	HistoryState *state;
+	HistoryState *other;
+
+	if (PG_ARGISNULL(1))
+		return PG_ARGISNULL(0) ? NULL : (HistoryState *) PG_GETARG_POINTER(0);
+	other = DatumGetHistoryState(PG_GETARG_DATUM(1));
+	history_check_kind(other, kind);
+	if (PG_ARGISNULL(0))
+		return history_compacted_copy(other);
+
+	state = (HistoryState *) PG_GETARG_POINTER(0);
+	history_check_kind(state, kind);
+	if ((int64) state->used + other->used > HISTORY_MAX_POINTS)
+		(void) history_alloc(kind, HISTORY_MAX_POINTS + 1);	/* reports the limit */
+	if (state->used + other->used > history_capacity(state))
+		state = history_grow(state, state->used + other->used);
+	memcpy(&state->points[state->used], other->points, sizeof(HistoryPoint) * other->used);
+	state->used += other->used;
+	state->flags &= ~HISTORY_COMPACT;
+	history_compact(state);
+	return state;
+}
+
+/* A sorted, merged copy sized to fit: what final and output functions read. */
+HistoryState *
+history_compacted_copy(const HistoryState *state)
+{
+	HistoryState *copy = history_alloc(state->kind, Max(state->used, 1));
+
+	copy->flags = state->flags;
+	copy->used = state->used;
+	memcpy(copy->points, state->points, sizeof(HistoryPoint) * state->used);
+	history_compact(copy);
+	return copy;
+}
+
+int64
+history_total_count(const HistoryState *state)
+{
+	int64		total = 0;
+
+	for (int32 i = 0; i < state->used; i++)
+		total += state->points[i].count;
+	return total;
+}
+
+Datum
+history_in(const char *input, HistoryKind kind, const char *type_name)
+{
+	const char *cursor = input;
+	int			nkeys = history_key_count(kind);
+	HistoryState *state = history_alloc(kind, HISTORY_INITIAL_CAPACITY);
+
+	cs_skip_space(&cursor);
+	if (strncmp(cursor, "v1", 2) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"", type_name, input),
+				 errdetail("The text must start with the format version \"v1\".")));
+	cursor += 2;
+	for (;;)
+	{
+		double		key[HISTORY_MAX_KEYS] = {0};
+		int64		count;
+
+		cs_skip_space(&cursor);
+		if (*cursor == '\0')
+			break;
+		cs_expect_char(&cursor, '(', type_name, input);
+		for (int i = 0; i < nkeys; i++)
+		{
+			if (i > 0)
+				cs_expect_char(&cursor, ',', type_name, input);
+			key[i] = cs_parse_float(&cursor, type_name, input);
+		}
+		cs_expect_char(&cursor, ')', type_name, input);
+		cs_expect_char(&cursor, ':', type_name, input);
+		count = cs_parse_int64(&cursor, type_name, input);
+		if (count < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type %s: \"%s\"", type_name, input),
+					 errdetail("Each history needs a positive count.")));
+		history_validate_key(kind, key);
+		if (state->used == history_capacity(state))
+			state = history_grow(state, state->used + 1);
+		memcpy(state->points[state->used].key, key, sizeof(key));
+		state->points[state->used].count = count;
+		state->used++;
+		state->flags &= ~HISTORY_COMPACT;
+	}
+	history_compact(state);
+	PG_RETURN_POINTER(state);
+}
+
+char *
+history_out(const HistoryState *state)
+{
+	HistoryState *compact = history_compacted_copy(state);
+	int			nkeys = history_key_count(state->kind);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "v1");
+	for (int32 i = 0; i < compact->used; i++)
+	{
+		appendStringInfoString(&buf, " (");
+		for (int k = 0; k < nkeys; k++)
+		{
+			if (k > 0)
+				appendStringInfoChar(&buf, ',');
+			cs_append_float(&buf, compact->points[i].key[k]);
+		}
+		appendStringInfo(&buf, "):" INT64_FORMAT, compact->points[i].count);
+	}
+	pfree(compact);
+	return buf.data;
+}
+
+Datum
+history_recv(StringInfo buf, HistoryKind kind, const char *type_name)
+{
+	int			version = pq_getmsgbyte(buf);
+	int			got_kind = pq_getmsgbyte(buf);
+	int32		used = pq_getmsgint(buf, 4);
+	int			nkeys = history_key_count(kind);
+	HistoryState *state;
+
+	if (version != HISTORY_VERSION || got_kind != kind)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary data for type %s", type_name),
+				 errdetail("Unsupported format version %d or kind %d.", version, got_kind)));
+	/* each point takes at least nkeys * 8 + 8 bytes: reject lengths the message cannot hold */
+	if (used < 0 || (int64) used * (nkeys + 1) * 8 > buf->len - buf->cursor)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary data for type %s", type_name),
+				 errdetail("Point count %d does not match the message length.", used)));
+	state = history_alloc(kind, Max(used, 1));
+	for (int32 i = 0; i < used; i++)
+	{
+		double		key[HISTORY_MAX_KEYS] = {0};
+		int64		count;
+
+		for (int k = 0; k < nkeys; k++)
+			key[k] = pq_getmsgfloat8(buf);
+		count = pq_getmsgint64(buf);
+		if (count < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary data for type %s", type_name),
+					 errdetail("Each history needs a positive count.")));
+		history_validate_key(kind, key);
+		memcpy(state->points[i].key, key, sizeof(key));
+		state->points[i].count = count;
+	}
+	state->used = used;
+	state->flags &= ~HISTORY_COMPACT;
+	history_compact(state);
+	PG_RETURN_POINTER(state);
+}
+
+bytea *
+history_send(const HistoryState *state)
+{
+	HistoryState *compact = history_compacted_copy(state);
+	int			nkeys = history_key_count(state->kind);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, HISTORY_VERSION);
+	pq_sendbyte(&buf, state->kind);
+	pq_sendint32(&buf, compact->used);
+	for (int32 i = 0; i < compact->used; i++)
+	{
+		for (int k = 0; k < nkeys; k++)
+			pq_sendfloat8(&buf, compact->points[i].key[k]);
+		pq_sendint64(&buf, compact->points[i].count);
+	}
+	pfree(compact);
+	return pq_endtypsend(&buf);
+}

@@ -1,0 +1,87 @@
+/*
+ * history.h — the aggregate state of the model fits: a histogram of distinct
+ * customer histories with their counts.
+ *
+ * A BG/NBD history is (frequency, recency, t); a Gamma-Gamma history is
+ * (frequency, monetary).  Customers with identical histories share one
+ * point, so the state's size and the fit's cost grow with the number of
+ * distinct histories, not with the number of customers.
+ *
+ * Layout (a varlena, stored in the aggregate context while aggregating):
+ *
+ *   vl_len_   varlena header
+ *   version   format version (HISTORY_VERSION); bump it when the layout changes
+ *   kind      which model the points are for (HistoryKind)
+ *   flags     HISTORY_COMPACT: points are sorted and unique
+ *   used      points in use; the capacity is whatever VARSIZE leaves room for
+ *   points[]  used points, followed by free space
+ *
+ * Points are appended unsorted by the transition function and compacted
+ * (sorted, equal keys merged) when the buffer fills, before it grows.  The
+ * sort makes every result independent of input order: a fit over the same
+ * customers in any order, split across any number of workers, sees the same
+ * points in the same order and returns the same model bit for bit.
+ *
+ * The text form is "v1" followed by one "(key,...):count" per point, keys
+ * printed in the shortest exact form.  Binary send/receive write each field
+ * with pq_sendfloat8/pq_sendint64, never a raw struct copy.
+ */
+#ifndef CUSTOMER_SCORE_HISTORY_H
+#define CUSTOMER_SCORE_HISTORY_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+
+#define HISTORY_VERSION 1
+#define HISTORY_COMPACT 0x0001
+#define HISTORY_MAX_KEYS 3
+
+typedef enum HistoryKind
+{
+	HISTORY_BGNBD = 1,			/* keys: frequency, recency, t */
+	HISTORY_GAMMA_GAMMA = 2		/* keys: frequency, monetary */
+} HistoryKind;
+
+typedef struct HistoryPoint
+{
+	double		key[HISTORY_MAX_KEYS];	/* unused keys are 0 */
+	int64		count;
+} HistoryPoint;
+
+typedef struct HistoryState
+{
+	int32		vl_len_;
+	uint8		version;
+	uint8		kind;
+	uint16		flags;
+	int32		used;
+	HistoryPoint points[FLEXIBLE_ARRAY_MEMBER];
+} HistoryState;
+
+#define HISTORY_HEADER_SIZE offsetof(HistoryState, points)
+/* the largest state we will build: a clear error beats a failed allocation */
+#define HISTORY_MAX_POINTS ((int32) ((MaxAllocSize - HISTORY_HEADER_SIZE) / sizeof(HistoryPoint)))
+
+#define DatumGetHistoryState(d) ((HistoryState *) PG_DETOAST_DATUM(d))
+
+static inline int32
+history_capacity(const HistoryState *state)
+{
+	return (int32) ((VARSIZE(state) - HISTORY_HEADER_SIZE) / sizeof(HistoryPoint));
+}
+
+extern int	history_key_count(HistoryKind kind);
+extern void history_validate_key(HistoryKind kind, double *key);
+extern HistoryState *history_add(FunctionCallInfo fcinfo, HistoryKind kind,
+								 const double *key, int64 count);
+extern HistoryState *history_combine(FunctionCallInfo fcinfo, HistoryKind kind);
+extern HistoryState *history_compacted_copy(const HistoryState *state);
+extern int64 history_total_count(const HistoryState *state);
+
+extern Datum history_in(const char *input, HistoryKind kind, const char *type_name);
+extern char *history_out(const HistoryState *state);
+extern Datum history_recv(StringInfo buf, HistoryKind kind, const char *type_name);
+extern bytea *history_send(const HistoryState *state);
+
+#endif

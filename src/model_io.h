@@ -1,0 +1,42 @@
+/*
+ * model_io.h — text, binary and JSON forms shared by the model types.
+ *
+ * A model's text form is "(name=value, ..., log_likelihood=..., customers=...,
+ * converged=true)": the parameters first, then what the fit reported (absent
+ * for a model written by hand from published parameters).  Parameters are
+ * printed in the shortest form that reads back exactly.
+ */
+#ifndef CUSTOMER_SCORE_MODEL_IO_H
+#define CUSTOMER_SCORE_MODEL_IO_H
+
+#include "postgres.h"
+#include "lib/stringinfo.h"
+
+#define CS_MODEL_MAX_PARAMS 4
+
+/* What the I/O needs to know about one model type. */
+typedef struct CsModelSpec
+{
+	const char *type_name;
+	int			version;
+	int			nparams;
+	const char *param_names[CS_MODEL_MAX_PARAMS];
+} CsModelSpec;
+
+/* The fields every model has, read from or written to its struct. */
+typedef struct CsModelValues
+{
+	uint8		flags;
+	double		params[CS_MODEL_MAX_PARAMS];
+	double		log_likelihood;
+	int64		customers;
+} CsModelValues;
+
+extern void cs_model_parse(const CsModelSpec *spec, const char *input, CsModelValues *out);
+extern char *cs_model_format(const CsModelSpec *spec, const CsModelValues *values);
+extern void cs_model_recv(const CsModelSpec *spec, StringInfo buf, CsModelValues *out);
+extern bytea *cs_model_send(const CsModelSpec *spec, const CsModelValues *values);
+extern Datum cs_model_jsonb(const CsModelSpec *spec, const CsModelValues *values);
+extern void cs_model_check_params(const CsModelSpec *spec, const double *params);
+
+#endif

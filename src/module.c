@@ -1,0 +1,12 @@
+/*
+ * module.c — the shared library's one-time registration.
+ *
+ * customer_score: lifetime value (BG/NBD, Gamma-Gamma), action-based
+ * influence and explainable composite scores, computed inside PostgreSQL.
+ * The SQL objects live in schema customer_score; see README.md.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+PG_MODULE_MAGIC;

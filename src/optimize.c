@@ -1,0 +1,226 @@
+/*
+ * optimize.c — projected BFGS with a backtracking (Armijo) line search.
+ *
+ * Deterministic by construction: no randomness, fixed iteration order.  A
+ * coordinate that sits on a bound with the gradient pushing outward is held
+ * there (its gradient and search direction are zeroed), which is all the
+ * constraint handling a box needs.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "optimize.h"
+
+#define ARMIJO_C	1e-4
+#define MAX_BACKTRACKS 60
+
+static bool
+held_at_bound(double theta, double g, double lower, double upper)
+{
+	/* minimising: a step along -g leaves the box when g points inward-out */
+	return (theta <= lower && g > 0.0) || (theta >= upper && g < 0.0);
+}
+
+static double
+projected_grad_norm(const double *theta, const double *g, int n,
+					double lower, double upper)
+{
+	double		norm = 0.0;
+
+	for (int i = 0; i < n; i++)
+		if (!held_at_bound(theta[i], g[i], lower, upper))
+			norm = fmax(norm, fabs(g[i]));
+	return norm;
+}
+
+CsOptimResult
+cs_minimize(cs_objective f, void *arg, double *theta, int n,
+			double lower, double upper, double grad_tol, int max_iterations)
+{
+	double		H[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
+	double		g[CS_OPT_MAX_PARAMS],
+				g_new[CS_OPT_MAX_PARAMS],
+				d[CS_OPT_MAX_PARAMS],
+				trial[CS_OPT_MAX_PARAMS],
+				s[CS_OPT_MAX_PARAMS],
+				y[CS_OPT_MAX_PARAMS];
+	double		value;
+	int			flat_steps = 0;
+	CsOptimResult result;
+
+	memset(&result, 0, sizeof(result));
+	for (int i = 0; i < n; i++)
+		theta[i] = fmin(upper, fmax(lower, theta[i]));
+
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			H[i][j] = (i == j) ? 1.0 : 0.0;
+
+	value = f(theta, g, arg);
+	result.evaluations = 1;
+
+	for (result.iterations = 0; result.iterations < max_iterations; result.iterations++)
+	{
+		double		slope = 0.0;
+		double		step = 1.0;
+		double		trial_value = INFINITY;
+		double		dmax = 0.0;
+		bool		accepted = false;
+
+		result.grad_norm = projected_grad_norm(theta, g, n, lower, upper);
+		if (result.grad_norm < grad_tol)
+		{
+			result.converged = true;
+			break;
+		}
+
+		/* quasi-Newton direction over the free coordinates */
+		for (int i = 0; i < n; i++)
+		{
+			d[i] = 0.0;
+			if (held_at_bound(theta[i], g[i], lower, upper))
+				continue;
+			for (int j = 0; j < n; j++)
+				if (!held_at_bound(theta[j], g[j], lower, upper))
+					d[i] -= H[i][j] * g[j];
+		}
+		for (int i = 0; i < n; i++)
+			slope += d[i] * g[i];
+		if (!(slope < 0.0))
+		{
+			/* not a descent direction: restart from steepest descent */
+			for (int i = 0; i < n; i++)
+				for (int j = 0; j < n; j++)
+					H[i][j] = (i == j) ? 1.0 : 0.0;
+			for (int i = 0; i < n; i++)
+				d[i] = held_at_bound(theta[i], g[i], lower, upper) ? 0.0 : -g[i];
+		}
+
+		/* never move more than 2 units of log-parameter in one step */
+		for (int i = 0; i < n; i++)
+			dmax = fmax(dmax, fabs(d[i]));
+		if (dmax > 2.0)
+			step = 2.0 / dmax;
+
+		for (int k = 0; k < MAX_BACKTRACKS; k++, step *= 0.5)
+		{
+			double		decrease = 0.0;
+
+			for (int i = 0; i < n; i++)
+			{
+				trial[i] = fmin(upper, fmax(lower, theta[i] + step * d[i]));
+				decrease += g[i] * (trial[i] - theta[i]);
+			}
+			trial_value = f(trial, g_new, arg);
+			result.evaluations++;
+			if (isfinite(trial_value) && trial_value <= value + ARMIJO_C * decrease)
+			{
+				accepted = true;
+				break;
+			}
+		}
+		if (!accepted)
+			break;				/* no progress possible: report where we are */
+
+		/* BFGS update of the inverse Hessian, skipped when curvature is not positive */
+		{
+			double		sy = 0.0,
+						yy = 0.0,
+						ss = 0.0;
+			double		Hy[CS_OPT_MAX_PARAMS];
+			double		yHy = 0.0;
+
+			for (int i = 0; i < n; i++)
+			{
+				s[i] = trial[i] - theta[i];
+				y[i] = g_new[i] - g[i];
+				sy += s[i] * y[i];
+				yy += y[i] * y[i];
+				ss += s[i] * s[i];
+			}
+			if (sy > 1e-12 * sqrt(ss * yy))
+			{
+				for (int i = 0; i < n; i++)
+				{
+					Hy[i] = 0.0;
+					for (int j = 0; j < n; j++)
+						Hy[i] += H[i][j] * y[j];
+					yHy += y[i] * Hy[i];
+				}
+				for (int i = 0; i < n; i++)
+					for (int j = 0; j < n; j++)
+						H[i][j] += ((sy + yHy) * s[i] * s[j]) / (sy * sy)
+							- (Hy[i] * s[j] + s[i] * Hy[j]) / sy;
+			}
+		}
+
+		/* stop on a run of steps that no longer change the objective */
+		if (fabs(value - trial_value) <= 1e-15 * fmax(1.0, fabs(value)))
+			flat_steps++;
+		else
+			flat_steps = 0;
+
+		memcpy(theta, trial, sizeof(double) * n);
+		memcpy(g, g_new, sizeof(double) * n);
+		value = trial_value;
+
+		if (flat_steps >= 5)
+		{
+			result.grad_norm = projected_grad_norm(theta, g, n, lower, upper);
+			result.converged = result.grad_norm < grad_tol * 1e3;
+			break;
+		}
+	}
+
+	result.value = value;
+	if (result.iterations >= max_iterations)
+		result.grad_norm = projected_grad_norm(theta, g, n, lower, upper);
+	for (int i = 0; i < n; i++)
+		if (theta[i] <= lower || theta[i] >= upper)
+			result.at_bound = true;
+	if (result.at_bound)
+		result.converged = false;
+	return result;
+}
+
+#define FIT_GRAD_TOL 1e-9
+#define FIT_MAX_ITERATIONS 2000
+
+/*
+ * Maximise the likelihood from a few fixed starts and keep the best, so a
+ * poor start that wanders onto a ridge does not decide the answer.  Returns
+ * the best log-parameters in best_theta.
+ */
+CsOptimResult
+cs_fit_from_starts(cs_objective objective, void *data, int nparams,
+				const double (*starts)[CS_OPT_MAX_PARAMS], int nstarts,
+				double *best_theta)
+{
+	CsOptimResult best;
+
+	memset(&best, 0, sizeof(best));
+	best.value = INFINITY;
+	for (int s = 0; s < nstarts; s++)
+	{
+		double		theta[CS_OPT_MAX_PARAMS];
+		CsOptimResult res;
+		bool		agree;
+
+		for (int k = 0; k < nparams; k++)
+			theta[k] = log(starts[s][k]);
+		res = cs_minimize(objective, data, theta, nparams,
+						  -CS_LOG_PARAM_BOUND, CS_LOG_PARAM_BOUND,
+						  FIT_GRAD_TOL, FIT_MAX_ITERATIONS);
+		/* two converged starts that reach the same optimum settle it */
+		agree = s > 0 && res.converged && best.converged &&
+			fabs(res.value - best.value) <= 1e-10 * fabs(best.value);
+		if (!isfinite(best.value) || res.value < best.value - 1e-12 * fabs(best.value))
+		{
+			best = res;
+			memcpy(best_theta, theta, sizeof(double) * nparams);
+		}
+		if (agree)
+			break;
+	}
+	return best;
+}
