@@ -364,6 +364,10 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 
 	fit = cs_fit_from_starts(bgnbd_objective, &data, 4, starts, lengthof(starts), theta);
 
+	/* without a single repeat purchase the parameters are not identified */
+	if (x_total == 0)
+		fit.converged = false;
+
 	memset(&values, 0, sizeof(values));
 	values.flags = MODEL_FITTED | (fit.converged ? MODEL_CONVERGED : 0);
 	values.params[0] = exp(theta[0]);

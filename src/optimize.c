@@ -176,9 +176,13 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 	if (result.iterations >= max_iterations)
 		result.grad_norm = projected_grad_norm(theta, g, n, lower, upper);
 	for (int i = 0; i < n; i++)
+	{
 		if (theta[i] <= lower || theta[i] >= upper)
 			result.at_bound = true;
-	if (result.at_bound)
+		if (fabs(theta[i]) > CS_RIDGE_LOG_PARAM)
+			result.on_ridge = true;
+	}
+	if (result.at_bound || result.on_ridge)
 		result.converged = false;
 	return result;
 }

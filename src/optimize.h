@@ -14,6 +14,13 @@
 #define CS_LOG_PARAM_BOUND 30.0
 
 /*
+ * A fit whose (rescaled) parameters end beyond exp(+-CS_RIDGE_LOG_PARAM) has
+ * run along a likelihood ridge: the maximum is approached only in a limit,
+ * so the model is usable but reported as not converged.
+ */
+#define CS_RIDGE_LOG_PARAM 15.0
+
+/*
  * Objective: returns the value to minimise at theta and stores its gradient
  * in grad.  Must return a finite value, or +INFINITY for an infeasible point
  * (the line search then backs off).
@@ -27,7 +34,8 @@ typedef struct CsOptimResult
 	int			iterations;
 	int			evaluations;
 	bool		converged;		/* gradient test met, no parameter on a bound */
-	bool		at_bound;		/* some parameter ended on its bound (a ridge) */
+	bool		at_bound;		/* some parameter ended on its bound */
+	bool		on_ridge;		/* some parameter ran beyond CS_RIDGE_LOG_PARAM */
 } CsOptimResult;
 
 extern CsOptimResult cs_minimize(cs_objective f, void *arg, double *theta,
