@@ -4,6 +4,10 @@
 
 \echo Use "CREATE EXTENSION customer_score" to load this file. \quit
 
+-- The schema is the extension's (created by CREATE EXTENSION from the control
+-- file); every role may use its types and functions, as with built-ins.
+GRANT USAGE ON SCHEMA customer_score TO PUBLIC;
+
 --------------------------------------------------------------------------
 -- rfm: purchase summaries
 --------------------------------------------------------------------------

@@ -10,14 +10,19 @@
  * as_of are ignored.
  *
  * State type rfm_state (a varlena):
- *   vl_len_, version (RFM_VERSION), flags (RFM_COMPACT), reserved
- *   used            occasions in use; capacity is what VARSIZE leaves room for
+ *   vl_len_, version (RFM_VERSION), flags (RFM_SORTED), reserved
+ *   used            rows in use; capacity is what VARSIZE leaves room for
  *   as_of           the observation end (UTC microseconds) ...
  *   as_of_local     ... and the same instant on the local wall clock
  *   unit_seconds    the time unit of recency and t
  *   first_at, last_at, rows   first and last purchase timestamps, rows counted
- *   occasions[]     (local day number, amount), appended unsorted; compacted
- *                   (sorted by day, same-day amounts summed) when full
+ *   occasions[]     (local day number, amount) per row, appended unsorted
+ *
+ * Rows are kept one by one and summed into occasions only by the final
+ * function, after sorting by (day, amount): floating-point sums then come
+ * out bit for bit the same whatever order the rows arrived in and however
+ * parallel workers split them.  Customers have few rows, so this costs
+ * little.
  */
 #include "postgres.h"
 
@@ -37,7 +42,7 @@
 #include "validate.h"
 
 #define RFM_VERSION 1
-#define RFM_COMPACT 0x0001
+#define RFM_SORTED 0x0001
 #define RFM_INITIAL_CAPACITY 8
 
 typedef struct RfmOccasion
@@ -146,7 +151,7 @@ rfm_alloc(int32 capacity)
 	state = palloc0(RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
 	SET_VARSIZE(state, RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
 	state->version = RFM_VERSION;
-	state->flags = RFM_COMPACT;
+	state->flags = RFM_SORTED;
 	state->first_at = DT_NOEND;
 	state->last_at = DT_NOBEGIN;
 	return state;
@@ -171,44 +176,34 @@ rfm_grow(const RfmState *state, int32 min_capacity)
 static int
 occasion_cmp(const void *a, const void *b)
 {
-	int32		da = ((const RfmOccasion *) a)->day;
-	int32		db = ((const RfmOccasion *) b)->day;
+	const RfmOccasion *oa = a;
+	const RfmOccasion *ob = b;
 
-	return (da > db) - (da < db);
+	if (oa->day != ob->day)
+		return (oa->day > ob->day) - (oa->day < ob->day);
+	return (oa->amount > ob->amount) - (oa->amount < ob->amount);
 }
 
-/* Sort by day and merge same-day purchases into one occasion, in place. */
+/* Sort rows by (day, amount), in place: the canonical order. */
 static void
-rfm_compact(RfmState *state)
+rfm_sort(RfmState *state)
 {
-	int32		out = 0;
-
-	if (state->flags & RFM_COMPACT)
+	if (state->flags & RFM_SORTED)
 		return;
 	if (state->used > 1)
-	{
 		qsort(state->occasions, state->used, sizeof(RfmOccasion), occasion_cmp);
-		for (int32 i = 1; i < state->used; i++)
-		{
-			if (state->occasions[i].day == state->occasions[out].day)
-				state->occasions[out].amount += state->occasions[i].amount;
-			else
-				state->occasions[++out] = state->occasions[i];
-		}
-		state->used = out + 1;
-	}
-	state->flags |= RFM_COMPACT;
+	state->flags |= RFM_SORTED;
 }
 
 static RfmState *
-rfm_compacted_copy(const RfmState *state)
+rfm_sorted_copy(const RfmState *state)
 {
 	RfmState   *copy = rfm_alloc(Max(state->used, 1));
 
 	memcpy(copy, state, RFM_HEADER_SIZE);
 	SET_VARSIZE(copy, RFM_HEADER_SIZE + (Size) Max(state->used, 1) * sizeof(RfmOccasion));
 	memcpy(copy->occasions, state->occasions, sizeof(RfmOccasion) * state->used);
-	rfm_compact(copy);
+	rfm_sort(copy);
 	return copy;
 }
 
@@ -279,23 +274,13 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
 		state->unit_seconds = unit_seconds;
 	}
 	if (state->used == rfm_capacity(state))
-	{
-		rfm_compact(state);
-		if (state->used > rfm_capacity(state) / 2)
-			state = rfm_grow(state, rfm_capacity(state) * 2);
-	}
+		state = rfm_grow(state, rfm_capacity(state) * 2);
 	occasion = &state->occasions[state->used++];
 	occasion->day = local_day(local_usecs(at));
 	occasion->reserved = 0;
 	occasion->amount = amount;
-	if (state->used > 1 && occasion->day < state->occasions[state->used - 2].day)
-		state->flags &= ~RFM_COMPACT;
-	else if (state->used > 1 && occasion->day == state->occasions[state->used - 2].day)
-	{
-		/* the common case, rows in time order: merge into the last occasion at once */
-		state->occasions[state->used - 2].amount += amount;
-		state->used--;
-	}
+	if (state->used > 1 && occasion_cmp(occasion, occasion - 1) < 0)
+		state->flags &= ~RFM_SORTED;
 	state->first_at = Min(state->first_at, at);
 	state->last_at = Max(state->last_at, at);
 	state->rows++;
@@ -338,7 +323,7 @@ rfm_combinefn(PG_FUNCTION_ARGS)
 	}
 	other = DatumGetRfmState(PG_GETARG_DATUM(1));
 	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(rfm_compacted_copy(other));
+		PG_RETURN_POINTER(rfm_sorted_copy(other));
 
 	state = (RfmState *) PG_GETARG_POINTER(0);
 	rfm_check_same_window(state, other->as_of, other->unit_seconds);
@@ -346,8 +331,7 @@ rfm_combinefn(PG_FUNCTION_ARGS)
 		state = rfm_grow(state, state->used + other->used);
 	memcpy(&state->occasions[state->used], other->occasions, sizeof(RfmOccasion) * other->used);
 	state->used += other->used;
-	state->flags &= ~RFM_COMPACT;
-	rfm_compact(state);
+	state->flags &= ~RFM_SORTED;
 	state->first_at = Min(state->first_at, other->first_at);
 	state->last_at = Max(state->last_at, other->last_at);
 	state->rows += other->rows;
@@ -366,12 +350,13 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	double		repeat_value = 0,
 				total = 0;
 	int32		first_day,
-				last_day;
+				last_day,
+				occasions = 0;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	/* the final function must not change the state: compact a copy */
-	state = rfm_compacted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
+	/* the final function must not change the state: sort a copy */
+	state = rfm_sorted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
 	if (state->used == 0)
 		PG_RETURN_NULL();
 
@@ -387,10 +372,13 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
+	/* sum rows into purchase occasions, one per calendar day */
 	for (int32 i = 0; i < state->used; i++)
 	{
 		total += state->occasions[i].amount;
-		if (i > 0)
+		if (i == 0 || state->occasions[i].day != state->occasions[i - 1].day)
+			occasions++;
+		if (occasions > 1)
 			repeat_value += state->occasions[i].amount;
 	}
 	if (state->rows > PG_INT32_MAX)
@@ -400,11 +388,11 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	first_day = state->occasions[0].day;
 	last_day = state->occasions[state->used - 1].day;
 
-	values[0] = Int32GetDatum(state->used - 1);
+	values[0] = Int32GetDatum(occasions - 1);
 	values[1] = Float8GetDatum((double) (last_day - first_day) * SECS_PER_DAY / state->unit_seconds);
 	values[2] = Float8GetDatum((double) (state->as_of_local - (int64) first_day * USECS_PER_DAY)
 							   / USECS_PER_SEC / state->unit_seconds);
-	values[3] = Float8GetDatum(state->used > 1 ? repeat_value / (state->used - 1) : 0.0);
+	values[3] = Float8GetDatum(occasions > 1 ? repeat_value / (occasions - 1) : 0.0);
 	values[4] = Float8GetDatum(total);
 	values[5] = Int32GetDatum((int32) state->rows);
 	values[6] = TimestampTzGetDatum(state->first_at);
@@ -490,14 +478,14 @@ rfm_state_in(PG_FUNCTION_ARGS)
 		state->used++;
 	}
 	cs_expect_end(&cursor, "rfm_state", input);
-	if (!(state->unit_seconds > 0) || state->rows < state->used || state->used == 0 ||
+	if (!(state->unit_seconds > 0) || state->rows != state->used || state->used == 0 ||
 		state->first_at > state->last_at || state->last_at > state->as_of)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
-				 errdetail("The fields are inconsistent: unit must be positive, rows at least the number of days, and first_at <= last_at <= as_of.")));
-	state->flags &= ~RFM_COMPACT;
-	rfm_compact(state);
+				 errdetail("The fields are inconsistent: unit must be positive, rows equal to the number of entries, and first_at <= last_at <= as_of.")));
+	state->flags &= ~RFM_SORTED;
+	rfm_sort(state);
 	PG_RETURN_POINTER(state);
 }
 
@@ -505,7 +493,7 @@ PG_FUNCTION_INFO_V1(rfm_state_out);
 Datum
 rfm_state_out(PG_FUNCTION_ARGS)
 {
-	RfmState   *state = rfm_compacted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
+	RfmState   *state = rfm_sorted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -561,14 +549,14 @@ rfm_state_recv(PG_FUNCTION_ARGS)
 					 errdetail("Amounts must be finite.")));
 	}
 	state->used = used;
-	if (!(state->unit_seconds > 0) || !isfinite(state->unit_seconds) || state->rows < used ||
+	if (!(state->unit_seconds > 0) || !isfinite(state->unit_seconds) || state->rows != used ||
 		state->first_at > state->last_at || state->last_at > state->as_of)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_state"),
 				 errdetail("The fields are inconsistent.")));
-	state->flags &= ~RFM_COMPACT;
-	rfm_compact(state);
+	state->flags &= ~RFM_SORTED;
+	rfm_sort(state);
 	PG_RETURN_POINTER(state);
 }
 
@@ -576,7 +564,7 @@ PG_FUNCTION_INFO_V1(rfm_state_send);
 Datum
 rfm_state_send(PG_FUNCTION_ARGS)
 {
-	RfmState   *state = rfm_compacted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
+	RfmState   *state = rfm_sorted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
