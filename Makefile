@@ -4,7 +4,10 @@ EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big   = customer_score
 OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
                src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
-DATA         = $(EXTENSION)--$(EXTVERSION).sql
+# The install script is built from one file per capability (see install/).
+INSTALL_PARTS = install/header.sql install/lifetime_value.sql
+DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
@@ -12,3 +15,6 @@ SHLIB_LINK   = -lm
 PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
+	cat $(INSTALL_PARTS) > $@

@@ -1,12 +1,4 @@
--- customer_score 0.1.0: lifetime value in the database.
--- Every object is created in schema customer_score (the control file's
--- `schema`) and named with it, so search_path cannot redirect anything.
-
-\echo Use "CREATE EXTENSION customer_score" to load this file. \quit
-
--- The schema is the extension's (created by CREATE EXTENSION from the control
--- file); every role may use its types and functions, as with built-ins.
-GRANT USAGE ON SCHEMA customer_score TO PUBLIC;
+-- Lifetime value: rfm summaries, BG/NBD and Gamma-Gamma fits, predictions, clv.
 
 --------------------------------------------------------------------------
 -- rfm: purchase summaries
