@@ -1,7 +1,7 @@
 /*
  * numeric.c — special functions the C library lacks.
  *
- * digamma and trigamma use the standard recurrence up to a large argument
+ * digamma and trigamma use the standard recurrence up to x >= 20
  * followed by the asymptotic (Bernoulli) series, which gives full double
  * precision for positive arguments.  The fits only ever call them with
  * positive arguments.
@@ -18,7 +18,7 @@ cs_digamma(double x)
 				inv2;
 
 	/* psi(x) = psi(x + 1) - 1/x: move the argument up to where the series is exact */
-	while (x < 10.0)
+	while (x < 20.0)
 	{
 		result -= 1.0 / x;
 		x += 1.0;
@@ -37,7 +37,7 @@ cs_trigamma(double x)
 	double		inv,
 				inv2;
 
-	while (x < 10.0)
+	while (x < 20.0)
 	{
 		result += 1.0 / (x * x);
 		x += 1.0;
