@@ -57,3 +57,14 @@ SELECT rfm(at, 1, '2024-01-31') IS NULL AS only_future FROM (VALUES ('2024-06-01
 
 -- support functions cannot be called outside an aggregate
 SELECT bgnbd_fit_transfn(NULL, 1, 1, 2);
+
+-- results that would overflow double precision are errors, never Infinity or NaN
+SELECT expected_spend(gamma_gamma(6, 3, 15), 2000000000, 1e308);
+SELECT (rfm(at, 1e308, '2025-01-01')).total FROM (VALUES ('2024-01-01'::timestamptz), ('2024-01-02')) v(at);
+SELECT gamma_gamma_fit(x, m) FROM (VALUES (1, 1e-300::float8), (2, 1e300)) v(x, m);
+SELECT expected_spend(gamma_gamma(6, 3, 15), 1, 1e308) > 0 AS spend_finite;
+SELECT clv(bgnbd(0.243, 4.414, 0.793, 2.426), gamma_gamma(6, 3, 15), 1, 1, 2, 1e308, 520);
+-- extreme but representable parameters still give finite predictions
+SELECT expected_purchases(bgnbd(1e-300, 1e300, 1e-300, 1e300), 10, 5, 1, 2) < 1e-290 AS tiny,
+       p_alive(bgnbd(1e300, 1e-300, 1e300, 1e-300), 5, 1, 2) AS p_alive_zero,
+       expected_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), 1e308) > 0 AS huge_horizon;

@@ -377,6 +377,9 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	/* back to the caller's time unit: each customer's likelihood carries scale^-x */
 	values.log_likelihood = -fit.value * data.total - x_total * log(scale);
 	values.customers = (int64) data.total;
+	for (int i = 0; i < 4; i++)
+		cs_check_result("a fitted BG/NBD parameter", values.params[i]);
+	cs_check_result("the BG/NBD log-likelihood", values.log_likelihood);
 	PG_RETURN_POINTER(bgnbd_from_values(&values));
 }
 
@@ -424,7 +427,7 @@ purchases_given_dropout(double p, double n, double s)
 static double
 expected_purchases_by_quadrature(double a, double beta, double n, double s)
 {
-	double		mode = log(a / beta);
+	double		mode = log(a) - log(beta);
 	double		sigma = sqrt(cs_trigamma(a) + cs_trigamma(beta));
 	double		h = fmin(0.3, sigma / 2.0);
 	double		log_w_mode = a * mode - (a + beta) * cs_log1p_exp(mode);
@@ -535,7 +538,8 @@ bgnbd_expected_purchases_sql(PG_FUNCTION_ARGS)
 
 	cs_check_non_negative("horizon", horizon);
 	cs_check_history(frequency, recency, t);
-	PG_RETURN_FLOAT8(bgnbd_expected_purchases(model, horizon, frequency, recency, t));
+	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
+									 bgnbd_expected_purchases(model, horizon, frequency, recency, t)));
 }
 
 /* expected_purchases(model, horizon): a customer just acquired */
@@ -547,7 +551,8 @@ bgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
 	double		horizon = PG_GETARG_FLOAT8(1);
 
 	cs_check_non_negative("horizon", horizon);
-	PG_RETURN_FLOAT8(bgnbd_expected_purchases(model, horizon, 0, 0.0, 0.0));
+	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
+									 bgnbd_expected_purchases(model, horizon, 0, 0.0, 0.0)));
 }
 
 PG_FUNCTION_INFO_V1(bgnbd_p_alive_sql);
@@ -560,5 +565,5 @@ bgnbd_p_alive_sql(PG_FUNCTION_ARGS)
 	double		t = PG_GETARG_FLOAT8(3);
 
 	cs_check_history(frequency, recency, t);
-	PG_RETURN_FLOAT8(bgnbd_p_alive(model, frequency, recency, t));
+	PG_RETURN_FLOAT8(cs_check_result("P(alive)", bgnbd_p_alive(model, frequency, recency, t)));
 }

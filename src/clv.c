@@ -49,7 +49,7 @@ clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 				 errmsg("clv horizon spans %.0f steps, more than the limit of %d", steps, CLV_MAX_STEPS),
 				 errhint("Use a larger step.")));
 
-	spend = gamma_gamma_expected_spend(spend_model, frequency, monetary);
+	spend = cs_check_result("expected spend", gamma_gamma_expected_spend(spend_model, frequency, monetary));
 	for (int k = 1; k <= (int) steps; k++)
 	{
 		double		tk = fmin(k * step, horizon);
@@ -58,5 +58,5 @@ clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 		value += (expected - previous) * spend / pow(1.0 + discount_rate, tk / step);
 		previous = expected;
 	}
-	PG_RETURN_FLOAT8(value);
+	PG_RETURN_FLOAT8(cs_check_result("clv", value));
 }

@@ -313,7 +313,8 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	{
 		data.x[i] = state->points[i].key[0];
 		data.m[i] = state->points[i].key[1] / scale;
-		data.log_m[i] = log(data.m[i]);
+		/* in two steps, so a spend far below the mean cannot underflow to log(0) */
+		data.log_m[i] = log(state->points[i].key[1]) - log(scale);
 	}
 
 	fit = cs_fit_from_starts(gamma_gamma_objective, &data, 3, starts, lengthof(starts), theta);
@@ -326,6 +327,9 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	/* a density in zbar: rescaling money by 1/scale adds log(scale) per customer */
 	values.log_likelihood = -fit.value * data.total - data.total * log(scale);
 	values.customers = (int64) data.total;
+	for (int i = 0; i < 3; i++)
+		cs_check_result("a fitted Gamma-Gamma parameter", values.params[i]);
+	cs_check_result("the Gamma-Gamma log-likelihood", values.log_likelihood);
 	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
 }
 
@@ -357,7 +361,8 @@ gamma_gamma_expected_spend(const GammaGammaModel *model, int64 frequency, double
 				 errdetail("p * frequency + q - 1 must be positive; q is %s.",
 						   cs_format_double(model->q, buf))));
 	}
-	return model->p * (model->v + x * monetary) / denominator;
+	/* as a weighted mean, so no intermediate product overflows on its own */
+	return (model->p / denominator) * model->v + (model->p * x / denominator) * monetary;
 }
 
 /* expected_spend(model, frequency, monetary) */
@@ -372,5 +377,6 @@ gamma_gamma_expected_spend_sql(PG_FUNCTION_ARGS)
 	if (frequency < 0)
 		cs_reject("frequency", "non-negative", frequency);
 	cs_check_non_negative("monetary", monetary);
-	PG_RETURN_FLOAT8(gamma_gamma_expected_spend(model, frequency, monetary));
+	PG_RETURN_FLOAT8(cs_check_result("expected spend",
+									 gamma_gamma_expected_spend(model, frequency, monetary)));
 }

@@ -52,13 +52,15 @@ history_validate_key(HistoryKind kind, double *key)
 	}
 	else
 	{
+		char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
 		if (frequency < 1)
 			cs_reject("frequency", "at least 1 for a Gamma-Gamma history", frequency);
 		if (!isfinite(key[1]) || key[1] <= 0.0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("monetary must be a finite positive number for a customer with repeat purchases, got %s",
-							cs_format_double(key[1], (char[DOUBLE_SHORTEST_DECIMAL_LEN]) {0})),
+							cs_format_double(key[1], buf)),
 					 errhint("The Gamma-Gamma model describes positive spend; leave out customers whose repeat purchases sum to zero or less.")));
 		key[2] = 0.0;
 	}

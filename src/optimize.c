@@ -58,6 +58,12 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 
 	value = f(theta, g, arg);
 	result.evaluations = 1;
+	if (!isfinite(value))
+	{
+		/* an infeasible start: report it, the caller tries another */
+		result.value = INFINITY;
+		return result;
+	}
 
 	for (result.iterations = 0; result.iterations < max_iterations; result.iterations++)
 	{

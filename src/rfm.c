@@ -385,6 +385,8 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("too many purchases for one customer: " INT64_FORMAT, state->rows)));
+	cs_check_result("the total of the amounts", total);
+	cs_check_result("the value of the repeat purchases", repeat_value);
 	first_day = state->occasions[0].day;
 	last_day = state->occasions[state->used - 1].day;
 

@@ -76,6 +76,21 @@ cs_check_history(int64 frequency, double recency, double t)
 	}
 }
 
+/*
+ * The last line of defence of every result: a value that overflowed double
+ * precision is an error, never an Infinity or NaN handed to the caller.
+ */
+static inline double
+cs_check_result(const char *what, double value)
+{
+	if (unlikely(!isfinite(value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range", what),
+				 errdetail("The inputs are too extreme to compute it in double precision.")));
+	return value;
+}
+
 /* Throws if a transition or combine function is called outside an aggregate. */
 #define CS_REQUIRE_AGG_CONTEXT(fcinfo, fname) \
 	do { \
