@@ -4,6 +4,8 @@ EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big   = customer_score
 OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
                src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
+# influence: one query reader, weights, cascade walk, attribution, rank
+OBJS        += src/action_reader.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
