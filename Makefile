@@ -5,12 +5,15 @@ MODULE_big   = customer_score
 OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
                src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
 # influence: one query reader, weights, cascade walk, attribution, rank
-OBJS        += src/action_reader.o
+OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
+               src/influence_rank.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
+INSTALL_PARTS += install/influence.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
+REGRESS     += influence influence_errors
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 
