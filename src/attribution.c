@@ -55,7 +55,7 @@ attribution_parse(const char *name)
  * touched_by names no action are dropped (like orphan sparks).
  */
 void
-attribution_read_touches(ActionGraph *g, const char *sql, IdMap *ids, MemoryContext cxt)
+attribution_read_touches(ActionGraph *g, const char *sql, const IdIndex *ids, MemoryContext cxt)
 {
 	CsColumn	columns[] = {
 		{"action_id", CS_COL_INT8, CS_COL_REQUIRED | CS_COL_NOT_NULL},
@@ -86,12 +86,13 @@ attribution_read_touches(ActionGraph *g, const char *sql, IdMap *ids, MemoryCont
 	memset(g->touch_start, 0, sizeof(int32) * ((Size) g->n + 1));
 	for (int64 i = 0; i < query.nrows; i++)
 	{
-		IdMapEntry *a = idmap_lookup(ids, action_id[i]);
-		IdMapEntry *t = idmap_lookup(ids, touched_by[i]);
+		int32		a = idindex_get(ids, action_id[i]);
+		int32		t = idindex_get(ids, touched_by[i]);
 
-		CHECK_FOR_INTERRUPTS();
-		conv[i] = (a && t) ? a->index : -1;
-		next[i] = (a && t) ? t->index : -1;
+		if ((i & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		conv[i] = (a >= 0 && t >= 0) ? a : -1;
+		next[i] = (a >= 0 && t >= 0) ? t : -1;
 		if (conv[i] >= 0)
 			g->touch_start[conv[i] + 1]++;
 	}

@@ -84,7 +84,7 @@ influence_step_ok(const ActionGraph *g, const InfluenceOptions *o, int32 child, 
 }
 
 extern AttributionModel attribution_parse(const char *name);
-extern void attribution_read_touches(ActionGraph *g, const char *sql, IdMap *ids,
+extern void attribution_read_touches(ActionGraph *g, const char *sql, const IdIndex *ids,
 									 MemoryContext cxt);
 extern int	attribution_split(const ActionGraph *g, const InfluenceOptions *o, int32 conversion,
 							  int32 *touches, double *shares);
