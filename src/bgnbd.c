@@ -209,10 +209,15 @@ typedef struct BgnbdData
 {
 	int32		n;
 	double	   *x;
-	double	   *tx;
-	double	   *t;
+	int32	   *t_index;		/* index of each point's t in times[] */
+	int32	   *tx_index;		/* index of each point's t_x in times[] */
 	double	   *weight;
 	double		total;			/* sum of weights: the customers */
+	/* the distinct values of t and t_x (whole days in CRM data: few) */
+	int32		ntimes;
+	double	   *times;
+	double	   *log_alpha_time; /* scratch: log(alpha + times[k]) */
+	double	   *inv_alpha_time; /* scratch: 1 / (alpha + times[k]) */
 } BgnbdData;
 
 /*
@@ -229,7 +234,7 @@ typedef struct BgnbdData
 static double
 bgnbd_objective(const double *theta, double *grad, void *arg)
 {
-	const BgnbdData *data = arg;
+	BgnbdData  *data = arg;
 	double		r = exp(theta[0]),
 				alpha = exp(theta[1]),
 				a = exp(theta[2]),
@@ -244,6 +249,13 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 				pb,
 				pab;
 	int32		i = 0;
+
+	/* log(alpha + time) once per distinct time, not twice per customer history */
+	for (int32 k = 0; k < data->ntimes; k++)
+	{
+		data->log_alpha_time[k] = log(alpha + data->times[k]);
+		data->inv_alpha_time[k] = 1.0 / (alpha + data->times[k]);
+	}
 
 	pochhammer_start(&pr, r);
 	pochhammer_start(&pb, b);
@@ -271,11 +283,12 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 		for (; i < data->n && data->x[i] == x; i++)
 		{
 			double		w = data->weight[i];
-			double		log_t = log(alpha + data->t[i]);
+			double		log_t = data->log_alpha_time[data->t_index[i]];
 			double		active = -rx * log_t;
 			double		w_active = 1.0,
 						w_drop = 0.0,
 						log_tx = 0.0,
+						inv_tx = 0.0,
 						lse = active;
 
 			if (x > 0)
@@ -283,7 +296,8 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 				double		dropped,
 							e;
 
-				log_tx = log(alpha + data->tx[i]);
+				log_tx = data->log_alpha_time[data->tx_index[i]];
+				inv_tx = data->inv_alpha_time[data->tx_index[i]];
 				dropped = drop_log - rx * log_tx;
 				if (active >= dropped)
 				{
@@ -302,8 +316,8 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 			}
 			ll += w * (common + lse);
 			g_r += w * (pr.inv_sum + log_alpha - w_active * log_t - w_drop * log_tx);
-			g_alpha += w * (r / alpha - rx * (w_active / (alpha + data->t[i]) +
-											 w_drop / (alpha + data->tx[i])));
+			g_alpha += w * (r / alpha - rx * (w_active * data->inv_alpha_time[data->t_index[i]] +
+											 w_drop * inv_tx));
 			g_a += w * (w_drop / a - pab.inv_sum);
 			g_b += w * (pb.inv_sum - pab.inv_sum - w_drop * drop_inv);
 		}
@@ -316,6 +330,48 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 	grad[2] = -g_a * a / data->total;
 	grad[3] = -g_b * b / data->total;
 	return -ll / data->total;
+}
+
+static int
+double_cmp(const void *a, const void *b)
+{
+	double		da = *(const double *) a;
+	double		db = *(const double *) b;
+
+	return (da > db) - (da < db);
+}
+
+/* Sort values[0..n) and drop duplicates; returns how many remain. */
+static int32
+sort_unique(double *values, int32 n)
+{
+	int32		out = 0;
+
+	qsort(values, n, sizeof(double), double_cmp);
+	for (int32 i = 0; i < n; i++)
+		if (out == 0 || values[i] != values[out - 1])
+			values[out++] = values[i];
+	return out;
+}
+
+/* The index of value in sorted[0..n), which holds it. */
+static int32
+find_sorted(const double *sorted, int32 n, double value)
+{
+	int32		lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < value)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	Assert(sorted[lo] == value);
+	return lo;
 }
 
 PG_FUNCTION_INFO_V1(bgnbd_fit_finalfn);
@@ -344,19 +400,29 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 
 	data.n = state->used;
 	data.x = palloc(sizeof(double) * data.n);
-	data.tx = palloc(sizeof(double) * data.n);
-	data.t = palloc(sizeof(double) * data.n);
+	data.t_index = palloc(sizeof(int32) * data.n);
+	data.tx_index = palloc(sizeof(int32) * data.n);
 	data.weight = palloc(sizeof(double) * data.n);
+	data.times = palloc(sizeof(double) * 2 * data.n);
 	data.total = 0;
 	for (int32 i = 0; i < data.n; i++)
 		scale = fmax(scale, state->points[i].key[2]);
 	if (scale <= 0)
 		scale = 1;
+	/* the distinct rescaled times, sorted, then each point's indexes into them */
+	for (int32 i = 0; i < data.n; i++)
+	{
+		data.times[2 * i] = state->points[i].key[1] / scale;
+		data.times[2 * i + 1] = state->points[i].key[2] / scale;
+	}
+	data.ntimes = sort_unique(data.times, 2 * data.n);
+	data.log_alpha_time = palloc(sizeof(double) * data.ntimes);
+	data.inv_alpha_time = palloc(sizeof(double) * data.ntimes);
 	for (int32 i = 0; i < data.n; i++)
 	{
 		data.x[i] = state->points[i].key[0];
-		data.tx[i] = state->points[i].key[1] / scale;
-		data.t[i] = state->points[i].key[2] / scale;
+		data.tx_index[i] = find_sorted(data.times, data.ntimes, state->points[i].key[1] / scale);
+		data.t_index[i] = find_sorted(data.times, data.ntimes, state->points[i].key[2] / scale);
 		data.weight[i] = (double) state->points[i].count;
 		data.total += data.weight[i];
 		x_total += data.weight[i] * data.x[i];

@@ -6,13 +6,18 @@
  * there (its gradient and search direction are zeroed), which is all the
  * constraint handling a box needs.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
 #include "optimize.h"
 
 #define ARMIJO_C	1e-4
-#define MAX_BACKTRACKS 60
+#define MAX_BACKTRACKS 40
+/* changes of the objective this small (relative) are rounding, not progress */
+#define ROUNDING	(64 * DBL_EPSILON)
+/* where rounding stops progress, a gradient this small still counts as converged */
+#define NOISE_GRAD_TOL 1e-6
 
 static bool
 held_at_bound(double theta, double g, double lower, double upper)
@@ -46,6 +51,7 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 				y[CS_OPT_MAX_PARAMS];
 	double		value;
 	int			flat_steps = 0;
+	bool		scaled = false;
 	CsOptimResult result;
 
 	memset(&result, 0, sizeof(result));
@@ -98,6 +104,7 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 			for (int i = 0; i < n; i++)
 				for (int j = 0; j < n; j++)
 					H[i][j] = (i == j) ? 1.0 : 0.0;
+			scaled = false;
 			for (int i = 0; i < n; i++)
 				d[i] = held_at_bound(theta[i], g[i], lower, upper) ? 0.0 : -g[i];
 		}
@@ -119,14 +126,19 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 			}
 			trial_value = f(trial, g_new, arg);
 			result.evaluations++;
-			if (isfinite(trial_value) && trial_value <= value + ARMIJO_C * decrease)
+			if (isfinite(trial_value) &&
+				trial_value <= value + ARMIJO_C * decrease + ROUNDING * fabs(value))
 			{
 				accepted = true;
 				break;
 			}
 		}
 		if (!accepted)
-			break;				/* no progress possible: report where we are */
+		{
+			/* no progress possible: report where we are */
+			result.converged = result.grad_norm < NOISE_GRAD_TOL;
+			break;
+		}
 
 		/* BFGS update of the inverse Hessian, skipped when curvature is not positive */
 		{
@@ -146,6 +158,18 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 			}
 			if (sy > 1e-12 * sqrt(ss * yy))
 			{
+				/*
+				 * Before the first update, scale the identity to the curvature
+				 * just seen (Nocedal & Wright, eq. 6.20): the first steps are
+				 * then the right length and the line search rarely backtracks.
+				 */
+				if (!scaled)
+				{
+					for (int i = 0; i < n; i++)
+						for (int j = 0; j < n; j++)
+							H[i][j] = (i == j) ? sy / yy : 0.0;
+					scaled = true;
+				}
 				for (int i = 0; i < n; i++)
 				{
 					Hy[i] = 0.0;
@@ -160,8 +184,8 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 			}
 		}
 
-		/* stop on a run of steps that no longer change the objective */
-		if (fabs(value - trial_value) <= 1e-15 * fmax(1.0, fabs(value)))
+		/* stop on a run of steps that change the objective only by rounding */
+		if (fabs(value - trial_value) <= ROUNDING * fabs(value))
 			flat_steps++;
 		else
 			flat_steps = 0;
@@ -170,10 +194,10 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 		memcpy(g, g_new, sizeof(double) * n);
 		value = trial_value;
 
-		if (flat_steps >= 5)
+		if (flat_steps >= 2)
 		{
 			result.grad_norm = projected_grad_norm(theta, g, n, lower, upper);
-			result.converged = result.grad_norm < grad_tol * 1e3;
+			result.converged = result.grad_norm < NOISE_GRAD_TOL;
 			break;
 		}
 	}
