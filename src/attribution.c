@@ -119,12 +119,16 @@ attribution_read_touches(ActionGraph *g, const char *sql, const IdIndex *ids, Me
 }
 
 /* earlier first; the same instant by id */
-static inline bool
-touch_before(const ActionGraph *g, int32 x, int32 y)
+static int
+cmp_touch(const void *a, const void *b, void *arg)
 {
+	const ActionGraph *g = arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
 	if (g->at[x] != g->at[y])
-		return g->at[x] < g->at[y];
-	return g->id[x] < g->id[y];
+		return g->at[x] < g->at[y] ? -1 : 1;
+	return (g->id[x] > g->id[y]) - (g->id[x] < g->id[y]);
 }
 
 /*
@@ -150,18 +154,12 @@ attribution_split(const ActionGraph *g, const InfluenceOptions *o, int32 convers
 		if (t < 0 || t == conversion || g->author[t] == author ||
 			!influence_step_ok(g, o, conversion, t))
 			continue;
-		/* insertion sort by (at, id): conversions have few touches */
-		m = k++;
-		while (m > 0 && touch_before(g, t, touches[m - 1]))
-		{
-			touches[m] = touches[m - 1];
-			m--;
-		}
-		touches[m] = t;
+		touches[k++] = t;
 	}
-	/* merge a touch listed twice (or listed and also the sparked_by) */
+	/* order by (at, id) and merge a touch listed twice (or listed and also the sparked_by) */
 	if (k > 1)
 	{
+		qsort_arg(touches, k, sizeof(int32), cmp_touch, (void *) g);
 		m = 1;
 		for (int i = 1; i < k; i++)
 			if (touches[i] != touches[m - 1])
