@@ -10,6 +10,7 @@ OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attr
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
+INSTALL_PARTS += install/scores.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
