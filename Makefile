@@ -7,6 +7,7 @@ OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
+OBJS        += src/normalize.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql

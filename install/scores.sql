@@ -153,3 +153,628 @@ CREATE TABLE customer_score.scores_history (
 );
 COMMENT ON TABLE customer_score.scores_history IS
     'Every stored score: one row per run and customer, the components in the order of score_runs.components. Read it through the views scores, score_explanation, score_reasons and score_changes.';
+
+CREATE FUNCTION customer_score.normal_cdf(z double precision) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'normal_cdf' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.normal_cdf(double precision) IS
+    'The standard normal distribution function; the zscore normalisation maps z to normal_cdf(z).';
+
+--------------------------------------------------------------------------
+-- Published versions are immutable
+--------------------------------------------------------------------------
+
+CREATE FUNCTION customer_score.model_versions_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.status = 'published' THEN
+            RAISE EXCEPTION 'model version %/% is published and cannot be deleted', OLD.model, OLD.version
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Published versions are kept so every stored score can name the version that made it.';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.status = 'published' THEN
+        RAISE EXCEPTION 'model version %/% is published and cannot be changed', OLD.model, OLD.version
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Make a new version: SELECT customer_score.new_version(%L);', OLD.model);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION customer_score.model_versions_guard() IS 'Trigger: refuses to change or delete a published model version.';
+CREATE TRIGGER model_versions_guard BEFORE UPDATE OR DELETE ON customer_score.model_versions
+    FOR EACH ROW EXECUTE FUNCTION customer_score.model_versions_guard();
+
+CREATE FUNCTION customer_score.model_components_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    target record;
+BEGIN
+    FOR target IN
+        SELECT v.model, v.version FROM customer_score.model_versions v
+        WHERE v.status = 'published'
+          AND ((TG_OP <> 'INSERT' AND (v.model, v.version) = (OLD.model, OLD.version))
+            OR (TG_OP <> 'DELETE' AND (v.model, v.version) = (NEW.model, NEW.version)))
+    LOOP
+        RAISE EXCEPTION 'model version %/% is published and its components cannot be changed', target.model, target.version
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Make a new version: SELECT customer_score.new_version(%L);', target.model);
+    END LOOP;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION customer_score.model_components_guard() IS 'Trigger: refuses to change the components of a published model version.';
+CREATE TRIGGER model_components_guard BEFORE INSERT OR UPDATE OR DELETE ON customer_score.model_components
+    FOR EACH ROW EXECUTE FUNCTION customer_score.model_components_guard();
+
+--------------------------------------------------------------------------
+-- The default model, shipped published
+--------------------------------------------------------------------------
+
+INSERT INTO customer_score.models (name, description) VALUES
+    ('default', 'Lifetime value first, action-based influence second; missing data is never a penalty.');
+INSERT INTO customer_score.model_versions (model, version, note) VALUES
+    ('default', 1, 'Shipped with customer_score 0.1.0.');
+INSERT INTO customer_score.model_components (model, version, position, component, weight) VALUES
+    ('default', 1, 1, 'predicted_clv',    0.40),
+    ('default', 1, 2, 'historic_value',   0.20),
+    ('default', 1, 3, 'p_alive',          0.05),
+    ('default', 1, 4, 'influence_value',  0.10),
+    ('default', 1, 5, 'referral_value',   0.10),
+    ('default', 1, 6, 'knowledge',        0.08),
+    ('default', 1, 7, 'influence_points', 0.07);
+UPDATE customer_score.model_versions SET status = 'published', published_at = now()
+WHERE model = 'default' AND version = 1;
+
+-- User configuration survives pg_dump; the shipped default model is recreated by CREATE EXTENSION.
+SELECT pg_catalog.pg_extension_config_dump('customer_score.sources', '');
+SELECT pg_catalog.pg_extension_config_dump('customer_score.opt_outs', '');
+SELECT pg_catalog.pg_extension_config_dump('customer_score.models', $$WHERE name <> 'default'$$);
+SELECT pg_catalog.pg_extension_config_dump('customer_score.model_versions', $$WHERE NOT (model = 'default' AND version = 1)$$);
+SELECT pg_catalog.pg_extension_config_dump('customer_score.model_components', $$WHERE NOT (model = 'default' AND version = 1)$$);
+SELECT pg_catalog.pg_extension_config_dump('customer_score.score_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('customer_score.score_runs_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('customer_score.scores_history', '');
+
+--------------------------------------------------------------------------
+-- Configuration functions
+--------------------------------------------------------------------------
+
+CREATE FUNCTION customer_score.set_source(kind text, relation regclass) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    wanted text[][];
+    col record;
+    found_type regtype;
+BEGIN
+    wanted := CASE kind
+        WHEN 'transactions' THEN ARRAY[['customer_id', 'bigint'], ['at', 'timestamp with time zone'], ['amount', 'double precision']]
+        WHEN 'actions' THEN ARRAY[['id', 'bigint'], ['customer_id', 'bigint'], ['sparked_by', 'bigint'],
+                                  ['at', 'timestamp with time zone'], ['value', 'double precision'],
+                                  ['channel', 'text'], ['kind', 'text']]
+        WHEN 'signals' THEN ARRAY[['customer_id', 'bigint'], ['component', 'text'], ['value', 'double precision']]
+    END;
+    IF wanted IS NULL THEN
+        RAISE EXCEPTION 'unknown source kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use transactions, actions or signals.';
+    END IF;
+    FOR i IN 1 .. array_length(wanted, 1) LOOP
+        SELECT a.atttypid::regtype INTO found_type
+        FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = relation AND a.attname = wanted[i][1] AND a.attnum > 0 AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'source % has no column "%"', relation, wanted[i][1]
+                USING ERRCODE = 'undefined_column',
+                      HINT = format('A %s source needs the columns %s.', kind,
+                                    (SELECT string_agg(format('%s %s', wanted[j][1], wanted[j][2]), ', ')
+                                     FROM generate_series(1, array_length(wanted, 1)) j));
+        END IF;
+        -- integers and numerics are accepted where they convert without surprises
+        IF NOT (found_type::text = wanted[i][2]
+                OR (wanted[i][2] = 'bigint' AND found_type IN ('integer'::regtype, 'smallint'::regtype))
+                OR (wanted[i][2] = 'double precision' AND found_type IN ('numeric'::regtype, 'real'::regtype, 'integer'::regtype, 'bigint'::regtype))
+                OR (wanted[i][2] = 'text' AND found_type IN ('character varying'::regtype, 'character'::regtype))
+                OR (wanted[i][2] = 'timestamp with time zone' AND found_type = 'date'::regtype)) THEN
+            RAISE EXCEPTION 'column "%" of source % has type %, expected %', wanted[i][1], relation, found_type, wanted[i][2]
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    END LOOP;
+    INSERT INTO customer_score.sources (kind, relation) VALUES (kind, relation)
+    ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE SET relation = EXCLUDED.relation, set_at = now();
+END
+$$;
+COMMENT ON FUNCTION customer_score.set_source(text, regclass) IS
+    'Point refresh at a relation of the user''s: kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type.';
+
+CREATE FUNCTION customer_score.new_version(model text, note text DEFAULT NULL) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    latest integer;
+    created integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM customer_score.models m WHERE m.name = new_version.model) THEN
+        INSERT INTO customer_score.models (name) VALUES (new_version.model);
+    END IF;
+    SELECT max(v.version) INTO latest FROM customer_score.model_versions v WHERE v.model = new_version.model;
+    created := coalesce(latest, 0) + 1;
+    IF latest IS NULL THEN
+        INSERT INTO customer_score.model_versions (model, version, note) VALUES (new_version.model, created, new_version.note);
+    ELSE
+        INSERT INTO customer_score.model_versions (model, version, scale, time_unit, horizon, clv_step, discount_rate,
+                                                   max_depth, depth_decay, max_gap, half_life, note)
+        SELECT v.model, created, v.scale, v.time_unit, v.horizon, v.clv_step, v.discount_rate,
+               v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note)
+        FROM customer_score.model_versions v WHERE v.model = new_version.model AND v.version = latest;
+        INSERT INTO customer_score.model_components (model, version, position, component, weight, direction, normalization, missing)
+        SELECT c.model, created, c.position, c.component, c.weight, c.direction, c.normalization, c.missing
+        FROM customer_score.model_components c WHERE c.model = new_version.model AND c.version = latest;
+    END IF;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION customer_score.new_version(text, text) IS
+    'Start a draft version of a model (creating the model if it is new), copying the settings and components of its latest version; edit the draft, then publish() it.';
+
+CREATE FUNCTION customer_score.publish(model text, version integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM customer_score.model_components c
+                   WHERE c.model = publish.model AND c.version = publish.version) THEN
+        RAISE EXCEPTION 'model version %/% has no components to publish', publish.model, publish.version
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE customer_score.model_versions v SET status = 'published', published_at = now()
+    WHERE v.model = publish.model AND v.version = publish.version AND v.status = 'draft';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model version %/% is not a draft', publish.model, publish.version
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_score.publish(text, integer) IS
+    'Publish a draft model version; from then on it is immutable and refresh uses it (the latest published version of a model).';
+
+--------------------------------------------------------------------------
+-- refresh: fit, compute every component, normalise, score, store
+--------------------------------------------------------------------------
+
+-- progress: a NOTICE and application_name, which other sessions see in pg_stat_activity at once
+CREATE FUNCTION customer_score.refresh_progress(run_id bigint, phase text, started timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('application_name', left(format('customer_score.refresh %s: %s', run_id, phase), 63), true);
+    RAISE NOTICE 'refresh run %: % (% s)', run_id, phase,
+        round(extract(epoch FROM clock_timestamp() - started)::numeric, 2);
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_progress(bigint, text, timestamptz) IS 'Internal: reports refresh progress as a NOTICE and in application_name.';
+
+CREATE FUNCTION customer_score.refresh(model text DEFAULT 'default', as_of timestamptz DEFAULT now())
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v           customer_score.model_versions;
+    run         bigint;
+    started     timestamptz := clock_timestamp();
+    tx_rel      regclass;
+    act_rel     regclass;
+    sig_rel     regclass;
+    comps       text[];
+    weights     double precision[];
+    dirs        text[];
+    norms       text[];
+    missings    text[];
+    n           integer;
+    bg          customer_score.bgnbd;
+    gg          customer_score.gamma_gamma;
+    gg_usable   boolean;
+    unit_days   double precision;
+    step_rate   double precision;
+    needs_tx    boolean;
+    needs_act   boolean;
+    raw_cols    text := '';
+    norm_cols   text := '';
+    sig_joins   text := '';
+    expr        text;
+    nexpr       text;
+    c           text;
+    n_tx        bigint := 0;
+    n_act       bigint := 0;
+    n_customers bigint;
+BEGIN
+    IF as_of IS NULL OR NOT isfinite(as_of) THEN
+        RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO v FROM customer_score.model_versions mv
+    WHERE mv.model = refresh.model AND mv.status = 'published'
+    ORDER BY mv.version DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no published version', refresh.model
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create one with customer_score.new_version() and customer_score.publish().';
+    END IF;
+    -- one refresh of a model at a time; readers are never blocked (they see the last finished run)
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_score.refresh'), pg_catalog.hashtext(refresh.model));
+
+    SELECT array_agg(mc.component ORDER BY mc.position), array_agg(mc.weight ORDER BY mc.position),
+           array_agg(mc.direction ORDER BY mc.position), array_agg(mc.normalization ORDER BY mc.position),
+           array_agg(mc.missing ORDER BY mc.position)
+    INTO comps, weights, dirs, norms, missings
+    FROM customer_score.model_components mc WHERE mc.model = v.model AND mc.version = v.version;
+    n := array_length(comps, 1);
+
+    SELECT s.relation INTO tx_rel FROM customer_score.sources s WHERE s.kind = 'transactions';
+    SELECT s.relation INTO act_rel FROM customer_score.sources s WHERE s.kind = 'actions';
+    SELECT s.relation INTO sig_rel FROM customer_score.sources s WHERE s.kind = 'signals';
+    needs_tx := comps && ARRAY['predicted_clv', 'historic_value', 'p_alive', 'referral_value'];
+    needs_act := comps && ARRAY['influence_value', 'influence_points', 'referral_value', 'knowledge'];
+    IF tx_rel IS NULL AND needs_tx THEN
+        RAISE EXCEPTION 'model %/% needs a transactions source', v.model, v.version
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'SELECT customer_score.set_source(''transactions'', ''my_transactions''::regclass);';
+    END IF;
+    IF sig_rel IS NULL AND EXISTS (SELECT 1 FROM unnest(comps) u(name)
+                                   WHERE u.name NOT IN (SELECT name FROM customer_score.components)) THEN
+        RAISE EXCEPTION 'model %/% has components that are not built in but no signals source', v.model, v.version
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    INSERT INTO customer_score.score_runs (model, version, as_of, components, weights, time_unit, horizon,
+                                           clv_step, discount_rate, scale)
+    VALUES (v.model, v.version, as_of, comps, weights, v.time_unit, v.horizon, v.clv_step, v.discount_rate, v.scale)
+    RETURNING run_id INTO run;
+
+    -- scratch tables of an earlier refresh in the same transaction
+    FOREACH c IN ARRAY ARRAY['cs_ltv', 'cs_actions', 'cs_influence', 'cs_referral', 'cs_knowledge',
+                             'cs_signals', 'cs_population', 'cs_raw'] LOOP
+        IF pg_catalog.to_regclass('pg_temp.' || c) IS NOT NULL THEN
+            EXECUTE format('DROP TABLE pg_temp.%I', c);
+        END IF;
+    END LOOP;
+
+    -- lifetime value: rfm per customer, the fits, the predictions
+    unit_days := extract(epoch FROM v.time_unit) / 86400.0;
+    step_rate := power(1 + v.discount_rate, v.clv_step * unit_days / 365.25) - 1;
+    CREATE TEMP TABLE cs_ltv (customer_id bigint PRIMARY KEY, frequency integer, recency double precision,
+                              t double precision, monetary double precision, total double precision,
+                              p_alive double precision, predicted_clv double precision) ON COMMIT DROP;
+    IF tx_rel IS NOT NULL THEN
+        PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', started);
+        EXECUTE format($q$
+            INSERT INTO pg_temp.cs_ltv (customer_id, frequency, recency, t, monetary, total)
+            SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total
+            FROM (SELECT customer_id::bigint AS customer_id,
+                         customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
+                  FROM %s GROUP BY customer_id) s
+            WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, as_of, v.time_unit, tx_rel);
+        EXECUTE format('SELECT count(*) FROM %s WHERE at <= %L', tx_rel, as_of) INTO n_tx;
+
+        PERFORM customer_score.refresh_progress(run, 'fitting BG/NBD and Gamma-Gamma', started);
+        SELECT customer_score.bgnbd_fit(l.frequency, l.recency, l.t),
+               customer_score.gamma_gamma_fit(l.frequency, l.monetary) FILTER (WHERE l.monetary > 0)
+        INTO bg, gg FROM pg_temp.cs_ltv l;
+        -- expected spend is bounded for every customer only when q > 1
+        gg_usable := gg IS NOT NULL AND (customer_score.params(gg)->>'q')::double precision > 1;
+
+        PERFORM customer_score.refresh_progress(run, 'predicting P(alive) and CLV', started);
+        IF bg IS NOT NULL THEN
+            UPDATE pg_temp.cs_ltv l
+            SET p_alive = customer_score.p_alive(bg, l.frequency, l.recency, l.t),
+                predicted_clv = CASE WHEN gg_usable THEN
+                    customer_score.clv(bg, gg, l.frequency, l.recency, l.t, greatest(l.monetary, 0),
+                                       v.horizon, step_rate, v.clv_step) END;
+        END IF;
+        ANALYZE pg_temp.cs_ltv;
+    END IF;
+
+    -- influence: the actions of customers who did not opt out, and nobody else's
+    CREATE TEMP TABLE cs_actions (id bigint, customer_id bigint, sparked_by bigint, at timestamptz, kind text) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_influence (customer_id bigint PRIMARY KEY, influence_value double precision,
+                                    influence_points double precision) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_referral (customer_id bigint PRIMARY KEY, value double precision) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_knowledge (customer_id bigint PRIMARY KEY, actions bigint) ON COMMIT DROP;
+    IF act_rel IS NOT NULL AND needs_act THEN
+        PERFORM customer_score.refresh_progress(run, 'influence', started);
+        EXECUTE format($q$
+            INSERT INTO pg_temp.cs_actions
+            SELECT a.id, a.customer_id, a.sparked_by, a.at, a.kind FROM %s a
+            WHERE a.at <= %L AND a.customer_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM customer_score.opt_outs o WHERE o.customer_id = a.customer_id)$q$,
+            act_rel, as_of);
+        GET DIAGNOSTICS n_act = ROW_COUNT;
+        ANALYZE pg_temp.cs_actions;
+        INSERT INTO pg_temp.cs_influence
+        SELECT i.customer_id, i.influence_value, i.influence_points
+        FROM customer_score.influence(
+                 format($q$SELECT a.* FROM %s a
+                           WHERE NOT EXISTS (SELECT 1 FROM customer_score.opt_outs o WHERE o.customer_id = a.customer_id)$q$,
+                        act_rel),
+                 as_of, v.max_depth, v.depth_decay, v.max_gap, v.half_life) i;
+
+        -- referral value: the predicted CLV of customers whose first purchase or sign-up a customer sparked
+        INSERT INTO pg_temp.cs_referral
+        SELECT s.customer_id, sum(coalesce(l.predicted_clv, 0))
+        FROM (SELECT DISTINCT ON (a.customer_id) a.customer_id, a.sparked_by
+              FROM pg_temp.cs_actions a WHERE a.kind IN ('purchase', 'signup')
+              ORDER BY a.customer_id, a.at, a.id) f
+        JOIN pg_temp.cs_actions s ON s.id = f.sparked_by AND s.customer_id <> f.customer_id
+        LEFT JOIN pg_temp.cs_ltv l ON l.customer_id = f.customer_id
+        GROUP BY s.customer_id;
+
+        -- knowledge: actions others took after this customer's answers, reviews, posts, videos or talks
+        INSERT INTO pg_temp.cs_knowledge
+        SELECT s.customer_id, count(*)
+        FROM pg_temp.cs_actions a
+        JOIN pg_temp.cs_actions s ON s.id = a.sparked_by
+        WHERE s.kind IN ('answer', 'review', 'blog_post', 'video', 'talk')
+          AND a.customer_id <> s.customer_id AND a.at >= s.at AND a.at - s.at <= v.max_gap
+        GROUP BY s.customer_id;
+    END IF;
+
+    CREATE TEMP TABLE cs_signals (customer_id bigint, component text, value double precision) ON COMMIT DROP;
+    IF sig_rel IS NOT NULL THEN
+        EXECUTE format($q$
+            INSERT INTO pg_temp.cs_signals
+            SELECT customer_id, component, avg(value) FROM %s
+            WHERE customer_id IS NOT NULL AND component = ANY (%L::text[]) AND value IS NOT NULL
+              AND value::double precision BETWEEN '-1e300' AND '1e300'
+            GROUP BY customer_id, component$q$, sig_rel, comps);
+    END IF;
+
+    -- the scored population: everyone with a transaction, an action or a signal
+    PERFORM customer_score.refresh_progress(run, 'normalising and scoring', started);
+    CREATE TEMP TABLE cs_population ON COMMIT DROP AS
+    SELECT customer_id FROM pg_temp.cs_ltv
+    UNION SELECT customer_id FROM pg_temp.cs_actions
+    UNION SELECT customer_id FROM pg_temp.cs_signals;
+
+    -- one raw column per component; NULL where the component is not observed
+    FOR k IN 1 .. n LOOP
+        c := comps[k];
+        expr := CASE c
+            WHEN 'predicted_clv' THEN 'l.predicted_clv'
+            WHEN 'historic_value' THEN 'l.total'
+            WHEN 'p_alive' THEN 'l.p_alive'
+            WHEN 'influence_value' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(i.influence_value, 0) END'
+            WHEN 'influence_points' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(i.influence_points, 0) END'
+            WHEN 'referral_value' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(rf.value, 0) END'
+            WHEN 'knowledge' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(kn.actions, 0)::double precision END'
+            ELSE format('s%s.value', k)
+        END;
+        IF c NOT IN (SELECT name FROM customer_score.components) THEN
+            sig_joins := sig_joins || format(' LEFT JOIN pg_temp.cs_signals s%s ON s%s.customer_id = p.customer_id AND s%s.component = %L',
+                                             k, k, k, c);
+        END IF;
+        raw_cols := raw_cols || format(', %s AS r%s', expr, k);
+        -- normalised to 0..1 among the observed customers
+        nexpr := CASE norms[k]
+            WHEN 'percentile' THEN format('CASE WHEN r%1$s IS NOT NULL THEN percent_rank() OVER (PARTITION BY r%1$s IS NULL ORDER BY r%1$s) END', k)
+            WHEN 'log' THEN format('CASE WHEN r%1$s IS NOT NULL THEN coalesce(ln(1 + greatest(r%1$s, 0)) / nullif(ln(1 + max(greatest(r%1$s, 0)) OVER ()), 0), 0) END', k)
+            WHEN 'zscore' THEN format('CASE WHEN r%1$s IS NOT NULL THEN coalesce(customer_score.normal_cdf((r%1$s - avg(r%1$s) OVER ()) / nullif(stddev_pop(r%1$s) OVER (), 0)), 0.5) END', k)
+            WHEN 'minmax' THEN format('CASE WHEN r%1$s IS NOT NULL THEN coalesce((r%1$s - min(r%1$s) OVER ()) / nullif(max(r%1$s) OVER () - min(r%1$s) OVER (), 0), 0.5) END', k)
+        END;
+        IF dirs[k] = 'lower_is_better' THEN
+            nexpr := format('1 - (%s)', nexpr);
+        END IF;
+        norm_cols := norm_cols || CASE WHEN k > 1 THEN ', ' ELSE '' END || nexpr;
+    END LOOP;
+
+    EXECUTE format($q$
+        CREATE TEMP TABLE cs_raw ON COMMIT DROP AS
+        SELECT p.customer_id %s
+        FROM pg_temp.cs_population p
+        LEFT JOIN pg_temp.cs_ltv l ON l.customer_id = p.customer_id
+        LEFT JOIN (SELECT DISTINCT customer_id FROM pg_temp.cs_actions) act ON act.customer_id = p.customer_id
+        LEFT JOIN pg_temp.cs_influence i ON i.customer_id = p.customer_id
+        LEFT JOIN pg_temp.cs_referral rf ON rf.customer_id = p.customer_id
+        LEFT JOIN pg_temp.cs_knowledge kn ON kn.customer_id = p.customer_id
+        %s$q$, raw_cols, sig_joins);
+
+    -- score = sum of contributions, each scale * weight * normalised / (sum of the weights that count),
+    -- rounded to 4 decimals in numeric so that they add up to the score exactly
+    EXECUTE format($q$
+        INSERT INTO customer_score.scores_history (run_id, customer_id, score, confidence, raw, normalized, contribution, observed)
+        SELECT %1$s, x.customer_id, c.score, c.confidence, x.raw, x.normalized, c.contribution, x.observed
+        FROM (SELECT customer_id, ARRAY[%2$s]::double precision[] AS raw, ARRAY[%3$s]::double precision[] AS normalized,
+                     ARRAY[%4$s]::boolean[] AS observed
+              FROM pg_temp.cs_raw) x,
+        LATERAL (
+            SELECT coalesce(sum(u.contribution), 0) AS score, array_agg(u.contribution ORDER BY u.k) AS contribution,
+                   round((sum(u.w) FILTER (WHERE u.observed) / sum(u.w))::numeric, 4) AS confidence
+            FROM (SELECT z.k, z.w, z.observed,
+                         CASE WHEN z.nv IS NULL THEN 0::numeric
+                              ELSE round((%5$s * z.w * z.nv / nullif(sum(z.w) FILTER (WHERE z.nv IS NOT NULL) OVER (), 0))::numeric, 4)
+                         END AS contribution
+                  FROM (SELECT t.k, t.w, t.observed,
+                               CASE WHEN t.observed THEN t.nv
+                                    WHEN t.missing = 'neutral' THEN 0.5
+                                    WHEN t.missing = 'zero' THEN 0.0 END AS nv
+                        FROM unnest(x.normalized, %6$L::double precision[], x.observed, %7$L::text[])
+                             WITH ORDINALITY t(nv, w, observed, missing, k)) z) u
+        ) c$q$,
+        run,
+        (SELECT string_agg(format('r%s', k), ', ') FROM generate_series(1, n) k),
+        norm_cols,
+        (SELECT string_agg(format('r%s IS NOT NULL', k), ', ') FROM generate_series(1, n) k),
+        v.scale, weights, missings);
+    GET DIAGNOSTICS n_customers = ROW_COUNT;
+
+    UPDATE customer_score.score_runs r
+    SET status = 'done', finished_at = clock_timestamp(), customers = n_customers,
+        transactions = n_tx, actions = n_act, purchase_model = bg, spend_model = gg
+    WHERE r.run_id = run;
+    PERFORM customer_score.refresh_progress(run, format('done: %s customers scored', n_customers), started);
+    RETURN run;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh(text, timestamptz) IS
+    'Score every customer with the latest published version of a model as of a time: fits BG/NBD and Gamma-Gamma on the transactions source, computes each component (influence from the actions source without opted-out customers, signals by name), normalises within the population, stores the scores with each component''s raw value, normalised value and contribution, and returns the run id. Progress goes to NOTICEs and application_name.';
+
+--------------------------------------------------------------------------
+-- Explanations: views with plain column types, for people and BI tools.
+-- security_invoker: they read the tables with the rights of whoever queries.
+--------------------------------------------------------------------------
+
+CREATE TABLE customer_score.reason_codes (
+    code      text PRIMARY KEY,
+    component text NOT NULL,
+    effect    text NOT NULL CHECK (effect IN ('lifts', 'holds_back')),
+    sentence  text NOT NULL
+);
+COMMENT ON TABLE customer_score.reason_codes IS
+    'Stable reason codes with a sentence, one per built-in component and effect; signals get SIGNAL_HIGH and SIGNAL_LOW.';
+INSERT INTO customer_score.reason_codes VALUES
+    ('CLV_HIGH', 'predicted_clv', 'lifts', 'Expected to spend much more than most customers over the coming period.'),
+    ('CLV_LOW', 'predicted_clv', 'holds_back', 'Expected to spend less than most customers over the coming period.'),
+    ('HISTORIC_VALUE_HIGH', 'historic_value', 'lifts', 'Has spent more to date than most customers.'),
+    ('HISTORIC_VALUE_LOW', 'historic_value', 'holds_back', 'Has spent less to date than most customers.'),
+    ('ACTIVE_HIGH', 'p_alive', 'lifts', 'Very likely still an active customer.'),
+    ('ACTIVE_LOW', 'p_alive', 'holds_back', 'Quiet for much longer than usual: may have stopped buying.'),
+    ('INFLUENCE_VALUE_HIGH', 'influence_value', 'lifts', 'Others spent significant money in purchases this customer sparked.'),
+    ('INFLUENCE_VALUE_LOW', 'influence_value', 'holds_back', 'Active, but few purchases by others trace back to this customer.'),
+    ('INFLUENCE_POINTS_HIGH', 'influence_points', 'lifts', 'Moves other people to act: write, answer, buy, attend.'),
+    ('INFLUENCE_POINTS_LOW', 'influence_points', 'holds_back', 'Active, but rarely moves others to act.'),
+    ('REFERRAL_VALUE_HIGH', 'referral_value', 'lifts', 'Brought in new customers who are themselves valuable.'),
+    ('REFERRAL_VALUE_LOW', 'referral_value', 'holds_back', 'Has brought in few or low-value new customers.'),
+    ('KNOWLEDGE_HIGH', 'knowledge', 'lifts', 'Answers, reviews or posts that others acted on.'),
+    ('KNOWLEDGE_LOW', 'knowledge', 'holds_back', 'Few answers, reviews or posts that others acted on.'),
+    ('SIGNAL_HIGH', '*', 'lifts', 'A signal of the user''s own is high for this customer.'),
+    ('SIGNAL_LOW', '*', 'holds_back', 'A signal of the user''s own is low for this customer.');
+
+CREATE VIEW customer_score.latest_runs WITH (security_invoker = true) AS
+SELECT DISTINCT ON (r.model)
+       r.run_id, r.model, r.version, r.as_of, r.started_at, r.finished_at, r.customers, r.transactions, r.actions,
+       r.purchase_model::text AS purchase_model, r.spend_model::text AS spend_model
+FROM customer_score.score_runs r
+WHERE r.status = 'done'
+ORDER BY r.model, r.run_id DESC;
+COMMENT ON VIEW customer_score.latest_runs IS 'The most recent finished refresh of each model: the scores the other views show.';
+
+CREATE VIEW customer_score.scores WITH (security_invoker = true) AS
+SELECT h.customer_id, r.model, r.version, r.as_of, h.score, h.confidence
+FROM customer_score.latest_runs r
+JOIN customer_score.scores_history h ON h.run_id = r.run_id;
+COMMENT ON VIEW customer_score.scores IS
+    'The latest score of every customer under every model: the model version that made it, its as_of, the score (0 to the version''s scale) and the confidence (the share of the model''s weight that was observed for the customer).';
+COMMENT ON COLUMN customer_score.scores.confidence IS 'Share (0..1) of the model''s weight carried by components observed for this customer; lower when data such as actions is missing.';
+
+CREATE VIEW customer_score.score_explanation WITH (security_invoker = true) AS
+SELECT e.customer_id, e.model, e.version, e.as_of, e.position, e.component, e.raw_value, e.normalized,
+       e.weight, e.weight_used, e.contribution,
+       CASE WHEN e.score = 0 THEN 0::numeric ELSE round(e.contribution / e.score, 4) END AS share,
+       e.observed, e.normalization, e.direction, e.missing,
+       CASE
+           WHEN e.observed THEN format('%s of %s, %s %s: normalised %s x weight used %s x scale %s = %s points',
+                                       e.component, round(e.raw_value::numeric, 4), e.normalization,
+                                       replace(e.direction, '_', ' '), round(e.normalized::numeric, 4),
+                                       round(e.weight_used::numeric, 4), e.scale, e.contribution)
+           WHEN e.missing = 'renormalize' THEN format('%s not observed for this customer: left out and the other weights renormalised, so it does not lower the score', e.component)
+           WHEN e.missing = 'neutral' THEN format('%s not observed: counted as 0.5 (model policy neutral)', e.component)
+           ELSE format('%s not observed: counted as 0 (model policy zero)', e.component)
+       END AS explanation
+FROM (
+    SELECT h.customer_id, r.model, r.version, r.as_of, u.position::integer AS position, u.component,
+           u.raw_value, u.normalized, u.weight, u.contribution, u.observed, h.score, sr.scale,
+           mc.normalization, mc.direction, mc.missing,
+           CASE WHEN u.observed OR mc.missing <> 'renormalize'
+                THEN u.weight / sum(u.weight) FILTER (WHERE u.observed OR mc.missing <> 'renormalize')
+                                OVER (PARTITION BY h.run_id, h.customer_id)
+                ELSE 0 END AS weight_used
+    FROM customer_score.latest_runs r
+    JOIN customer_score.score_runs sr ON sr.run_id = r.run_id
+    JOIN customer_score.scores_history h ON h.run_id = r.run_id
+    CROSS JOIN LATERAL unnest(sr.components, sr.weights, h.raw, h.normalized, h.contribution, h.observed)
+        WITH ORDINALITY u(component, weight, raw_value, normalized, contribution, observed, position)
+    JOIN customer_score.model_components mc
+      ON mc.model = r.model AND mc.version = r.version AND mc.position = u.position
+) e;
+COMMENT ON VIEW customer_score.score_explanation IS
+    'How every latest score was derived, one row per customer and component: the raw value, its normalised value (0..1), the model weight and the weight actually used (renormalised over what was observed), the contribution in score points (contributions add up to the score exactly), its share of the score, whether it was observed, and a sentence.';
+COMMENT ON COLUMN customer_score.score_explanation.weight_used IS 'The component''s weight divided by the sum of the weights counted for this customer: what it counted for after renormalisation; 0 when left out.';
+COMMENT ON COLUMN customer_score.score_explanation.contribution IS 'Score points from this component: scale x weight_used x normalized, rounded to 4 decimals; they sum to the score.';
+
+CREATE VIEW customer_score.score_reasons WITH (security_invoker = true) AS
+SELECT x.customer_id, x.model, x.version, x.rank::integer AS rank, x.code, x.effect, x.component,
+       x.impact, x.sentence
+FROM (
+    SELECT i.*, row_number() OVER (PARTITION BY i.model, i.customer_id ORDER BY abs(i.impact) DESC, i.position) AS rank
+    FROM (
+        SELECT e.customer_id, e.model, e.version, e.position, e.component,
+               -- points gained or lost against a customer at the median of this component
+               round(e.contribution - (e.weight_used * 0.5 * sr.scale)::numeric, 4) AS impact,
+               rc.code, rc.effect,
+               CASE WHEN rc.component = '*' THEN format('%s (%s).', rtrim(rc.sentence, '.'), e.component) ELSE rc.sentence END AS sentence
+        FROM customer_score.score_explanation e
+        JOIN customer_score.latest_runs r ON r.model = e.model
+        JOIN customer_score.score_runs sr ON sr.run_id = r.run_id
+        JOIN customer_score.reason_codes rc
+          ON rc.component = CASE WHEN e.component IN (SELECT name FROM customer_score.components) THEN e.component ELSE '*' END
+         AND rc.effect = CASE WHEN e.contribution >= (e.weight_used * 0.5 * sr.scale)::numeric THEN 'lifts' ELSE 'holds_back' END
+        WHERE e.observed
+    ) i
+    WHERE i.impact <> 0
+) x
+WHERE x.rank <= 4;
+COMMENT ON VIEW customer_score.score_reasons IS
+    'Up to four ranked reason codes per customer and model, as credit scores give: what lifts the score most and what holds it back most, each with a stable code, a sentence and its impact in points against a customer at the median of that component.';
+
+CREATE VIEW customer_score.model_explanation WITH (security_invoker = true) AS
+SELECT mc.model, mc.version, mv.status, mv.published_at, mc.position, mc.component,
+       coalesce(c.description, format('A signal of the user''s own, read from the signals source as %L.', mc.component)) AS description,
+       coalesce(c.formula, 'avg(value) of the signals rows with this component') AS formula,
+       mc.weight, mc.direction, mc.normalization, mc.missing,
+       (CASE
+            WHEN mc.component IN ('predicted_clv', 'p_alive', 'historic_value') THEN
+                jsonb_build_object('time_unit', mv.time_unit::text, 'horizon', mv.horizon, 'clv_step', mv.clv_step,
+                                   'discount_rate_yearly', mv.discount_rate,
+                                   'bgnbd', customer_score.params(lr.purchase_model),
+                                   'gamma_gamma', customer_score.params(lr.spend_model))
+            WHEN mc.component IN ('influence_value', 'influence_points', 'referral_value', 'knowledge') THEN
+                jsonb_build_object('max_depth', mv.max_depth, 'depth_decay', mv.depth_decay,
+                                   'max_gap', mv.max_gap::text, 'half_life', mv.half_life::text)
+            ELSE '{}'::jsonb
+        END)::text AS parameters,
+       lr.as_of AS data_as_of, lr.finished_at AS fitted_at, mv.scale
+FROM customer_score.model_components mc
+JOIN customer_score.model_versions mv ON mv.model = mc.model AND mv.version = mc.version
+LEFT JOIN customer_score.components c ON c.name = mc.component
+LEFT JOIN LATERAL (
+    SELECT r.as_of, r.finished_at, r.purchase_model, r.spend_model
+    FROM customer_score.score_runs r
+    WHERE r.model = mc.model AND r.version = mc.version AND r.status = 'done'
+    ORDER BY r.run_id DESC LIMIT 1
+) lr ON true;
+COMMENT ON VIEW customer_score.model_explanation IS
+    'Every model version and component in words: what it measures, the formula, weight, direction, normalisation, missing-data policy, its parameters (including the fitted BG/NBD and Gamma-Gamma values of the version''s latest run, as JSON text) and the data as_of.';
+
+CREATE VIEW customer_score.score_changes WITH (security_invoker = true) AS
+WITH ranked AS (
+    SELECT h.run_id, h.customer_id, r.model, r.version, r.as_of, h.score, sr.components, h.contribution,
+           row_number() OVER (PARTITION BY r.model, h.customer_id ORDER BY h.run_id DESC) AS recency
+    FROM customer_score.scores_history h
+    JOIN customer_score.score_runs r ON r.run_id = h.run_id AND r.status = 'done'
+    JOIN customer_score.score_runs sr ON sr.run_id = h.run_id
+), cur AS (SELECT * FROM ranked WHERE recency = 1),
+   prev AS (SELECT * FROM ranked WHERE recency = 2)
+SELECT cur.customer_id, cur.model, coalesce(uc.component, up.component) AS component,
+       prev.version AS previous_version, cur.version AS current_version,
+       prev.version IS DISTINCT FROM cur.version AS version_changed,
+       prev.as_of AS previous_as_of, cur.as_of AS current_as_of,
+       prev.score AS previous_score, cur.score AS current_score, cur.score - prev.score AS score_change,
+       coalesce(up.contribution, 0) AS previous_contribution, coalesce(uc.contribution, 0) AS current_contribution,
+       coalesce(uc.contribution, 0) - coalesce(up.contribution, 0) AS contribution_change
+FROM cur
+JOIN prev ON prev.model = cur.model AND prev.customer_id = cur.customer_id
+CROSS JOIN LATERAL (
+    SELECT uc.component, uc.contribution, up.component AS prev_component, up.contribution AS prev_contribution
+    FROM unnest(cur.components, cur.contribution) uc(component, contribution)
+    FULL JOIN unnest(prev.components, prev.contribution) up(component, contribution) ON up.component = uc.component
+) j(component_c, contribution_c, component_p, contribution_p)
+CROSS JOIN LATERAL (SELECT j.component_c AS component, j.contribution_c AS contribution) uc
+CROSS JOIN LATERAL (SELECT j.component_p AS component, j.contribution_p AS contribution) up;
+COMMENT ON VIEW customer_score.score_changes IS
+    'Why a score moved: between a customer''s last two scores under a model, the score change and, per component, how many points it moved the score (contribution_change; they add up to score_change), and whether the model version changed.';
+
+GRANT SELECT ON customer_score.components, customer_score.models, customer_score.model_versions,
+                customer_score.model_components, customer_score.reason_codes TO PUBLIC;
