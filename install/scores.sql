@@ -583,7 +583,7 @@ BEGIN
             SELECT coalesce(sum(u.contribution), 0) AS score, array_agg(u.contribution ORDER BY u.k) AS contribution,
                    round((sum(u.w) FILTER (WHERE u.observed) / sum(u.w))::numeric, 4) AS confidence
             FROM (SELECT z.k, z.w, z.observed,
-                         CASE WHEN z.nv IS NULL THEN 0::numeric
+                         CASE WHEN z.nv IS NULL THEN round(0::numeric, 4)
                               ELSE round((%5$s * z.w * z.nv / nullif(sum(z.w) FILTER (WHERE z.nv IS NOT NULL) OVER (), 0))::numeric, 4)
                          END AS contribution
                   FROM (SELECT t.k, t.w, t.observed,
@@ -662,7 +662,7 @@ COMMENT ON COLUMN customer_score.scores.confidence IS 'Share (0..1) of the model
 CREATE VIEW customer_score.score_explanation WITH (security_invoker = true) AS
 SELECT e.customer_id, e.model, e.version, e.as_of, e.position, e.component, e.raw_value, e.normalized,
        e.weight, e.weight_used, e.contribution,
-       CASE WHEN e.score = 0 THEN 0::numeric ELSE round(e.contribution / e.score, 4) END AS share,
+       round(CASE WHEN e.score = 0 THEN 0::numeric ELSE e.contribution / e.score END, 4) AS share,
        e.observed, e.normalization, e.direction, e.missing,
        CASE
            WHEN e.observed THEN format('%s of %s, %s %s: normalised %s x weight used %s x scale %s = %s points',
@@ -725,14 +725,17 @@ SELECT mc.model, mc.version, mv.status, mv.published_at, mc.position, mc.compone
        coalesce(c.formula, 'avg(value) of the signals rows with this component') AS formula,
        mc.weight, mc.direction, mc.normalization, mc.missing,
        (CASE
-            WHEN mc.component IN ('predicted_clv', 'p_alive', 'historic_value') THEN
-                jsonb_build_object('time_unit', mv.time_unit::text, 'horizon', mv.horizon, 'clv_step', mv.clv_step,
+            WHEN mc.component = 'predicted_clv' THEN
+                jsonb_build_object('time_unit_days', (extract(epoch FROM mv.time_unit) / 86400)::double precision, 'horizon', mv.horizon, 'clv_step', mv.clv_step,
                                    'discount_rate_yearly', mv.discount_rate,
                                    'bgnbd', customer_score.params(lr.purchase_model),
                                    'gamma_gamma', customer_score.params(lr.spend_model))
+            WHEN mc.component = 'p_alive' THEN
+                jsonb_build_object('time_unit_days', (extract(epoch FROM mv.time_unit) / 86400)::double precision, 'bgnbd', customer_score.params(lr.purchase_model))
             WHEN mc.component IN ('influence_value', 'influence_points', 'referral_value', 'knowledge') THEN
                 jsonb_build_object('max_depth', mv.max_depth, 'depth_decay', mv.depth_decay,
-                                   'max_gap', mv.max_gap::text, 'half_life', mv.half_life::text)
+                                   'max_gap_days', (extract(epoch FROM mv.max_gap) / 86400)::double precision,
+                                   'half_life_days', (extract(epoch FROM mv.half_life) / 86400)::double precision)
             ELSE '{}'::jsonb
         END)::text AS parameters,
        lr.as_of AS data_as_of, lr.finished_at AS fitted_at, mv.scale
