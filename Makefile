@@ -16,7 +16,7 @@ DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
-REGRESS     += scores
+REGRESS     += scores partials
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

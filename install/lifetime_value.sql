@@ -294,3 +294,79 @@ CREATE FUNCTION customer_score.clv(purchases customer_score.bgnbd, spend custome
     AS 'MODULE_PATHNAME', 'clv_bgnbd_gamma_gamma' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION customer_score.clv(customer_score.bgnbd, customer_score.gamma_gamma, integer, double precision, double precision, double precision, double precision, double precision, double precision) IS
     'Predicted customer lifetime value over horizon (in the model''s time unit): the sum over steps of the purchases expected in each step times the expected spend, discounted by (1 + discount_rate) per step.';
+
+--------------------------------------------------------------------------
+-- Stored states: aggregate per partition or shard, store the state, merge
+-- and finish later (rollups).  The result equals one pass over all rows.
+--------------------------------------------------------------------------
+
+CREATE AGGREGATE customer_score.rfm_partial(at timestamptz, amount double precision, as_of timestamptz, unit interval) (
+    SFUNC = customer_score.rfm_transfn,
+    STYPE = customer_score.rfm_state,
+    COMBINEFUNC = customer_score.rfm_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_partial(timestamptz, double precision, timestamptz, interval) IS
+    'The rfm state of a group of transactions, to store and merge later with rfm_merge; rfm(state) finishes it.';
+CREATE AGGREGATE customer_score.rfm_partial(at timestamptz, amount double precision, as_of timestamptz) (
+    SFUNC = customer_score.rfm_transfn_days,
+    STYPE = customer_score.rfm_state,
+    COMBINEFUNC = customer_score.rfm_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_partial(timestamptz, double precision, timestamptz) IS
+    'rfm_partial(at, amount, as_of) with recency and t in days.';
+CREATE AGGREGATE customer_score.rfm_merge(state customer_score.rfm_state) (
+    SFUNC = customer_score.rfm_combinefn,
+    STYPE = customer_score.rfm_state,
+    COMBINEFUNC = customer_score.rfm_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_merge(customer_score.rfm_state) IS
+    'Merge stored rfm states of one customer (e.g. one per partition); all must share as_of and unit.';
+CREATE FUNCTION customer_score.rfm(state customer_score.rfm_state) RETURNS customer_score.rfm_summary
+    AS 'MODULE_PATHNAME', 'rfm_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.rfm(customer_score.rfm_state) IS
+    'The rfm_summary of a stored rfm state.';
+
+CREATE AGGREGATE customer_score.bgnbd_partial(frequency integer, recency double precision, t double precision) (
+    SFUNC = customer_score.bgnbd_fit_transfn,
+    STYPE = customer_score.bgnbd_state,
+    COMBINEFUNC = customer_score.bgnbd_fit_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.bgnbd_partial(integer, double precision, double precision) IS
+    'The bgnbd_fit state (a histogram of histories) of a group of customers, to store and merge later with bgnbd_merge; bgnbd_fit(state) fits it.';
+CREATE AGGREGATE customer_score.bgnbd_merge(state customer_score.bgnbd_state) (
+    SFUNC = customer_score.bgnbd_fit_combinefn,
+    STYPE = customer_score.bgnbd_state,
+    COMBINEFUNC = customer_score.bgnbd_fit_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.bgnbd_merge(customer_score.bgnbd_state) IS
+    'Merge stored bgnbd_fit states (e.g. one per partition or shard).';
+CREATE FUNCTION customer_score.bgnbd_fit(state customer_score.bgnbd_state) RETURNS customer_score.bgnbd
+    AS 'MODULE_PATHNAME', 'bgnbd_fit_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.bgnbd_fit(customer_score.bgnbd_state) IS
+    'Fit a BG/NBD model to a stored state: the same model as bgnbd_fit over the rows it came from.';
+
+CREATE AGGREGATE customer_score.gamma_gamma_partial(frequency integer, monetary double precision) (
+    SFUNC = customer_score.gamma_gamma_fit_transfn,
+    STYPE = customer_score.gamma_gamma_state,
+    COMBINEFUNC = customer_score.gamma_gamma_fit_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.gamma_gamma_partial(integer, double precision) IS
+    'The gamma_gamma_fit state of a group of customers, to store and merge later with gamma_gamma_merge; gamma_gamma_fit(state) fits it.';
+CREATE AGGREGATE customer_score.gamma_gamma_merge(state customer_score.gamma_gamma_state) (
+    SFUNC = customer_score.gamma_gamma_fit_combinefn,
+    STYPE = customer_score.gamma_gamma_state,
+    COMBINEFUNC = customer_score.gamma_gamma_fit_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.gamma_gamma_merge(customer_score.gamma_gamma_state) IS
+    'Merge stored gamma_gamma_fit states.';
+CREATE FUNCTION customer_score.gamma_gamma_fit(state customer_score.gamma_gamma_state) RETURNS customer_score.gamma_gamma
+    AS 'MODULE_PATHNAME', 'gamma_gamma_fit_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.gamma_gamma_fit(customer_score.gamma_gamma_state) IS
+    'Fit a Gamma-Gamma model to a stored state: the same model as gamma_gamma_fit over the rows it came from.';
