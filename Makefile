@@ -26,3 +26,6 @@ include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@
+
+# PGXS does not track header dependencies: rebuild every object when a header changes
+$(OBJS): $(wildcard src/*.h)

@@ -91,11 +91,16 @@ cs_check_result(const char *what, double value)
 	return value;
 }
 
-/* Throws if a transition or combine function is called outside an aggregate. */
+/*
+ * Transition and combine functions update their state in place, which is
+ * only safe inside an aggregate: called directly from SQL they refuse.
+ */
 #define CS_REQUIRE_AGG_CONTEXT(fcinfo, fname) \
 	do { \
 		if (!AggCheckCallContext((fcinfo), NULL)) \
-			elog(ERROR, "%s called in non-aggregate context", (fname)); \
+			ereport(ERROR, \
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED), \
+					 errmsg("%s can only be called as part of an aggregate", (fname)))); \
 	} while (0)
 
 #endif
