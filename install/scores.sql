@@ -161,10 +161,14 @@ COMMENT ON FUNCTION customer_score.normal_cdf(double precision) IS
 
 --------------------------------------------------------------------------
 -- Published versions are immutable
+--
+-- Every function below pins search_path to pg_catalog, pg_temp and names
+-- the extension's objects in full, so a caller's search_path cannot
+-- redirect what they call.
 --------------------------------------------------------------------------
 
 CREATE FUNCTION customer_score.model_versions_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         IF OLD.status = 'published' THEN
@@ -187,7 +191,7 @@ CREATE TRIGGER model_versions_guard BEFORE UPDATE OR DELETE ON customer_score.mo
     FOR EACH ROW EXECUTE FUNCTION customer_score.model_versions_guard();
 
 CREATE FUNCTION customer_score.model_components_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target record;
 BEGIN
@@ -242,7 +246,7 @@ SELECT pg_catalog.pg_extension_config_dump('customer_score.scores_history', '');
 --------------------------------------------------------------------------
 
 CREATE FUNCTION customer_score.set_source(kind text, relation regclass) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     wanted text[][];
     col record;
@@ -288,7 +292,7 @@ COMMENT ON FUNCTION customer_score.set_source(text, regclass) IS
     'Point refresh at a relation of the user''s: kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type.';
 
 CREATE FUNCTION customer_score.new_version(model text, note text DEFAULT NULL) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     latest integer;
     created integer;
@@ -317,7 +321,7 @@ COMMENT ON FUNCTION customer_score.new_version(text, text) IS
     'Start a draft version of a model (creating the model if it is new), copying the settings and components of its latest version; edit the draft, then publish() it.';
 
 CREATE FUNCTION customer_score.publish(model text, version integer) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM customer_score.model_components c
                    WHERE c.model = publish.model AND c.version = publish.version) THEN
@@ -341,7 +345,7 @@ COMMENT ON FUNCTION customer_score.publish(text, integer) IS
 
 -- progress: a NOTICE and application_name, which other sessions see in pg_stat_activity at once
 CREATE FUNCTION customer_score.refresh_progress(run_id bigint, phase text, started timestamptz) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM pg_catalog.set_config('application_name', left(format('customer_score.refresh %s: %s', run_id, phase), 63), true);
     RAISE NOTICE 'refresh run %: % (% s)', run_id, phase,
@@ -352,7 +356,7 @@ COMMENT ON FUNCTION customer_score.refresh_progress(bigint, text, timestamptz) I
 
 CREATE FUNCTION customer_score.refresh(model text DEFAULT 'default', as_of timestamptz DEFAULT now())
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v           customer_score.model_versions;
     run         bigint;
@@ -781,3 +785,7 @@ COMMENT ON VIEW customer_score.score_changes IS
 
 GRANT SELECT ON customer_score.components, customer_score.models, customer_score.model_versions,
                 customer_score.model_components, customer_score.reason_codes TO PUBLIC;
+-- The views are security_invoker: granting them is safe, what a role sees is decided by its
+-- rights (and row-level policies) on score_runs and scores_history, which the owner grants.
+GRANT SELECT ON customer_score.latest_runs, customer_score.scores, customer_score.score_explanation,
+                customer_score.score_reasons, customer_score.model_explanation, customer_score.score_changes TO PUBLIC;

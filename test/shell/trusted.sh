@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # A non-superuser who owns a database can create and use the extension (it is trusted).
 set -u
-n=0
-check() {   # check DESCRIPTION EXPECTED ACTUAL
-  n=$((n + 1))
-  if [[ "$2" == "$3" ]]; then echo "ok $n - $1"; else echo "not ok $n - $1"; echo "# expected: $2"; echo "# got:      $3"; fi
-}
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@" 2>&1; }
+source "$REPO/test/lib/tap.sh"
 
 q -d postgres -c "DROP DATABASE IF EXISTS cs_trusted" -c "DROP ROLE IF EXISTS crm_analyst" >/dev/null
 q -d postgres -c "CREATE ROLE crm_analyst LOGIN NOSUPERUSER" -c "CREATE DATABASE cs_trusted OWNER crm_analyst" >/dev/null
@@ -29,3 +24,4 @@ check "another unprivileged role can use the functions" "0.0532" "$(q -d postgre
 check "dropping the extension as its owner works" "" "$(q -U crm_analyst -d cs_trusted -c 'DROP TABLE models' -c 'DROP EXTENSION customer_score')"
 
 q -d postgres -c "DROP DATABASE cs_trusted" -c "DROP ROLE crm_analyst" -c "DROP ROLE crm_reader" >/dev/null
+echo "1..$_tap_n"
