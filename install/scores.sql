@@ -76,8 +76,10 @@ CREATE TABLE customer_score.model_versions (
     half_life      interval CHECK (half_life > '0'::interval),
     note           text,
     created_at     timestamptz NOT NULL DEFAULT now(),
+    component_count integer CHECK (component_count > 0),
     PRIMARY KEY (model, version),
-    CHECK ((status = 'published') = (published_at IS NOT NULL))
+    CHECK ((status = 'published') = (published_at IS NOT NULL)),
+    CHECK ((status = 'published') = (component_count IS NOT NULL))
 );
 COMMENT ON TABLE customer_score.model_versions IS
     'One version of a model: its settings and (in model_components) its components. A published version is immutable; a change is a new version (new_version()).';
@@ -89,6 +91,7 @@ COMMENT ON COLUMN customer_score.model_versions.discount_rate IS 'Yearly discoun
 COMMENT ON COLUMN customer_score.model_versions.max_depth IS 'Influence: how far along a cascade credit goes.';
 COMMENT ON COLUMN customer_score.model_versions.depth_decay IS 'Influence: factor per step of a cascade.';
 COMMENT ON COLUMN customer_score.model_versions.max_gap IS 'Influence: an action credits its spark only within this time after it.';
+COMMENT ON COLUMN customer_score.model_versions.component_count IS 'How many components the version had when it was published; a published version takes no more (a restore fills it up to this count).';
 COMMENT ON COLUMN customer_score.model_versions.half_life IS 'Influence: older sparked actions count less, halving every half_life (NULL: no age decay).';
 
 CREATE TABLE customer_score.model_components (
@@ -190,6 +193,9 @@ COMMENT ON FUNCTION customer_score.model_versions_guard() IS 'Trigger: refuses t
 CREATE TRIGGER model_versions_guard BEFORE UPDATE OR DELETE ON customer_score.model_versions
     FOR EACH ROW EXECUTE FUNCTION customer_score.model_versions_guard();
 
+-- A published version's components can be neither changed nor removed, and none can be added
+-- beyond the count it was published with.  (pg_restore loads the published version before its
+-- components: those inserts are allowed until the count is reached again.)
 CREATE FUNCTION customer_score.model_components_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -200,6 +206,9 @@ BEGIN
         WHERE v.status = 'published'
           AND ((TG_OP <> 'INSERT' AND (v.model, v.version) = (OLD.model, OLD.version))
             OR (TG_OP <> 'DELETE' AND (v.model, v.version) = (NEW.model, NEW.version)))
+          AND NOT (TG_OP = 'INSERT'
+                   AND (SELECT count(*) FROM customer_score.model_components c
+                        WHERE c.model = v.model AND c.version = v.version) < v.component_count)
     LOOP
         RAISE EXCEPTION 'model version %/% is published and its components cannot be changed', target.model, target.version
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -216,10 +225,12 @@ CREATE TRIGGER model_components_guard BEFORE INSERT OR UPDATE OR DELETE ON custo
 -- The default model, shipped published
 --------------------------------------------------------------------------
 
-INSERT INTO customer_score.models (name, description) VALUES
-    ('default', 'Lifetime value first, action-based influence second; missing data is never a penalty.');
-INSERT INTO customer_score.model_versions (model, version, note) VALUES
-    ('default', 1, 'Shipped with customer_score 0.1.0.');
+-- (fixed timestamps: the shipped rows are the same in every database, restored ones included)
+INSERT INTO customer_score.models (name, description, created_at) VALUES
+    ('default', 'Lifetime value first, action-based influence second; missing data is never a penalty.',
+     '2026-11-25 00:00:00+00');
+INSERT INTO customer_score.model_versions (model, version, note, created_at) VALUES
+    ('default', 1, 'Shipped with customer_score 0.1.0.', '2026-11-25 00:00:00+00');
 INSERT INTO customer_score.model_components (model, version, position, component, weight) VALUES
     ('default', 1, 1, 'predicted_clv',    0.40),
     ('default', 1, 2, 'historic_value',   0.20),
@@ -228,7 +239,7 @@ INSERT INTO customer_score.model_components (model, version, position, component
     ('default', 1, 5, 'referral_value',   0.10),
     ('default', 1, 6, 'knowledge',        0.08),
     ('default', 1, 7, 'influence_points', 0.07);
-UPDATE customer_score.model_versions SET status = 'published', published_at = now()
+UPDATE customer_score.model_versions SET status = 'published', published_at = '2026-11-25 00:00:00+00', component_count = 7
 WHERE model = 'default' AND version = 1;
 
 -- User configuration survives pg_dump; the shipped default model is recreated by CREATE EXTENSION.
@@ -328,7 +339,9 @@ BEGIN
         RAISE EXCEPTION 'model version %/% has no components to publish', publish.model, publish.version
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    UPDATE customer_score.model_versions v SET status = 'published', published_at = now()
+    UPDATE customer_score.model_versions v SET status = 'published', published_at = now(),
+        component_count = (SELECT count(*) FROM customer_score.model_components c
+                           WHERE c.model = publish.model AND c.version = publish.version)
     WHERE v.model = publish.model AND v.version = publish.version AND v.status = 'draft';
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model version %/% is not a draft', publish.model, publish.version
