@@ -10,6 +10,7 @@ packages=(
   postgresql-15-pgtap                     # the pgtap extension used by test/pgtap/*.sql
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove
   build-essential                         # cc and make
+  python3-psycopg2                        # a standard client driver, as BI tools use (test/shell/bi_client.sh)
 )
 
 missing=()
