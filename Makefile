@@ -29,3 +29,12 @@ $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 
 # PGXS does not track header dependencies: rebuild every object when a header changes
 $(OBJS): $(wildcard src/*.h)
+
+# make dist: the committed tree (HEAD) as customer_score-<version>.tar.gz, every file under a
+# customer_score-<version>/ prefix, the version read from customer_score.control. DISTDIR
+# chooses where the archive goes (default: here).
+DISTDIR ?= .
+dist:
+	git archive --format=tar.gz --prefix=$(EXTENSION)-$(EXTVERSION)/ \
+	    -o $(DISTDIR)/$(EXTENSION)-$(EXTVERSION).tar.gz HEAD
+.PHONY: dist
