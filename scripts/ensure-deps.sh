@@ -11,6 +11,7 @@ packages=(
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove
   build-essential                         # cc and make
   python3-psycopg2                        # a standard client driver, as BI tools use (test/shell/bi_client.sh)
+  sqlsmith                                # random queries against the extension (test/shell/sqlsmith.sh)
 )
 
 missing=()
