@@ -62,7 +62,7 @@ fi
 q -d "$db" -c "GRANT SELECT ON ALL TABLES IN SCHEMA customer_score TO $reader" >/dev/null
 
 PGUSER=$reader PGDATABASE=$db TAP_START=$_tap_n "$py" - <<'PY'
-import os, subprocess, sys, datetime, decimal, math
+import os, re, subprocess, sys, datetime, decimal, math
 import psycopg2
 
 n = int(os.environ.get("TAP_START", "0"))
@@ -169,12 +169,33 @@ for view in views:
     check(len(rows) > 0, "%s: the driver reads rows (%d)" % (view, len(rows)))
     driver = [tuple(pg_text(v, oid) for v, (_, oid) in zip(row, cols)) for row in rows]
     reference = psql_rows(sql)
+    # A live view (as of now()) is read at two moments by the two clients: its times may differ
+    # by the time between the reads and the figures computed from them by rounding-level amounts.
+    cur.execute("SELECT pg_get_viewdef(%s::regclass) ~* '(now|clock_timestamp|statement_timestamp)\\(|current_timestamp'",
+                ("customer_score." + view,))
+    live = cur.fetchone()[0]
+    def same(x, y, oid):
+        if x == y:
+            return True
+        if not live or NULL in (x, y):
+            return False
+        try:
+            if oid in (700, 701, 1700):
+                a, b = float(x), float(y)
+                return abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-300)
+            if oid == 1184:
+                fmt = lambda t: datetime.datetime.fromisoformat(re.sub(r"([+-]\d\d)$", r"\1:00", t))
+                return abs((fmt(x) - fmt(y)).total_seconds()) < 60
+        except ValueError:
+            return False
+        return False
     diffs = ["driver read %d rows, psql %d" % (len(driver), len(reference))] if len(driver) != len(reference) else []
     for i, (a, b) in enumerate(zip(driver, reference)):
         diffs += ["row %d, %s: driver %r, psql %r" % (i + 1, name, x, y)
-                  for (name, _), x, y in zip(cols, a, b) if x != y]
-    check(not diffs, "%s: the driver's values are psql's, row for row (%d rows x %d columns)"
-          % (view, len(driver), len(cols)), diffs[:10])
+                  for (name, oid), x, y in zip(cols, a, b) if not same(x, y, oid)]
+    check(not diffs, "%s: the driver's values are psql's, row for row (%d rows x %d columns%s)"
+          % (view, len(driver), len(cols),
+             "; a live view: times within a minute, figures to 1e-6 relative" if live else ""), diffs[:10])
 conn.close()
 print("1..%d" % n)
 PY
