@@ -7,16 +7,20 @@ OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
+# live scores: the trigger that keeps live_days current
+OBJS        += src/live_days.o
 OBJS        += src/normalize.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
 INSTALL_PARTS += install/scores.sql
+INSTALL_PARTS += install/live_scores.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
+REGRESS     += live_scores
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

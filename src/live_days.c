@@ -1,0 +1,813 @@
+/*
+ * live_days.c — the live-score trigger (SQL: customer_score.track_transactions())
+ * and the local wall clock it counts days on (customer_score.live_local_time).
+ *
+ * customer_score.live_days holds, per (customer_id, day) of the tracked
+ * transactions table, the sum of the amounts (numeric, so adding and removing
+ * rows is exact and never drifts from a recount) and the number of rows.  The
+ * trigger fires once per statement, AFTER INSERT / UPDATE / DELETE with the
+ * transition tables new_rows and old_rows, and AFTER TRUNCATE:
+ *
+ *   1. every counted row of the transition tables becomes a delta
+ *      (customer_id, day, +-amount, +-1): new rows add, old rows subtract, so
+ *      an UPDATE moves a row out of its old day and into its new one;
+ *   2. the deltas are sorted by (customer_id, day) — in memory for small
+ *      statements, with tuplesort (within work_mem, spilling to disk beyond)
+ *      for large ones — and summed per key; an UPDATE's keys that net to zero
+ *      are dropped;
+ *   3. the sums are merged into live_days in that key order, in batches, by
+ *      INSERT ... ON CONFLICT (customer_id, day) DO UPDATE SET amount =
+ *      amount + delta, rows = rows + delta; a day whose count reaches 0 is
+ *      then deleted.
+ *
+ * Concurrency: the upsert adds a delta to the latest committed version of the
+ * row (at READ COMMITTED it waits for a concurrent writer of the same key and
+ * then applies on top of its result), so no writer's change is lost; two
+ * statements lock the keys they share in the same (ascending) order, so
+ * trigger firings cannot deadlock against each other within a statement.  A
+ * day's row emptied by this statement is locked by it until commit, so the
+ * delete that follows cannot race with another writer.
+ *
+ * A row is counted when customer_id, at and amount are all non-NULL and at
+ * and amount are finite; recount_live_days applies the same rule in SQL.
+ * Days of a timestamptz column are taken in the time zone given to the
+ * trigger (the session TimeZone when tracking started), never the writer's,
+ * so writers in different time zones add and subtract on the same days.
+ *
+ * The SQL runs through SPI with the privileges of the writing role (the
+ * function is not SECURITY DEFINER) and names every object in full, operators
+ * included, so the writer's search_path cannot redirect it.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/tupdesc.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/tuplesort.h"
+#include "utils/tuplestore.h"
+
+/* statements with at most this many transition rows are sorted in memory */
+#define LIVE_SMALL_ROWS 1024
+/* keys merged into live_days per SPI call */
+#define LIVE_BATCH 4096
+
+/* ---------------------------------------------------------------------
+ * Time zones and local days
+ * ---------------------------------------------------------------------
+ */
+
+/* pg_tzset by name, the last one cached (zones are never freed) */
+static pg_tz *
+live_zone(const char *name)
+{
+	static char cached_name[TZ_STRLEN_MAX + 1];
+	static pg_tz *cached_zone = NULL;
+	pg_tz	   *zone;
+
+	if (cached_zone != NULL && strcmp(name, cached_name) == 0)
+		return cached_zone;
+	zone = strlen(name) <= TZ_STRLEN_MAX ? pg_tzset(name) : NULL;
+	if (zone == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", name)));
+	strlcpy(cached_name, name, sizeof(cached_name));
+	cached_zone = zone;
+	return zone;
+}
+
+/* The instant ts on the wall clock of zone (NULL: ts is a wall-clock time already). */
+static void
+live_wall_clock(Timestamp ts, pg_tz *zone, struct pg_tm *tm, fsec_t *fsec)
+{
+	int			offset;
+
+	if (timestamp2tm(ts, zone ? &offset : NULL, tm, fsec, NULL, zone) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+}
+
+static DateADT
+live_day(Timestamp ts, pg_tz *zone)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	live_wall_clock(ts, zone, &tm, &fsec);
+	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+}
+
+/* live_local_time(at timestamptz, time_zone text) -> timestamp: at on the wall clock of time_zone */
+PG_FUNCTION_INFO_V1(live_local_time);
+Datum
+live_local_time(PG_FUNCTION_ARGS)
+{
+	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	pg_tz	   *zone = live_zone(name);
+	struct pg_tm tm;
+	fsec_t		fsec;
+	Timestamp	result;
+
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("live_local_time needs a finite timestamp")));
+	live_wall_clock(at, zone, &tm, &fsec);
+	if (tm2timestamp(&tm, fsec, NULL, &result) != 0 || !IS_VALID_TIMESTAMP(result))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	PG_RETURN_TIMESTAMP(result);
+}
+
+/* ---------------------------------------------------------------------
+ * The tracked columns
+ * ---------------------------------------------------------------------
+ */
+
+typedef enum LiveAtKind
+{
+	LIVE_AT_TIMESTAMPTZ,
+	LIVE_AT_TIMESTAMP,
+	LIVE_AT_DATE
+} LiveAtKind;
+
+typedef struct LiveColumns
+{
+	AttrNumber	customer_id;
+	AttrNumber	at;
+	AttrNumber	amount;
+	Oid			customer_type;	/* base types (domains resolved) */
+	Oid			at_type;
+	Oid			amount_type;
+	LiveAtKind	at_kind;
+	pg_tz	   *zone;			/* for LIVE_AT_TIMESTAMPTZ */
+} LiveColumns;
+
+static AttrNumber
+live_find_column(Relation rel, const char *name, Oid *type)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+		{
+			*type = getBaseType(attr->atttypid);
+			return attr->attnum;
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("table \"%s\" has no column \"%s\"", RelationGetRelationName(rel), name),
+			 errhint("The tracked table needs customer_id, at and amount; after changing it run customer_score.track_transactions() again.")));
+	return InvalidAttrNumber;	/* not reached */
+}
+
+static void
+live_type_changed(Relation rel, const char *column)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of \"%s\" no longer has the type it was tracked with",
+					column, RelationGetRelationName(rel)),
+			 errhint("Run SELECT customer_score.track_transactions('%s') again.",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)))));
+}
+
+/* The columns of the trigger's table and the trigger's arguments (time zone, kind of at). */
+static void
+live_columns(TriggerData *trigdata, LiveColumns *cols)
+{
+	Relation	rel = trigdata->tg_relation;
+	Trigger    *trigger = trigdata->tg_trigger;
+	const char *kind;
+
+	if (trigger->tgnargs != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("customer_score.track_transactions() must be attached by customer_score.track_transactions(relation)"),
+				 errhint("Run SELECT customer_score.track_transactions('%s'); it creates the triggers and loads the state.",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)))));
+	kind = trigger->tgargs[1];
+	if (strcmp(kind, "timestamptz") == 0)
+		cols->at_kind = LIVE_AT_TIMESTAMPTZ;
+	else if (strcmp(kind, "timestamp") == 0)
+		cols->at_kind = LIVE_AT_TIMESTAMP;
+	else if (strcmp(kind, "date") == 0)
+		cols->at_kind = LIVE_AT_DATE;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("customer_score.track_transactions(): unknown kind of at \"%s\"", kind)));
+	cols->zone = cols->at_kind == LIVE_AT_TIMESTAMPTZ ? live_zone(trigger->tgargs[0]) : NULL;
+
+	cols->customer_id = live_find_column(rel, "customer_id", &cols->customer_type);
+	cols->at = live_find_column(rel, "at", &cols->at_type);
+	cols->amount = live_find_column(rel, "amount", &cols->amount_type);
+	if (cols->customer_type != INT2OID && cols->customer_type != INT4OID && cols->customer_type != INT8OID)
+		live_type_changed(rel, "customer_id");
+	if (cols->at_type != (cols->at_kind == LIVE_AT_TIMESTAMPTZ ? TIMESTAMPTZOID :
+						  cols->at_kind == LIVE_AT_TIMESTAMP ? TIMESTAMPOID : DATEOID))
+		live_type_changed(rel, "at");
+	switch (cols->amount_type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+			break;
+		default:
+			live_type_changed(rel, "amount");
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Deltas
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct LiveDelta
+{
+	int64		customer_id;
+	DateADT		day;
+	int64		rows;			/* +1 or -1 per transition row; summed per key */
+	Numeric		amount;			/* signed like rows */
+} LiveDelta;
+
+/*
+ * The delta of one transition row, or false when the row is not counted
+ * (a NULL column, an infinite at or a non-finite amount).
+ */
+static bool
+live_row_delta(TupleTableSlot *slot, const LiveColumns *cols, int sign, LiveDelta *delta)
+{
+	bool		isnull;
+	Datum		value;
+	Numeric		amount;
+
+	value = slot_getattr(slot, cols->customer_id, &isnull);
+	if (isnull)
+		return false;
+	delta->customer_id = cols->customer_type == INT8OID ? DatumGetInt64(value) :
+		cols->customer_type == INT4OID ? (int64) DatumGetInt32(value) : (int64) DatumGetInt16(value);
+
+	value = slot_getattr(slot, cols->at, &isnull);
+	if (isnull)
+		return false;
+	if (cols->at_kind == LIVE_AT_DATE)
+	{
+		if (DATE_NOT_FINITE(DatumGetDateADT(value)))
+			return false;
+		delta->day = DatumGetDateADT(value);
+	}
+	else
+	{
+		Timestamp	ts = DatumGetTimestamp(value);
+
+		if (TIMESTAMP_NOT_FINITE(ts))
+			return false;
+		delta->day = live_day(ts, cols->zone);
+	}
+
+	value = slot_getattr(slot, cols->amount, &isnull);
+	if (isnull)
+		return false;
+	switch (cols->amount_type)
+	{
+		case INT2OID:
+			amount = int64_to_numeric(DatumGetInt16(value));
+			break;
+		case INT4OID:
+			amount = int64_to_numeric(DatumGetInt32(value));
+			break;
+		case INT8OID:
+			amount = int64_to_numeric(DatumGetInt64(value));
+			break;
+		case FLOAT4OID:
+			if (!isfinite(DatumGetFloat4(value)))
+				return false;
+			amount = DatumGetNumeric(DirectFunctionCall1(float4_numeric, value));
+			break;
+		case FLOAT8OID:
+			if (!isfinite(DatumGetFloat8(value)))
+				return false;
+			amount = DatumGetNumeric(DirectFunctionCall1(float8_numeric, value));
+			break;
+		default:
+			/* a private copy: the transition tuple goes away at the next read */
+			amount = DatumGetNumericCopy(value);
+			if (numeric_is_nan(amount) || numeric_is_inf(amount))
+				return false;
+			break;
+	}
+	if (sign < 0)
+		amount = DatumGetNumeric(DirectFunctionCall1(numeric_uminus, NumericGetDatum(amount)));
+	delta->rows = sign;
+	delta->amount = amount;
+	return true;
+}
+
+static int
+live_delta_cmp(const void *a, const void *b)
+{
+	const LiveDelta *x = (const LiveDelta *) a;
+	const LiveDelta *y = (const LiveDelta *) b;
+
+	if (x->customer_id != y->customer_id)
+		return x->customer_id < y->customer_id ? -1 : 1;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return 0;
+}
+
+/*
+ * The deltas of a statement in (customer_id, day) order: an array sorted in
+ * memory for small statements, a tuplesort (work_mem, then disk) otherwise.
+ */
+typedef struct LiveDeltaSource
+{
+	LiveDelta  *array;
+	int			used;
+	int			next;
+	Tuplesortstate *sort;
+	TupleTableSlot *sort_slot;
+	MemoryContext read_context; /* the amount last read from the sort */
+} LiveDeltaSource;
+
+static TupleDesc
+live_sort_desc(void)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(4);
+
+	TupleDescInitEntry(desc, 1, "customer_id", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, 2, "day", INT4OID, -1, 0);
+	TupleDescInitEntry(desc, 3, "rows", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, 4, "amount", NUMERICOID, -1, 0);
+	return desc;
+}
+
+/* Read one transition table into the source. */
+static void
+live_read_table(Tuplestorestate *table, TupleDesc desc, const LiveColumns *cols, int sign,
+				LiveDeltaSource *source, TupleTableSlot *sort_input)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int			pointer = tuplestore_alloc_read_pointer(table, EXEC_FLAG_REWIND);
+	LiveDelta	delta;
+	MemoryContext row_context = NULL,
+				old = CurrentMemoryContext;
+
+	/* sorted on disk: what one row allocates is freed after it is put */
+	if (source->sort != NULL)
+		row_context = AllocSetContextCreate(CurrentMemoryContext, "live_days row", ALLOCSET_SMALL_SIZES);
+
+	/* a new read pointer copies pointer 0's position, which could be anywhere */
+	tuplestore_select_read_pointer(table, pointer);
+	tuplestore_rescan(table);
+	while (tuplestore_gettupleslot(table, true, false, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (source->sort == NULL)
+		{
+			if (live_row_delta(slot, cols, sign, &delta))
+				source->array[source->used++] = delta;
+			continue;
+		}
+		MemoryContextSwitchTo(row_context);
+		if (live_row_delta(slot, cols, sign, &delta))
+		{
+			ExecClearTuple(sort_input);
+			sort_input->tts_values[0] = Int64GetDatum(delta.customer_id);
+			sort_input->tts_values[1] = Int32GetDatum(delta.day);
+			sort_input->tts_values[2] = Int64GetDatum(delta.rows);
+			sort_input->tts_values[3] = NumericGetDatum(delta.amount);
+			memset(sort_input->tts_isnull, 0, 4 * sizeof(bool));
+			ExecStoreVirtualTuple(sort_input);
+			tuplesort_puttupleslot(source->sort, sort_input);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_context);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_select_read_pointer(table, 0);	/* leave the store as we found it */
+	if (row_context != NULL)
+		MemoryContextDelete(row_context);
+}
+
+static void
+live_source_begin(TriggerData *trigdata, const LiveColumns *cols, LiveDeltaSource *source)
+{
+	Tuplestorestate *tables[2] = {trigdata->tg_newtable, trigdata->tg_oldtable};
+	int			signs[2] = {1, -1};
+	int64		rows = 0;
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	TupleTableSlot *sort_input = NULL;
+
+	memset(source, 0, sizeof(*source));
+	for (int i = 0; i < 2; i++)
+		if (tables[i] != NULL)
+			rows += tuplestore_tuple_count(tables[i]);
+
+	if (rows <= LIVE_SMALL_ROWS)
+		source->array = palloc(Max(rows, 1) * sizeof(LiveDelta));
+	else
+	{
+		TupleDesc	sort_desc = live_sort_desc();
+		AttrNumber	keys[2] = {1, 2};
+		Oid			operators[2] = {Int8LessOperator, Int4LessOperator};
+		Oid			collations[2] = {InvalidOid, InvalidOid};
+		bool		nulls_first[2] = {false, false};
+
+		source->sort = tuplesort_begin_heap(sort_desc, 2, keys, operators, collations, nulls_first,
+											work_mem, NULL, TUPLESORT_NONE);
+		sort_input = MakeSingleTupleTableSlot(sort_desc, &TTSOpsVirtual);
+		source->sort_slot = MakeSingleTupleTableSlot(sort_desc, &TTSOpsMinimalTuple);
+		source->read_context = AllocSetContextCreate(CurrentMemoryContext, "live_days read", ALLOCSET_SMALL_SIZES);
+	}
+
+	for (int i = 0; i < 2; i++)
+		if (tables[i] != NULL)
+			live_read_table(tables[i], desc, cols, signs[i], source, sort_input);
+
+	if (source->sort == NULL)
+		qsort(source->array, source->used, sizeof(LiveDelta), live_delta_cmp);
+	else
+	{
+		ExecDropSingleTupleTableSlot(sort_input);
+		tuplesort_performsort(source->sort);
+	}
+}
+
+/* The next delta in key order; the amount is valid until the next call. */
+static bool
+live_source_next(LiveDeltaSource *source, LiveDelta *delta)
+{
+	bool		isnull;
+	MemoryContext old;
+
+	if (source->sort == NULL)
+	{
+		if (source->next >= source->used)
+			return false;
+		*delta = source->array[source->next++];
+		return true;
+	}
+	if (!tuplesort_gettupleslot(source->sort, true, false, source->sort_slot, NULL))
+		return false;
+	delta->customer_id = DatumGetInt64(slot_getattr(source->sort_slot, 1, &isnull));
+	delta->day = DatumGetInt32(slot_getattr(source->sort_slot, 2, &isnull));
+	delta->rows = DatumGetInt64(slot_getattr(source->sort_slot, 3, &isnull));
+	/* stored with a short header: unpacked into a context of its own */
+	MemoryContextReset(source->read_context);
+	old = MemoryContextSwitchTo(source->read_context);
+	delta->amount = DatumGetNumeric(slot_getattr(source->sort_slot, 4, &isnull));
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+static void
+live_source_end(LiveDeltaSource *source)
+{
+	if (source->sort != NULL)
+	{
+		ExecDropSingleTupleTableSlot(source->sort_slot);
+		tuplesort_end(source->sort);
+		MemoryContextDelete(source->read_context);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Merging into live_days
+ * ---------------------------------------------------------------------
+ */
+
+#define LIVE_UPSERT_HEAD \
+	"INSERT INTO customer_score.live_days AS d (customer_id, day, amount, rows) "
+#define LIVE_UPSERT_TAIL \
+	" ON CONFLICT (customer_id, day) DO UPDATE" \
+	" SET amount = d.amount OPERATOR(pg_catalog.+) excluded.amount," \
+	" rows = d.rows OPERATOR(pg_catalog.+) excluded.rows"
+#define LIVE_UNNEST \
+	"SELECT u.customer_id, u.day, u.amount, u.rows" \
+	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))" \
+	" AS u(customer_id, day, amount, rows)"
+
+enum
+{
+	PLAN_ONE,					/* one key; returns the new count */
+	PLAN_MANY_ADD,				/* an array of keys; returns nothing */
+	PLAN_MANY,					/* an array of keys; returns the keys whose count reached 0 */
+	PLAN_DELETE_EMPTY,			/* delete those keys if their count is still 0 */
+	PLAN_TRUNCATE,
+	PLAN_COUNT
+};
+
+static const char *const plan_sql[PLAN_COUNT] = {
+	LIVE_UPSERT_HEAD "VALUES ($1, $2, $3, $4)" LIVE_UPSERT_TAIL " RETURNING d.rows",
+	LIVE_UPSERT_HEAD LIVE_UNNEST LIVE_UPSERT_TAIL,
+	"WITH changed AS (" LIVE_UPSERT_HEAD LIVE_UNNEST LIVE_UPSERT_TAIL
+	" RETURNING d.customer_id, d.day, d.rows)"
+	" SELECT c.customer_id, c.day FROM changed c WHERE c.rows OPERATOR(pg_catalog.=) 0",
+	"DELETE FROM customer_score.live_days d"
+	" USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS e(customer_id, day)"
+	" WHERE d.customer_id OPERATOR(pg_catalog.=) e.customer_id AND d.day OPERATOR(pg_catalog.=) e.day"
+	" AND d.rows OPERATOR(pg_catalog.=) 0",
+	"DELETE FROM customer_score.live_days",
+};
+
+static SPIPlanPtr plans[PLAN_COUNT];
+
+static SPIPlanPtr
+live_plan(int which)
+{
+	if (plans[which] == NULL)
+	{
+		Oid			one[4] = {INT8OID, DATEOID, NUMERICOID, INT8OID};
+		Oid			many[4] = {INT8ARRAYOID, DATEARRAYOID, NUMERICARRAYOID, INT8ARRAYOID};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare(plan_sql[which], which == PLAN_TRUNCATE ? 0 : which == PLAN_DELETE_EMPTY ? 2 : 4,
+						   which == PLAN_ONE ? one : many);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", plan_sql[which], SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		plans[which] = plan;
+	}
+	return plans[which];
+}
+
+typedef struct LiveBatch
+{
+	int			used;
+	int			capacity;		/* LIVE_BATCH, or fewer for a small statement */
+	bool		may_empty;		/* deltas that subtract: look for days that reach 0 */
+	Datum	   *customer_ids;
+	Datum	   *days;
+	Datum	   *amounts;
+	Datum	   *rows;
+	MemoryContext context;		/* the amounts of the batch, reset after each flush */
+} LiveBatch;
+
+static Datum
+live_array(Datum *values, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_array(values, n, type, typlen, typbyval, typalign));
+}
+
+static void
+live_execute(SPIPlanPtr plan, Datum *args, int expected)
+{
+	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "live_days update failed: %s", SPI_result_code_string(rc));
+}
+
+/* Merge the batch into live_days, then delete the days it emptied. */
+static void
+live_flush(LiveBatch *batch)
+{
+	Datum	   *emptied_ids;
+	Datum	   *emptied_days;
+	int			emptied = 0;
+	MemoryContext old;
+
+	if (batch->used == 0)
+		return;
+	old = MemoryContextSwitchTo(batch->context);	/* the arrays too */
+	emptied_ids = palloc(batch->used * sizeof(Datum));
+	emptied_days = palloc(batch->used * sizeof(Datum));
+	if (batch->used == 1)
+	{
+		Datum		args[4] = {batch->customer_ids[0], batch->days[0], batch->amounts[0], batch->rows[0]};
+		bool		isnull;
+
+		live_execute(live_plan(PLAN_ONE), args, SPI_OK_INSERT_RETURNING);
+		if (SPI_processed == 1
+			&& DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 0)
+		{
+			emptied_ids[0] = batch->customer_ids[0];
+			emptied_days[0] = batch->days[0];
+			emptied = 1;
+		}
+	}
+	else
+	{
+		Datum		args[4];
+
+		args[0] = live_array(batch->customer_ids, batch->used, INT8OID);
+		args[1] = live_array(batch->days, batch->used, DATEOID);
+		args[2] = live_array(batch->amounts, batch->used, NUMERICOID);
+		args[3] = live_array(batch->rows, batch->used, INT8OID);
+		if (!batch->may_empty)
+			live_execute(live_plan(PLAN_MANY_ADD), args, SPI_OK_INSERT);
+		else
+		{
+			live_execute(live_plan(PLAN_MANY), args, SPI_OK_SELECT);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+
+				emptied_ids[emptied] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+				emptied_days[emptied] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+				emptied++;
+			}
+		}
+	}
+	if (SPI_tuptable != NULL)
+		SPI_freetuptable(SPI_tuptable);
+
+	if (emptied > 0)
+	{
+		Datum		args[2];
+
+		args[0] = live_array(emptied_ids, emptied, INT8OID);
+		args[1] = live_array(emptied_days, emptied, DATEOID);
+		live_execute(live_plan(PLAN_DELETE_EMPTY), args, SPI_OK_DELETE);
+	}
+	MemoryContextSwitchTo(old);
+	batch->used = 0;
+	MemoryContextReset(batch->context);
+}
+
+static void
+live_batch_add(LiveBatch *batch, const LiveDelta *sum)
+{
+	MemoryContext old;
+
+	if (batch->used == batch->capacity)
+		live_flush(batch);
+	old = MemoryContextSwitchTo(batch->context);
+	batch->customer_ids[batch->used] = Int64GetDatum(sum->customer_id);
+	batch->days[batch->used] = DateADTGetDatum(sum->day);
+	batch->amounts[batch->used] = PointerGetDatum(DatumGetNumericCopy(NumericGetDatum(sum->amount)));
+	batch->rows[batch->used] = Int64GetDatum(sum->rows);
+	batch->used++;
+	MemoryContextSwitchTo(old);
+}
+
+/* ---------------------------------------------------------------------
+ * The trigger
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The trigger writes live_days with the writer's privileges: say so, with the
+ * grant that fixes it, rather than a bare "permission denied".
+ */
+static void
+live_check_privileges(TriggerData *trigdata, AclMode needed)
+{
+	Oid			live_days = get_relname_relid("live_days", get_namespace_oid("customer_score", false));
+
+	if (!OidIsValid(live_days))
+		elog(ERROR, "customer_score.live_days is missing");
+	if (pg_class_aclmask(live_days, GetUserId(), needed, ACLMASK_ALL) != needed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table live_days"),
+				 errdetail("Writes to \"%s\" update customer_score.live_days with the privileges of the writing role.",
+						   RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("The owner of the extension can run GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_days TO %s;",
+						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+}
+
+PG_FUNCTION_INFO_V1(track_transactions_trigger);
+Datum
+track_transactions_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerEvent event;
+	LiveColumns cols;
+	LiveDeltaSource source;
+	LiveBatch  *batch;
+	LiveDelta	delta,
+				sum;
+	bool		have_sum = false;
+	Numeric		zero;
+	MemoryContext work,
+				sum_context,
+				old;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("customer_score.track_transactions() can only be called as a trigger"),
+				 errhint("Attach it with SELECT customer_score.track_transactions('your_table').")));
+	event = trigdata->tg_event;
+	if (!TRIGGER_FIRED_AFTER(event) || !TRIGGER_FIRED_FOR_STATEMENT(event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("customer_score.track_transactions() must be fired AFTER ... FOR EACH STATEMENT"),
+				 errhint("Attach it with SELECT customer_score.track_transactions('%s').",
+						 RelationGetRelationName(trigdata->tg_relation))));
+
+	/* the arguments first: a trigger attached by hand must not even truncate the state */
+	live_columns(trigdata, &cols);
+	live_check_privileges(trigdata, TRIGGER_FIRED_BY_INSERT(event) ? ACL_SELECT | ACL_INSERT | ACL_UPDATE :
+						  TRIGGER_FIRED_BY_TRUNCATE(event) ? ACL_DELETE :
+						  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(event))
+	{
+		live_execute(live_plan(PLAN_TRUNCATE), NULL, SPI_OK_DELETE);
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+	if ((TRIGGER_FIRED_BY_INSERT(event) || TRIGGER_FIRED_BY_UPDATE(event)) && trigdata->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("customer_score.track_transactions() needs the transition table new_rows")));
+	if ((TRIGGER_FIRED_BY_DELETE(event) || TRIGGER_FIRED_BY_UPDATE(event)) && trigdata->tg_oldtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("customer_score.track_transactions() needs the transition table old_rows")));
+
+	/* everything per statement lives here: SPI's procedure context, freed by SPI_finish */
+	work = AllocSetContextCreate(CurrentMemoryContext, "live_days deltas", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	batch = palloc(sizeof(LiveBatch));
+	batch->used = 0;
+	batch->capacity = Max(1, Min(LIVE_BATCH, (trigdata->tg_newtable ? tuplestore_tuple_count(trigdata->tg_newtable) : 0) +
+								 (trigdata->tg_oldtable ? tuplestore_tuple_count(trigdata->tg_oldtable) : 0)));
+	batch->customer_ids = palloc(batch->capacity * sizeof(Datum));
+	batch->days = palloc(batch->capacity * sizeof(Datum));
+	batch->amounts = palloc(batch->capacity * sizeof(Datum));
+	batch->rows = palloc(batch->capacity * sizeof(Datum));
+	batch->may_empty = !TRIGGER_FIRED_BY_INSERT(event);
+	batch->context = AllocSetContextCreate(work, "live_days batch", ALLOCSET_DEFAULT_SIZES);
+	sum_context = AllocSetContextCreate(work, "live_days sum", ALLOCSET_SMALL_SIZES);
+	zero = int64_to_numeric(0);
+
+	live_source_begin(trigdata, &cols, &source);
+	while (live_source_next(&source, &delta))
+	{
+		if (have_sum && delta.customer_id == sum.customer_id && delta.day == sum.day)
+		{
+			sum.rows += delta.rows;
+			MemoryContextSwitchTo(sum_context);
+			sum.amount = numeric_add_opt_error(sum.amount, delta.amount, NULL);
+			MemoryContextSwitchTo(work);
+			continue;
+		}
+		/* an UPDATE's rows that stay on their day with their amount net to nothing */
+		if (have_sum && (sum.rows != 0 || DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+																			 NumericGetDatum(sum.amount),
+																			 NumericGetDatum(zero))) != 0))
+			live_batch_add(batch, &sum);
+		MemoryContextReset(sum_context);
+		sum = delta;
+		/* a copy that survives the next read */
+		sum.amount = (Numeric) MemoryContextAlloc(sum_context, VARSIZE(delta.amount));
+		memcpy(sum.amount, delta.amount, VARSIZE(delta.amount));
+		have_sum = true;
+	}
+	if (have_sum && (sum.rows != 0 || DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+																		 NumericGetDatum(sum.amount),
+																		 NumericGetDatum(zero))) != 0))
+		live_batch_add(batch, &sum);
+	live_flush(batch);
+	live_source_end(&source);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
