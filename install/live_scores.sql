@@ -355,6 +355,16 @@ COMMENT ON COLUMN customer_score.live_scores.as_of IS 'now(): the figures are as
 GRANT SELECT ON customer_score.live_tracking TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_tracking TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_days TO @extowner@ WITH GRANT OPTION;
+-- ... and the database owner likewise, when a superuser creates the extension (as a restore
+-- does): the grants the owner made replay from a dump as that owner.
+DO $$
+BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_days, customer_score.live_tracking TO %I WITH GRANT OPTION',
+        (SELECT pg_catalog.pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d
+         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()));
+END
+$$;
 GRANT SELECT ON customer_score.live_scores TO PUBLIC;
 
 -- The state is dumped with the user's data; pg_dump restores the tracked
