@@ -68,3 +68,22 @@ SELECT clv(bgnbd(0.243, 4.414, 0.793, 2.426), gamma_gamma(6, 3, 15), 1, 1, 2, 1e
 SELECT expected_purchases(bgnbd(1e-300, 1e300, 1e-300, 1e300), 10, 5, 1, 2) < 1e-290 AS tiny,
        p_alive(bgnbd(1e300, 1e-300, 1e300, 1e-300), 5, 1, 2) AS p_alive_zero,
        expected_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), 1e308) > 0 AS huge_horizon;
+
+-- found by fuzzing the types' input (test/shell/fuzz.sh): counts and timestamps near the ends
+-- of their ranges are clear errors, never a count, a day or a time that wraps around
+SELECT 'v1 (0,0,1):9223372036854775807 (0,0,1):2'::bgnbd_state;
+SELECT 'v1 (1,3):9223372036854775807 (1,3):9223372036854775807'::gamma_gamma_state;
+SELECT bgnbd_merge(s) FROM (VALUES ('v1 (0,0,1):9223372036854775807'::bgnbd_state), ('v1 (0,0,1):1')) v(s);
+SELECT bgnbd_fit('v1 (1,1,2):9223372036854775807 (2,1,2):9223372036854775807'::bgnbd_state);
+-- a model counts at most 2^53 customers, which its text form reads back exactly
+SELECT gamma_gamma_fit('v1 (1,3):9007199254740992 (2,5):1'::gamma_gamma_state);
+SELECT '(p=1,q=2,v=3,log_likelihood=-1,customers=9007199254740992,converged=true)'::gamma_gamma;
+SELECT '(p=1,q=2,v=3,log_likelihood=-1,customers=9007199254740994,converged=true)'::gamma_gamma;
+-- t over the whole timestamp range
+SELECT (rfm(at, 1, '294276-12-31', '1 day')).t FROM (VALUES ('4713-01-01 BC'::timestamptz)) v(at);
+-- an rfm_state is only what the aggregate could have built
+SELECT 'v1 as_of=0 as_of_local=0 unit=86400 first_at=0 last_at=0 rows=2 days=-2147483648:1,2147483647:1'::rfm_state;
+SELECT 'v1 as_of=9223372036854775807 as_of_local=-9223372036854775808 unit=86400 first_at=0 last_at=0 rows=1 days=0:1'::rfm_state;
+SELECT 'v1 as_of=0 as_of_local=0 unit=5e-324 first_at=0 last_at=0 rows=1 days=0:1'::rfm_state;
+SELECT 'v1 as_of=0 as_of_local=0 unit=86400 first_at=-9223372036854775808 last_at=0 rows=1 days=0:1'::rfm_state;
+SELECT rfm('v1 as_of=0 as_of_local=3600000000 unit=1e-6 first_at=-211813488000000000 last_at=0 rows=2 days=-2451545:1,0:2'::rfm_state);

@@ -442,7 +442,8 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	values.params[3] = exp(theta[3]);
 	/* back to the caller's time unit: each customer's likelihood carries scale^-x */
 	values.log_likelihood = -fit.value * data.total - x_total * log(scale);
-	values.customers = (int64) data.total;
+	/* data.total is the same sum in double precision, which a cast could overflow */
+	values.customers = cs_model_customers(history_total_count(state));
 	for (int i = 0; i < 4; i++)
 		cs_check_result("a fitted BG/NBD parameter", values.params[i]);
 	cs_check_result("the BG/NBD log-likelihood", values.log_likelihood);

@@ -326,7 +326,8 @@ gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
 	values.params[2] = exp(theta[2]) * scale;
 	/* a density in zbar: rescaling money by 1/scale adds log(scale) per customer */
 	values.log_likelihood = -fit.value * data.total - data.total * log(scale);
-	values.customers = (int64) data.total;
+	/* data.total is the same sum in double precision, which a cast could overflow */
+	values.customers = cs_model_customers(history_total_count(state));
 	for (int i = 0; i < 3; i++)
 		cs_check_result("a fitted Gamma-Gamma parameter", values.params[i]);
 	cs_check_result("the Gamma-Gamma log-likelihood", values.log_likelihood);

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "common/int.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
@@ -66,6 +67,20 @@ history_validate_key(HistoryKind kind, double *key)
 	}
 }
 
+/* a + b, or an error: counts come from user-supplied states and must not wrap around */
+static int64
+history_add_counts(int64 a, int64 b)
+{
+	int64		sum;
+
+	if (pg_add_s64_overflow(a, b, &sum))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("customer count is out of range"),
+				 errdetail("The counts of a state add up to more than " INT64_FORMAT ".", PG_INT64_MAX)));
+	return sum;
+}
+
 static int
 history_point_cmp(const void *a, const void *b)
 {
@@ -96,7 +111,8 @@ history_compact(HistoryState *state)
 		for (int32 i = 1; i < state->used; i++)
 		{
 			if (history_point_cmp(&state->points[out], &state->points[i]) == 0)
-				state->points[out].count += state->points[i].count;
+				state->points[out].count = history_add_counts(state->points[out].count,
+															  state->points[i].count);
 			else
 				state->points[++out] = state->points[i];
 		}
@@ -228,7 +244,7 @@ history_total_count(const HistoryState *state)
 	int64		total = 0;
 
 	for (int32 i = 0; i < state->used; i++)
-		total += state->points[i].count;
+		total = history_add_counts(total, state->points[i].count);
 	return total;
 }
 

@@ -31,6 +31,18 @@ cs_model_check_params(const CsModelSpec *spec, const double *params)
 		}
 }
 
+/* A fit's customer count, or an error when a model could not carry it exactly. */
+int64
+cs_model_customers(int64 customers)
+{
+	if (customers > CS_MODEL_MAX_CUSTOMERS)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("too many customers for one fit: " INT64_FORMAT, customers),
+				 errdetail("A model counts at most " INT64_FORMAT " customers.", CS_MODEL_MAX_CUSTOMERS)));
+	return customers;
+}
+
 void
 cs_model_parse(const CsModelSpec *spec, const char *input, CsModelValues *out)
 {
@@ -66,11 +78,12 @@ cs_model_parse(const CsModelSpec *spec, const char *input, CsModelValues *out)
 	{
 		double		customers = fields[n + 1].number;
 
-		if (customers < 0 || customers != floor(customers) || customers > (double) PG_INT64_MAX / 2)
+		if (customers < 0 || customers != floor(customers) || customers > (double) CS_MODEL_MAX_CUSTOMERS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid input syntax for type %s: \"%s\"", spec->type_name, input),
-					 errdetail("customers must be a non-negative integer.")));
+					 errdetail("customers must be a non-negative integer of at most " INT64_FORMAT ".",
+							   CS_MODEL_MAX_CUSTOMERS)));
 		out->flags |= MODEL_FITTED;
 		out->log_likelihood = fields[n].number;
 		out->customers = (int64) customers;
@@ -120,11 +133,13 @@ cs_model_recv(const CsModelSpec *spec, StringInfo buf, CsModelValues *out)
 	out->log_likelihood = pq_getmsgfloat8(buf);
 	out->customers = pq_getmsgint64(buf);
 	cs_model_check_params(spec, out->params);
-	if ((out->flags & MODEL_FITTED) && (!isfinite(out->log_likelihood) || out->customers < 0))
+	if ((out->flags & MODEL_FITTED) &&
+		(!isfinite(out->log_likelihood) || out->customers < 0 || out->customers > CS_MODEL_MAX_CUSTOMERS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type %s", spec->type_name),
-				 errdetail("The log-likelihood must be finite and the customer count non-negative.")));
+				 errdetail("The log-likelihood must be finite and the customer count between 0 and " INT64_FORMAT ".",
+						   CS_MODEL_MAX_CUSTOMERS)));
 }
 
 bytea *

@@ -14,6 +14,12 @@
 
 #define CS_MODEL_MAX_PARAMS 4
 
+/*
+ * The largest customer count a model carries: 2^53.  Every integer up to it is exact in double
+ * precision, so the count reads back exactly from the text form, whose numbers are doubles.
+ */
+#define CS_MODEL_MAX_CUSTOMERS INT64CONST(9007199254740992)
+
 /* What the I/O needs to know about one model type. */
 typedef struct CsModelSpec
 {
@@ -38,5 +44,6 @@ extern void cs_model_recv(const CsModelSpec *spec, StringInfo buf, CsModelValues
 extern bytea *cs_model_send(const CsModelSpec *spec, const CsModelValues *values);
 extern Datum cs_model_jsonb(const CsModelSpec *spec, const CsModelValues *values);
 extern void cs_model_check_params(const CsModelSpec *spec, const double *params);
+extern int64 cs_model_customers(int64 customers);
 
 #endif

@@ -352,7 +352,9 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 				total = 0;
 	int32		first_day,
 				last_day,
+				as_of_day,
 				occasions = 0;
+	int64		as_of_rest;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -387,9 +389,17 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	first_day = state->occasions[0].day;
 	last_day = state->occasions[state->used - 1].day;
 
+	/*
+	 * t in whole days and the rest: as_of_local - first_day * USECS_PER_DAY in one int64
+	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
+	 * Exact, as before, whenever the span fits in a double's 53 bits (285 years).
+	 */
+	as_of_day = local_day(state->as_of_local);
+	as_of_rest = state->as_of_local - (int64) as_of_day * USECS_PER_DAY;
+
 	values[0] = Int32GetDatum(occasions - 1);
 	values[1] = Float8GetDatum((double) (last_day - first_day) * SECS_PER_DAY / state->unit_seconds);
-	values[2] = Float8GetDatum((double) (state->as_of_local - (int64) first_day * USECS_PER_DAY)
+	values[2] = Float8GetDatum(((double) ((int64) as_of_day - first_day) * USECS_PER_DAY + (double) as_of_rest)
 							   / USECS_PER_SEC / state->unit_seconds);
 	values[3] = Float8GetDatum(occasions > 1 ? repeat_value / (occasions - 1) : 0.0);
 	values[4] = Float8GetDatum(total);
@@ -406,6 +416,35 @@ rfm_finalfn(PG_FUNCTION_ARGS)
  * or TimeZone.
  * ---------------------------------------------------------------------
  */
+
+/*
+ * Whether a state read from text or binary is one the transition and combine functions could
+ * have built: timestamps finite and in PostgreSQL's range, as_of_local within a day of as_of
+ * (no UTC offset reaches a day), every day within a day of first_at..last_at, a unit of at
+ * least half a microsecond (the smallest positive interval is one, up to rounding), and the
+ * counts consistent.  rfm(state) relies on it: its arithmetic cannot overflow on such a state.
+ */
+static bool
+rfm_state_is_consistent(const RfmState *state)
+{
+	int32		min_day,
+				max_day;
+
+	if (!isfinite(state->unit_seconds) || !(state->unit_seconds >= 0.5 / USECS_PER_SEC) ||
+		state->rows != state->used || state->used == 0 ||
+		!IS_VALID_TIMESTAMP(state->first_at) || !IS_VALID_TIMESTAMP(state->last_at) ||
+		!IS_VALID_TIMESTAMP(state->as_of) ||
+		state->first_at > state->last_at || state->last_at > state->as_of ||
+		state->as_of_local < state->as_of - USECS_PER_DAY ||
+		state->as_of_local > state->as_of + USECS_PER_DAY)
+		return false;
+	min_day = local_day(state->first_at) - 1;
+	max_day = local_day(state->last_at) + 1;
+	for (int32 i = 0; i < state->used; i++)
+		if (state->occasions[i].day < min_day || state->occasions[i].day > max_day)
+			return false;
+	return true;
+}
 
 static int64
 parse_field_int(const char **cursor, const char *key, const char *input)
@@ -477,12 +516,11 @@ rfm_state_in(PG_FUNCTION_ARGS)
 		state->used++;
 	}
 	cs_expect_end(&cursor, "rfm_state", input);
-	if (!(state->unit_seconds > 0) || state->rows != state->used || state->used == 0 ||
-		state->first_at > state->last_at || state->last_at > state->as_of)
+	if (!rfm_state_is_consistent(state))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
-				 errdetail("The fields are inconsistent: unit must be positive, rows equal to the number of entries, and first_at <= last_at <= as_of.")));
+				 errdetail("The fields are inconsistent: unit must be positive, rows equal to the number of entries, first_at <= last_at <= as_of (finite timestamps), as_of_local within a day of as_of and every day within a day of first_at .. last_at.")));
 	state->flags &= ~RFM_SORTED;
 	rfm_sort(state);
 	PG_RETURN_POINTER(state);
@@ -548,8 +586,7 @@ rfm_state_recv(PG_FUNCTION_ARGS)
 					 errdetail("Amounts must be finite.")));
 	}
 	state->used = used;
-	if (!(state->unit_seconds > 0) || !isfinite(state->unit_seconds) || state->rows != used ||
-		state->first_at > state->last_at || state->last_at > state->as_of)
+	if (!rfm_state_is_consistent(state))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_state"),
