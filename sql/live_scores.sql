@@ -268,6 +268,20 @@ SELECT live_local_time('infinity', 'UTC');
 \set VERBOSITY default
 SELECT untrack_transactions();
 
+-- a zone with one fixed offset (UTC+14), and days before 2000 (negative day numbers)
+SET timezone = 'Etc/GMT-14';
+CREATE TABLE live_tx_fixed (customer_id integer, at timestamptz, amount numeric);
+SELECT track_transactions('live_tx_fixed') AS counted;
+SET timezone = 'UTC';
+INSERT INTO live_tx_fixed VALUES
+  (1, '1999-12-31 09:59:59+00', 1),   -- 1999-12-31 23:59:59 at UTC+14
+  (1, '1999-12-31 10:00:00+00', 2),   -- 2000-01-01 00:00:00
+  (2, '1969-07-20 20:17:40+00', 4),   -- 1969-07-21 10:17:40
+  (2, '1969-07-20 09:59:59+00', 8);   -- 1969-07-20 23:59:59
+SELECT * FROM pg_temp.days();
+SELECT pg_temp.drift();
+SELECT untrack_transactions();
+
 -- a partitioned table: writes through the parent and straight into a partition are both seen
 CREATE TABLE live_tx_parts (customer_id bigint, at timestamptz, amount numeric) PARTITION BY RANGE (at);
 CREATE TABLE live_tx_parts_2024 PARTITION OF live_tx_parts FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
@@ -297,5 +311,5 @@ DELETE FROM score_runs WHERE model LIKE 'live_test%';
 DELETE FROM model_versions WHERE model LIKE 'live_test%';
 DELETE FROM models WHERE name LIKE 'live_test%';
 DROP VIEW live_tx_view;
-DROP TABLE live_tx, live_tx_dates, live_tx_bad, live_tx_text, live_tx_paris, live_tx_parts;
+DROP TABLE live_tx, live_tx_dates, live_tx_bad, live_tx_text, live_tx_paris, live_tx_parts, live_tx_fixed;
 SELECT (SELECT count(*) FROM live_days) AS days, (SELECT count(*) FROM live_tracking) AS tracked;

@@ -108,12 +108,27 @@ live_wall_clock(Timestamp ts, pg_tz *zone, struct pg_tm *tm, fsec_t *fsec)
 				 errmsg("timestamp out of range")));
 }
 
+/*
+ * The calendar day of ts on the wall clock of zone (NULL: as written).  A zone
+ * with one fixed offset (UTC, most servers) costs an addition and a division;
+ * the others ask the time zone library, as live_local_time does.
+ */
 static DateADT
-live_day(Timestamp ts, pg_tz *zone)
+live_day(Timestamp ts, pg_tz *zone, bool fixed, int64 offset_usecs)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
 
+	if (fixed)
+	{
+		int64		local = ts + offset_usecs;
+		int64		day = local / USECS_PER_DAY;
+
+		if (local < 0 && day * USECS_PER_DAY != local)
+			day--;				/* floor, not truncation, before 2000 */
+		if (day >= PG_INT32_MIN && day <= PG_INT32_MAX)
+			return (DateADT) day;
+	}
 	live_wall_clock(ts, zone, &tm, &fsec);
 	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 }
@@ -164,13 +179,38 @@ typedef struct LiveColumns
 	Oid			amount_type;
 	LiveAtKind	at_kind;
 	pg_tz	   *zone;			/* for LIVE_AT_TIMESTAMPTZ */
+	bool		zone_fixed;		/* one offset at all times (or no zone) ... */
+	int64		zone_offset;	/* ... of this many microseconds east of UTC */
 } LiveColumns;
 
+/*
+ * Where the last statement found each column, checked against the table's
+ * descriptor before use (same relation, same name and type at that position),
+ * so a changed table is looked up again and a stale entry is never used.
+ */
+typedef struct LiveColumnCache
+{
+	Oid			relid;
+	AttrNumber	attnum;
+	Oid			atttypid;
+	Oid			basetype;
+} LiveColumnCache;
+
 static AttrNumber
-live_find_column(Relation rel, const char *name, Oid *type)
+live_find_column(Relation rel, const char *name, LiveColumnCache *cache, Oid *type)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
+	if (cache->relid == RelationGetRelid(rel) && cache->attnum > 0 && cache->attnum <= desc->natts)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, cache->attnum - 1);
+
+		if (!attr->attisdropped && attr->atttypid == cache->atttypid && strcmp(NameStr(attr->attname), name) == 0)
+		{
+			*type = cache->basetype;
+			return cache->attnum;
+		}
+	}
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
@@ -178,13 +218,19 @@ live_find_column(Relation rel, const char *name, Oid *type)
 		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
 		{
 			*type = getBaseType(attr->atttypid);
+			cache->relid = RelationGetRelid(rel);
+			cache->attnum = attr->attnum;
+			cache->atttypid = attr->atttypid;
+			cache->basetype = *type;
 			return attr->attnum;
 		}
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("table \"%s\" has no column \"%s\"", RelationGetRelationName(rel), name),
-			 errhint("The tracked table needs customer_id, at and amount; after changing it run customer_score.track_transactions() again.")));
+			 errhint("The tracked table needs customer_id, at and amount; after changing it run SELECT customer_score.track_transactions('%s') again.",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)))));
 	return InvalidAttrNumber;	/* not reached */
 }
 
@@ -204,6 +250,8 @@ live_type_changed(Relation rel, const char *column)
 static void
 live_columns(TriggerData *trigdata, LiveColumns *cols)
 {
+	static LiveColumnCache column_cache[3];
+
 	Relation	rel = trigdata->tg_relation;
 	Trigger    *trigger = trigdata->tg_trigger;
 	const char *kind;
@@ -227,10 +275,19 @@ live_columns(TriggerData *trigdata, LiveColumns *cols)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("customer_score.track_transactions(): unknown kind of at \"%s\"", kind)));
 	cols->zone = cols->at_kind == LIVE_AT_TIMESTAMPTZ ? live_zone(trigger->tgargs[0]) : NULL;
+	cols->zone_fixed = true;
+	cols->zone_offset = 0;
+	if (cols->zone != NULL)
+	{
+		long		gmtoff;
 
-	cols->customer_id = live_find_column(rel, "customer_id", &cols->customer_type);
-	cols->at = live_find_column(rel, "at", &cols->at_type);
-	cols->amount = live_find_column(rel, "amount", &cols->amount_type);
+		cols->zone_fixed = pg_get_timezone_offset(cols->zone, &gmtoff);
+		cols->zone_offset = cols->zone_fixed ? (int64) gmtoff * USECS_PER_SEC : 0;
+	}
+
+	cols->customer_id = live_find_column(rel, "customer_id", &column_cache[0], &cols->customer_type);
+	cols->at = live_find_column(rel, "at", &column_cache[1], &cols->at_type);
+	cols->amount = live_find_column(rel, "amount", &column_cache[2], &cols->amount_type);
 	if (cols->customer_type != INT2OID && cols->customer_type != INT4OID && cols->customer_type != INT8OID)
 		live_type_changed(rel, "customer_id");
 	if (cols->at_type != (cols->at_kind == LIVE_AT_TIMESTAMPTZ ? TIMESTAMPTZOID :
@@ -295,7 +352,7 @@ live_row_delta(TupleTableSlot *slot, const LiveColumns *cols, int sign, LiveDelt
 
 		if (TIMESTAMP_NOT_FINITE(ts))
 			return false;
-		delta->day = live_day(ts, cols->zone);
+		delta->day = live_day(ts, cols->zone, cols->zone_fixed, cols->zone_offset);
 	}
 
 	value = slot_getattr(slot, cols->amount, &isnull);
@@ -424,19 +481,14 @@ live_read_table(Tuplestorestate *table, TupleDesc desc, const LiveColumns *cols,
 }
 
 static void
-live_source_begin(TriggerData *trigdata, const LiveColumns *cols, LiveDeltaSource *source)
+live_source_begin(TriggerData *trigdata, const LiveColumns *cols, int64 rows, LiveDeltaSource *source)
 {
 	Tuplestorestate *tables[2] = {trigdata->tg_newtable, trigdata->tg_oldtable};
 	int			signs[2] = {1, -1};
-	int64		rows = 0;
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
 	TupleTableSlot *sort_input = NULL;
 
 	memset(source, 0, sizeof(*source));
-	for (int i = 0; i < 2; i++)
-		if (tables[i] != NULL)
-			rows += tuplestore_tuple_count(tables[i]);
-
 	if (rows <= LIVE_SMALL_ROWS)
 		source->array = palloc(Max(rows, 1) * sizeof(LiveDelta));
 	else
@@ -523,6 +575,7 @@ live_source_end(LiveDeltaSource *source)
 
 enum
 {
+	PLAN_ONE_ADD,				/* one key; returns nothing */
 	PLAN_ONE,					/* one key; returns the new count */
 	PLAN_MANY_ADD,				/* an array of keys; returns nothing */
 	PLAN_MANY,					/* an array of keys; returns the keys whose count reached 0 */
@@ -532,6 +585,7 @@ enum
 };
 
 static const char *const plan_sql[PLAN_COUNT] = {
+	LIVE_UPSERT_HEAD "VALUES ($1, $2, $3, $4)" LIVE_UPSERT_TAIL,
 	LIVE_UPSERT_HEAD "VALUES ($1, $2, $3, $4)" LIVE_UPSERT_TAIL " RETURNING d.rows",
 	LIVE_UPSERT_HEAD LIVE_UNNEST LIVE_UPSERT_TAIL,
 	"WITH changed AS (" LIVE_UPSERT_HEAD LIVE_UNNEST LIVE_UPSERT_TAIL
@@ -556,7 +610,7 @@ live_plan(int which)
 		SPIPlanPtr	plan;
 
 		plan = SPI_prepare(plan_sql[which], which == PLAN_TRUNCATE ? 0 : which == PLAN_DELETE_EMPTY ? 2 : 4,
-						   which == PLAN_ONE ? one : many);
+						   which == PLAN_ONE || which == PLAN_ONE_ADD ? one : many);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", plan_sql[which], SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
@@ -575,7 +629,8 @@ typedef struct LiveBatch
 	Datum	   *days;
 	Datum	   *amounts;
 	Datum	   *rows;
-	MemoryContext context;		/* the amounts of the batch, reset after each flush */
+	MemoryContext context;		/* the amounts of the batch, reset after each flush;
+								 * NULL when one flush takes all (the caller's context) */
 } LiveBatch;
 
 static Datum
@@ -609,7 +664,7 @@ live_flush(LiveBatch *batch)
 
 	if (batch->used == 0)
 		return;
-	old = MemoryContextSwitchTo(batch->context);	/* the arrays too */
+	old = batch->context ? MemoryContextSwitchTo(batch->context) : CurrentMemoryContext;	/* the arrays too */
 	emptied_ids = palloc(batch->used * sizeof(Datum));
 	emptied_days = palloc(batch->used * sizeof(Datum));
 	if (batch->used == 1)
@@ -617,8 +672,9 @@ live_flush(LiveBatch *batch)
 		Datum		args[4] = {batch->customer_ids[0], batch->days[0], batch->amounts[0], batch->rows[0]};
 		bool		isnull;
 
-		live_execute(live_plan(PLAN_ONE), args, SPI_OK_INSERT_RETURNING);
-		if (SPI_processed == 1
+		if (!batch->may_empty)
+			live_execute(live_plan(PLAN_ONE_ADD), args, SPI_OK_INSERT);
+		else if (live_execute(live_plan(PLAN_ONE), args, SPI_OK_INSERT_RETURNING), SPI_processed == 1
 			&& DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 0)
 		{
 			emptied_ids[0] = batch->customer_ids[0];
@@ -662,7 +718,8 @@ live_flush(LiveBatch *batch)
 	}
 	MemoryContextSwitchTo(old);
 	batch->used = 0;
-	MemoryContextReset(batch->context);
+	if (batch->context)
+		MemoryContextReset(batch->context);
 }
 
 static void
@@ -672,7 +729,7 @@ live_batch_add(LiveBatch *batch, const LiveDelta *sum)
 
 	if (batch->used == batch->capacity)
 		live_flush(batch);
-	old = MemoryContextSwitchTo(batch->context);
+	old = batch->context ? MemoryContextSwitchTo(batch->context) : CurrentMemoryContext;
 	batch->customer_ids[batch->used] = Int64GetDatum(sum->customer_id);
 	batch->days[batch->used] = DateADTGetDatum(sum->day);
 	batch->amounts[batch->used] = PointerGetDatum(DatumGetNumericCopy(NumericGetDatum(sum->amount)));
@@ -685,6 +742,14 @@ live_batch_add(LiveBatch *batch, const LiveDelta *sum)
  * The trigger
  * ---------------------------------------------------------------------
  */
+
+/* Does a key's sum change anything?  (zero is NULL when only UPDATE sums can be empty.) */
+static bool
+live_changes(const LiveDelta *sum, Numeric zero)
+{
+	return sum->rows != 0 || zero == NULL ||
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(sum->amount), NumericGetDatum(zero))) != 0;
+}
 
 /*
  * The trigger writes live_days with the writer's privileges: say so, with the
@@ -720,9 +785,9 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 				sum;
 	bool		have_sum = false;
 	Numeric		zero;
+	int64		rows;
 	MemoryContext work,
-				sum_context,
-				old;
+				sum_context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -760,54 +825,56 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("customer_score.track_transactions() needs the transition table old_rows")));
 
-	/* everything per statement lives here: SPI's procedure context, freed by SPI_finish */
-	work = AllocSetContextCreate(CurrentMemoryContext, "live_days deltas", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
+	/*
+	 * Everything per statement is allocated in SPI's procedure context, which
+	 * SPI_finish frees.  A large statement (sorted with tuplesort) also resets
+	 * a context per key and one per batch, so its memory stays bounded.
+	 */
+	rows = (trigdata->tg_newtable ? tuplestore_tuple_count(trigdata->tg_newtable) : 0) +
+		(trigdata->tg_oldtable ? tuplestore_tuple_count(trigdata->tg_oldtable) : 0);
+	work = CurrentMemoryContext;
 	batch = palloc(sizeof(LiveBatch));
 	batch->used = 0;
-	batch->capacity = Max(1, Min(LIVE_BATCH, (trigdata->tg_newtable ? tuplestore_tuple_count(trigdata->tg_newtable) : 0) +
-								 (trigdata->tg_oldtable ? tuplestore_tuple_count(trigdata->tg_oldtable) : 0)));
+	batch->capacity = (int) Max(1, Min(LIVE_BATCH, rows));
 	batch->customer_ids = palloc(batch->capacity * sizeof(Datum));
 	batch->days = palloc(batch->capacity * sizeof(Datum));
 	batch->amounts = palloc(batch->capacity * sizeof(Datum));
 	batch->rows = palloc(batch->capacity * sizeof(Datum));
 	batch->may_empty = !TRIGGER_FIRED_BY_INSERT(event);
-	batch->context = AllocSetContextCreate(work, "live_days batch", ALLOCSET_DEFAULT_SIZES);
-	sum_context = AllocSetContextCreate(work, "live_days sum", ALLOCSET_SMALL_SIZES);
-	zero = int64_to_numeric(0);
+	batch->context = rows > LIVE_BATCH ? AllocSetContextCreate(work, "live_days batch", ALLOCSET_DEFAULT_SIZES) : NULL;
+	sum_context = rows > LIVE_SMALL_ROWS ? AllocSetContextCreate(work, "live_days sum", ALLOCSET_SMALL_SIZES) : NULL;
+	/* only an UPDATE has keys whose rows net to zero (old and new rows on one day) */
+	zero = TRIGGER_FIRED_BY_UPDATE(event) ? int64_to_numeric(0) : NULL;
 
-	live_source_begin(trigdata, &cols, &source);
+	live_source_begin(trigdata, &cols, rows, &source);
 	while (live_source_next(&source, &delta))
 	{
 		if (have_sum && delta.customer_id == sum.customer_id && delta.day == sum.day)
 		{
 			sum.rows += delta.rows;
-			MemoryContextSwitchTo(sum_context);
+			if (sum_context)
+				MemoryContextSwitchTo(sum_context);
 			sum.amount = numeric_add_opt_error(sum.amount, delta.amount, NULL);
 			MemoryContextSwitchTo(work);
 			continue;
 		}
-		/* an UPDATE's rows that stay on their day with their amount net to nothing */
-		if (have_sum && (sum.rows != 0 || DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-																			 NumericGetDatum(sum.amount),
-																			 NumericGetDatum(zero))) != 0))
+		if (have_sum && live_changes(&sum, zero))
 			live_batch_add(batch, &sum);
-		MemoryContextReset(sum_context);
 		sum = delta;
-		/* a copy that survives the next read */
-		sum.amount = (Numeric) MemoryContextAlloc(sum_context, VARSIZE(delta.amount));
-		memcpy(sum.amount, delta.amount, VARSIZE(delta.amount));
+		if (sum_context)
+		{
+			/* a copy that survives the next read from the sort */
+			MemoryContextReset(sum_context);
+			sum.amount = (Numeric) MemoryContextAlloc(sum_context, VARSIZE(delta.amount));
+			memcpy(sum.amount, delta.amount, VARSIZE(delta.amount));
+		}
 		have_sum = true;
 	}
-	if (have_sum && (sum.rows != 0 || DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-																		 NumericGetDatum(sum.amount),
-																		 NumericGetDatum(zero))) != 0))
+	if (have_sum && live_changes(&sum, zero))
 		live_batch_add(batch, &sum);
 	live_flush(batch);
 	live_source_end(&source);
 
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(work);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
