@@ -40,6 +40,7 @@ check "META.json release_status is stable, testing or unstable" "yes" "$([[ $(fi
 check "META.json provides file and docfile are in the repository" "yes
 yes" "$(for f in "$(field provides.file)" "$(field provides.docfile)"; do git ls-files --error-unmatch -- "$f" >/dev/null 2>&1 && echo yes || echo "no: $f"; done)"
 check "CHANGELOG.md has an entry for $version" "yes" "$(grep -qE "^## $version( |$)" CHANGELOG.md && echo yes || echo no)"
+# shellcheck disable=SC2016  # $(EXTVERSION) is for make
 check "make sees the same version (EXTVERSION)" "$version" \
   "$(make -s --no-print-directory -f Makefile -f <(printf '_cs_print_version:\n\t@echo $(EXTVERSION)\n') _cs_print_version 2>/dev/null)"
 
