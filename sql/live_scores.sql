@@ -74,6 +74,17 @@ INSERT INTO live_tx (customer_id, at, amount) SELECT 10, at, amount FROM moved;
 SELECT * FROM pg_temp.days() WHERE customer_id IN (9, 10);
 SELECT pg_temp.drift();
 
+-- MERGE: its inserts, updates and deletes fire the same triggers
+MERGE INTO live_tx t
+USING (VALUES (10, '2024-03-02 10:00'::timestamptz, 6), (11, '2024-03-03 10:00', 7)) s(customer_id, at, amount)
+ON t.customer_id = s.customer_id
+WHEN MATCHED THEN UPDATE SET at = s.at, amount = s.amount
+WHEN NOT MATCHED THEN INSERT (customer_id, at, amount) VALUES (s.customer_id, s.at, s.amount);
+SELECT * FROM pg_temp.days() WHERE customer_id IN (10, 11);
+MERGE INTO live_tx t USING (VALUES (11)) s(customer_id) ON t.customer_id = s.customer_id WHEN MATCHED THEN DELETE;
+SELECT * FROM pg_temp.days() WHERE customer_id IN (10, 11);
+SELECT pg_temp.drift();
+
 -- a writer in another time zone counts on the tracked zone's days (here UTC)
 SET timezone = 'Pacific/Auckland';
 INSERT INTO live_tx (customer_id, at, amount) VALUES (11, '2024-05-01 08:00', 1);   -- 2024-04-30 20:00 UTC
