@@ -55,12 +55,12 @@ chmod 755 "$T"
 INST=$T/inst
 BIN=$INST$PGLIB/bin
 RUN=$T/run      # the server's: data directory, log, socket, sanitizer reports
+# shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
   [[ ${CS_SANITIZE_KEEP:-0} == 1 ]] && { echo "# kept $T" >&2; return; }
   [[ -f $RUN/data/postmaster.pid ]] && as_owner "$BIN/pg_ctl" stop -D "$RUN/data" -m immediate -w >/dev/null 2>&1
   rm -rf -- "$T"
 }
-# shellcheck disable=SC2317  # called from the trap
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
