@@ -443,23 +443,25 @@ BEGIN
     RETURNING run_id INTO run;
 
     -- scratch tables of an earlier refresh in the same transaction
-    FOREACH c IN ARRAY ARRAY['cs_ltv', 'cs_actions', 'cs_influence', 'cs_referral', 'cs_knowledge',
+    FOREACH c IN ARRAY ARRAY['cs_rfm', 'cs_ltv', 'cs_actions', 'cs_influence', 'cs_referral', 'cs_knowledge',
                              'cs_signals', 'cs_population', 'cs_raw'] LOOP
         IF pg_catalog.to_regclass('pg_temp.' || c) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', c);
         END IF;
     END LOOP;
 
-    -- lifetime value: rfm per customer, the fits, the predictions
+    -- lifetime value: rfm per customer, the fits, the predictions.  The rfm rows go to a scratch
+    -- table without an index and cs_ltv is written once, predictions included, then indexed:
+    -- inserting rows in hash order into an indexed temp table, then updating every row, thrashes
+    -- temp_buffers (8MB by default) and took twice as long on a million customers.
     unit_days := extract(epoch FROM v.time_unit) / 86400.0;
     step_rate := power(1 + v.discount_rate, v.clv_step * unit_days / 365.25) - 1;
-    CREATE TEMP TABLE cs_ltv (customer_id bigint PRIMARY KEY, frequency integer, recency double precision,
-                              t double precision, monetary double precision, total double precision,
-                              p_alive double precision, predicted_clv double precision) ON COMMIT DROP;
     IF tx_rel IS NOT NULL THEN
+        CREATE TEMP TABLE cs_rfm (customer_id bigint, frequency integer, recency double precision,
+                                  t double precision, monetary double precision, total double precision) ON COMMIT DROP;
         PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', started);
         EXECUTE format($q$
-            INSERT INTO pg_temp.cs_ltv (customer_id, frequency, recency, t, monetary, total)
+            INSERT INTO pg_temp.cs_rfm (customer_id, frequency, recency, t, monetary, total)
             SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total
             FROM (SELECT customer_id::bigint AS customer_id,
                          customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
@@ -470,19 +472,33 @@ BEGIN
         PERFORM customer_score.refresh_progress(run, 'fitting BG/NBD and Gamma-Gamma', started);
         SELECT customer_score.bgnbd_fit(l.frequency, l.recency, l.t),
                customer_score.gamma_gamma_fit(l.frequency, l.monetary) FILTER (WHERE l.monetary > 0)
-        INTO bg, gg FROM pg_temp.cs_ltv l;
+        INTO bg, gg FROM pg_temp.cs_rfm l;
         -- expected spend is bounded for every customer only when q > 1
         gg_usable := gg IS NOT NULL AND (customer_score.params(gg)->>'q')::double precision > 1;
 
         PERFORM customer_score.refresh_progress(run, 'predicting P(alive) and CLV', started);
+        CREATE TEMP TABLE cs_ltv (customer_id bigint, frequency integer, recency double precision,
+                                  t double precision, monetary double precision, total double precision,
+                                  p_alive double precision, predicted_clv double precision) ON COMMIT DROP;
         IF bg IS NOT NULL THEN
-            UPDATE pg_temp.cs_ltv l
-            SET p_alive = customer_score.p_alive(bg, l.frequency, l.recency, l.t),
-                predicted_clv = CASE WHEN gg_usable THEN
-                    customer_score.clv(bg, gg, l.frequency, l.recency, l.t, greatest(l.monetary, 0),
-                                       v.horizon, step_rate, v.clv_step) END;
+            INSERT INTO pg_temp.cs_ltv
+            SELECT l.customer_id, l.frequency, l.recency, l.t, l.monetary, l.total,
+                   customer_score.p_alive(bg, l.frequency, l.recency, l.t),
+                   CASE WHEN gg_usable THEN
+                       customer_score.clv(bg, gg, l.frequency, l.recency, l.t, greatest(l.monetary, 0),
+                                          v.horizon, step_rate, v.clv_step) END
+            FROM pg_temp.cs_rfm l;
+        ELSE
+            INSERT INTO pg_temp.cs_ltv (customer_id, frequency, recency, t, monetary, total)
+            SELECT l.customer_id, l.frequency, l.recency, l.t, l.monetary, l.total FROM pg_temp.cs_rfm l;
         END IF;
+        DROP TABLE pg_temp.cs_rfm;
+        ALTER TABLE pg_temp.cs_ltv ADD PRIMARY KEY (customer_id);
         ANALYZE pg_temp.cs_ltv;
+    ELSE
+        CREATE TEMP TABLE cs_ltv (customer_id bigint PRIMARY KEY, frequency integer, recency double precision,
+                                  t double precision, monetary double precision, total double precision,
+                                  p_alive double precision, predicted_clv double precision) ON COMMIT DROP;
     END IF;
 
     -- influence: the actions of customers who did not opt out, and nobody else's
@@ -589,32 +605,44 @@ BEGIN
         %s$q$, raw_cols, sig_joins);
 
     -- score = sum of contributions, each scale * weight * normalised / (sum of the weights that count),
-    -- rounded to 4 decimals in numeric so that they add up to the score exactly
+    -- rounded to 4 decimals in numeric so that they add up to the score exactly.  Written out per
+    -- component as plain expressions (weights added in component order, as sum() over the
+    -- components would), not as a subquery with a window and an ordered aggregate per customer,
+    -- which cost more than everything else in this statement.  OFFSET 0 keeps each level a
+    -- subquery of its own, so its columns are computed once per row, not copied into every
+    -- expression that uses them (without it the statement is several times slower).
     EXECUTE format($q$
         INSERT INTO customer_score.scores_history (run_id, customer_id, score, confidence, raw, normalized, contribution, observed)
-        SELECT %1$s, x.customer_id, c.score, c.confidence, x.raw, x.normalized, c.contribution, x.observed
-        FROM (SELECT customer_id, ARRAY[%2$s]::double precision[] AS raw, ARRAY[%3$s]::double precision[] AS normalized,
-                     ARRAY[%4$s]::boolean[] AS observed
-              FROM pg_temp.cs_raw) x,
-        LATERAL (
-            SELECT coalesce(sum(u.contribution), 0) AS score, array_agg(u.contribution ORDER BY u.k) AS contribution,
-                   round((sum(u.w) FILTER (WHERE u.observed) / sum(u.w))::numeric, 4) AS confidence
-            FROM (SELECT z.k, z.w, z.observed,
-                         CASE WHEN z.nv IS NULL THEN round(0::numeric, 4)
-                              ELSE round((%5$s * z.w * z.nv / nullif(sum(z.w) FILTER (WHERE z.nv IS NOT NULL) OVER (), 0))::numeric, 4)
-                         END AS contribution
-                  FROM (SELECT t.k, t.w, t.observed,
-                               CASE WHEN t.observed THEN t.nv
-                                    WHEN t.missing = 'neutral' THEN 0.5
-                                    WHEN t.missing = 'zero' THEN 0.0 END AS nv
-                        FROM unnest(x.normalized, %6$L::double precision[], x.observed, %7$L::text[])
-                             WITH ORDINALITY t(nv, w, observed, missing, k)) z) u
-        ) c$q$,
+        SELECT %1$s, d.customer_id, %2$s, d.confidence, d.raw, d.normalized, d.contribution, d.observed
+        FROM (SELECT c.customer_id, c.raw, c.normalized, c.observed, ARRAY[%3$s]::numeric[] AS contribution,
+                     round((c.ow / c.aw)::numeric, 4) AS confidence
+              FROM (SELECT b.*, nullif(%4$s, 0) AS tw, nullif(%5$s, 0) AS ow, %6$s AS aw
+                    FROM (SELECT x.*, %7$L::double precision[] AS w, %8$s
+                          FROM (SELECT customer_id, ARRAY[%9$s]::double precision[] AS raw,
+                                       ARRAY[%10$s]::double precision[] AS normalized,
+                                       ARRAY[%11$s]::boolean[] AS observed
+                                FROM pg_temp.cs_raw) x
+                          OFFSET 0) b
+                    OFFSET 0) c
+              OFFSET 0) d$q$,
         run,
+        -- score: the sum of the contributions
+        (SELECT string_agg(format('d.contribution[%s]', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
+        -- contributions
+        (SELECT string_agg(format('CASE WHEN c.nv%1$s IS NULL THEN round(0::numeric, 4) ELSE round((%2$s * c.w[%1$s] * c.nv%1$s / c.tw)::numeric, 4) END',
+                                  k, v.scale), ', ' ORDER BY k) FROM generate_series(1, n) k),
+        -- tw: weights that count (a normalised value or a missing-data policy), ow: weights observed, aw: all
+        (SELECT string_agg(format('CASE WHEN b.nv%1$s IS NOT NULL THEN b.w[%1$s] ELSE 0 END', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
+        (SELECT string_agg(format('CASE WHEN b.observed[%1$s] THEN b.w[%1$s] ELSE 0 END', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
+        (SELECT string_agg(format('b.w[%s]', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
+        weights,
+        -- nv: the normalised value, or what the missing-data policy counts instead (NULL: left out)
+        (SELECT string_agg(format('CASE WHEN x.observed[%1$s] THEN x.normalized[%1$s]%2$s END AS nv%1$s', k,
+                                  CASE missings[k] WHEN 'neutral' THEN ' ELSE 0.5' WHEN 'zero' THEN ' ELSE 0.0' ELSE '' END), ', ' ORDER BY k)
+         FROM generate_series(1, n) k),
         (SELECT string_agg(format('r%s', k), ', ') FROM generate_series(1, n) k),
         norm_cols,
-        (SELECT string_agg(format('r%s IS NOT NULL', k), ', ') FROM generate_series(1, n) k),
-        v.scale, weights, missings);
+        (SELECT string_agg(format('r%s IS NOT NULL', k), ', ') FROM generate_series(1, n) k));
     GET DIAGNOSTICS n_customers = ROW_COUNT;
 
     UPDATE customer_score.score_runs r
