@@ -69,6 +69,7 @@ CREATE TABLE customer_score.model_versions (
     time_unit      interval NOT NULL DEFAULT '7 days' CHECK (time_unit > '0'::interval),
     horizon        double precision NOT NULL DEFAULT 52 CHECK (horizon > 0 AND horizon <= 10000),
     clv_step       double precision NOT NULL DEFAULT 13 CHECK (clv_step > 0),
+    CHECK (horizon / clv_step <= 100000),   -- clv's limit on steps
     discount_rate  double precision NOT NULL DEFAULT 0.10 CHECK (discount_rate >= 0 AND discount_rate < 10),
     max_depth      integer NOT NULL DEFAULT 3 CHECK (max_depth BETWEEN 1 AND 100),
     depth_decay    double precision NOT NULL DEFAULT 0.5 CHECK (depth_decay >= 0 AND depth_decay <= 1),
@@ -231,15 +232,17 @@ INSERT INTO customer_score.models (name, description, created_at) VALUES
      '2026-11-25 00:00:00+00');
 INSERT INTO customer_score.model_versions (model, version, note, created_at) VALUES
     ('default', 1, 'Shipped with customer_score 0.1.0.', '2026-11-25 00:00:00+00');
+-- No p_alive: under BG/NBD a customer who bought once has P(alive) = 1, so as a ranking
+-- component it would put every one-time buyer above every regular one; predicted_clv already
+-- weighs activity the right way.  It stays available as a component for models of your own.
 INSERT INTO customer_score.model_components (model, version, position, component, weight) VALUES
-    ('default', 1, 1, 'predicted_clv',    0.40),
+    ('default', 1, 1, 'predicted_clv',    0.45),
     ('default', 1, 2, 'historic_value',   0.20),
-    ('default', 1, 3, 'p_alive',          0.05),
-    ('default', 1, 4, 'influence_value',  0.10),
-    ('default', 1, 5, 'referral_value',   0.10),
-    ('default', 1, 6, 'knowledge',        0.08),
-    ('default', 1, 7, 'influence_points', 0.07);
-UPDATE customer_score.model_versions SET status = 'published', published_at = '2026-11-25 00:00:00+00', component_count = 7
+    ('default', 1, 3, 'influence_value',  0.10),
+    ('default', 1, 4, 'referral_value',   0.10),
+    ('default', 1, 5, 'knowledge',        0.08),
+    ('default', 1, 6, 'influence_points', 0.07);
+UPDATE customer_score.model_versions SET status = 'published', published_at = '2026-11-25 00:00:00+00', component_count = 6
 WHERE model = 'default' AND version = 1;
 
 -- User configuration survives pg_dump; the shipped default model is recreated by CREATE EXTENSION.
@@ -724,7 +727,8 @@ FROM (
            mc.normalization, mc.direction, mc.missing,
            CASE WHEN u.observed OR mc.missing <> 'renormalize'
                 THEN u.weight / sum(u.weight) FILTER (WHERE u.observed OR mc.missing <> 'renormalize')
-                                OVER (PARTITION BY h.run_id, h.customer_id)
+                                OVER (PARTITION BY h.run_id, h.customer_id ORDER BY u.position
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)  -- summed in one order, whatever the plan
                 ELSE 0 END AS weight_used
     FROM customer_score.latest_runs r
     JOIN customer_score.score_runs sr ON sr.run_id = r.run_id
@@ -826,6 +830,12 @@ COMMENT ON VIEW customer_score.score_changes IS
 
 GRANT SELECT ON customer_score.components, customer_score.models, customer_score.model_versions,
                 customer_score.model_components, customer_score.reason_codes TO PUBLIC;
+-- In a trusted install the script runs as a superuser, who owns these tables: the role that
+-- created the extension gets what it needs to configure and refresh, and may pass it on.
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.sources, customer_score.opt_outs,
+      customer_score.models, customer_score.model_versions, customer_score.model_components,
+      customer_score.score_runs, customer_score.scores_history TO @extowner@ WITH GRANT OPTION;
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE customer_score.score_runs_run_id_seq TO @extowner@ WITH GRANT OPTION;
 -- The views are security_invoker: granting them is safe, what a role sees is decided by its
 -- rights (and row-level policies) on score_runs and scores_history, which the owner grants.
 GRANT SELECT ON customer_score.latest_runs, customer_score.scores, customer_score.score_explanation,

@@ -21,6 +21,22 @@ SQL
 )"
 check "another unprivileged role can use the functions" "0.0532" "$(q -d postgres -c "DROP ROLE IF EXISTS crm_reader" -c "CREATE ROLE crm_reader LOGIN" >/dev/null
   q -U crm_reader -d cs_trusted -c "SELECT round(customer_score.expected_purchases(customer_score.bgnbd(0.2425945, 4.4136019, 0.7929199, 2.4258881), 1)::numeric, 4)")"
+check "the owner configures sources, publishes a model and refreshes" "t t" "$(q -U crm_analyst -d cs_trusted <<'SQL' | tail -n 2 | xargs
+CREATE TABLE tx (customer_id bigint, at timestamptz, amount float8);
+INSERT INTO tx SELECT c, '2024-01-01'::timestamptz + (k * 5 + c) * interval '1 day', 10 + c FROM generate_series(1, 20) c, generate_series(0, c % 4) k;
+SELECT customer_score.set_source('transactions', 'tx');
+INSERT INTO customer_score.opt_outs (customer_id) VALUES (3);
+SELECT customer_score.new_version('mine');
+INSERT INTO customer_score.model_components (model, version, position, component, weight) VALUES ('mine', 1, 1, 'historic_value', 1);
+SELECT customer_score.publish('mine', 1);
+SET client_min_messages = warning;
+SELECT customer_score.refresh('mine', '2024-06-30') > 0 AS refreshed;
+SELECT count(*) = 20 FROM customer_score.scores;
+SQL
+)"
+check "and grants reading the scores to another role" "20" "$(q -U crm_analyst -d cs_trusted -c 'GRANT SELECT ON customer_score.scores_history, customer_score.score_runs TO crm_reader' >/dev/null
+  q -U crm_reader -d cs_trusted -c 'SELECT count(*) FROM customer_score.scores')"
+q -U crm_analyst -d cs_trusted -c 'DROP TABLE tx' >/dev/null
 check "dropping the extension as its owner works" "" "$(q -U crm_analyst -d cs_trusted -c 'DROP TABLE models' -c 'DROP EXTENSION customer_score')"
 
 q -d postgres -c "DROP DATABASE cs_trusted" -c "DROP ROLE crm_analyst" -c "DROP ROLE crm_reader" >/dev/null
