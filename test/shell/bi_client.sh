@@ -88,7 +88,7 @@ NULL = "\\N"
 # adds filters and joins of its own). Known exceptions, reported, are TODO tests.
 OTHER_PLANS = [("enable_nestloop = off", "enable_indexscan = off", "enable_bitmapscan = off"),
                ("enable_hashjoin = off", "enable_mergejoin = off", "enable_seqscan = off")]
-PLAN_DEPENDENT = {"score_explanation": "weight_used sums float8 weights over a window in the plan's row order"}
+PLAN_DEPENDENT = {}  # none: score_explanation sums its weights in one order whatever the plan
 
 def pg_float(x):
     """A float as PostgreSQL 15 prints float4/float8 (extra_float_digits = 1: shortest exact)."""
