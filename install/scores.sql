@@ -618,7 +618,7 @@ BEGIN
         INSERT INTO customer_score.scores_history (run_id, customer_id, score, confidence, raw, normalized, contribution, observed)
         SELECT %1$s, d.customer_id, %2$s, d.confidence, d.raw, d.normalized, d.contribution, d.observed
         FROM (SELECT c.customer_id, c.raw, c.normalized, c.observed, ARRAY[%3$s]::numeric[] AS contribution,
-                     round((c.ow / c.aw)::numeric, 4) AS confidence
+                     round((coalesce(c.ow, 0) / c.aw)::numeric, 4) AS confidence   -- nothing observed: 0
               FROM (SELECT b.*, nullif(%4$s, 0) AS tw, nullif(%5$s, 0) AS ow, %6$s AS aw
                     FROM (SELECT x.*, %7$L::double precision[] AS w, %8$s
                           FROM (SELECT customer_id, ARRAY[%9$s]::double precision[] AS raw,

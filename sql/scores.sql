@@ -99,6 +99,13 @@ WHERE score_change <> moved;
 SELECT r.run_id - :run_1 AS run, r.model, r.version, r.as_of, r.status, r.customers, r.transactions, r.actions, r.components
 FROM score_runs r WHERE r.model = 'test' ORDER BY r.run_id;
 
+-- a customer for whom nothing the model uses is observed scores 0 with confidence 0
+SELECT new_version('actions_only');
+INSERT INTO model_components (model, version, position, component, weight) VALUES ('actions_only', 1, 1, 'influence_value', 1);
+SELECT publish('actions_only', 1);
+SELECT refresh('actions_only', '2024-04-30') > 0 AS refreshed;
+SELECT customer_id, score, confidence FROM scores WHERE model = 'actions_only' AND customer_id IN (1, 5) ORDER BY customer_id;
+
 -- errors
 SELECT refresh('no_such_model');
 SELECT refresh('test', 'infinity');
