@@ -26,29 +26,15 @@
 # buffers touched count too; large scans use a small ring, so the growth is mostly private memory).
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-cd "$REPO"
-export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-export PATH=/usr/lib/postgresql/15/bin:$PATH
-exec </dev/null
+# shellcheck source=bench/standalone.sh
+source "$(dirname "${BASH_SOURCE[0]}")/standalone.sh"
 
 actions=${BENCH_ACTIONS:-1000000}
 customers=${BENCH_CUSTOMERS:-100000}
 edges=${BENCH_EDGES:-1000000}
 runs=${BENCH_RUNS:-3}
 
-if [[ ${CS_SKIP_BUILD:-0} != 1 ]]; then
-  echo "building and installing" >&2
-  make -s >&2
-  sudo=()
-  ((EUID == 0)) || ! command -v sudo >/dev/null 2>&1 || sudo=(sudo)
-  "${sudo[@]}" make -s install >&2
-fi
-
-# shellcheck source=scripts/cluster.sh
-source scripts/cluster.sh
-cluster_start bench-influence
-createdb bench
+bench_start bench-influence
 export PGDATABASE=bench
 
 bq() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }

@@ -60,15 +60,18 @@ DO $$
 BEGIN
     IF to_regprocedure('bench.rfm_state_only(timestamptz, float8, timestamptz)') IS NULL THEN
         CREATE AGGREGATE bench.rfm_state_only(timestamptz, float8, timestamptz) (
-            SFUNC = customer_score.rfm_transfn_days, STYPE = customer_score.rfm_state);
+            SFUNC = customer_score.rfm_transfn_days, STYPE = customer_score.rfm_state,
+            COMBINEFUNC = customer_score.rfm_combinefn, PARALLEL = SAFE);
     END IF;
     IF to_regprocedure('bench.bgnbd_state_only(int, float8, float8)') IS NULL THEN
         CREATE AGGREGATE bench.bgnbd_state_only(int, float8, float8) (
-            SFUNC = customer_score.bgnbd_fit_transfn, STYPE = customer_score.bgnbd_state);
+            SFUNC = customer_score.bgnbd_fit_transfn, STYPE = customer_score.bgnbd_state,
+            COMBINEFUNC = customer_score.bgnbd_fit_combinefn, PARALLEL = SAFE);
     END IF;
     IF to_regprocedure('bench.gamma_gamma_state_only(int, float8)') IS NULL THEN
         CREATE AGGREGATE bench.gamma_gamma_state_only(int, float8) (
-            SFUNC = customer_score.gamma_gamma_fit_transfn, STYPE = customer_score.gamma_gamma_state);
+            SFUNC = customer_score.gamma_gamma_fit_transfn, STYPE = customer_score.gamma_gamma_state,
+            COMBINEFUNC = customer_score.gamma_gamma_fit_combinefn, PARALLEL = SAFE);
     END IF;
 END
 $$;

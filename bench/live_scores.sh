@@ -32,11 +32,8 @@
 #    work at the end of the statement included; rows/s is the median of the runs.
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-cd "$REPO"
-export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-export PATH=/usr/lib/postgresql/15/bin:$PATH
-exec </dev/null
+# shellcheck source=bench/standalone.sh
+source "$(dirname "${BASH_SOURCE[0]}")/standalone.sh"
 
 seconds=${BENCH_SECONDS:-20}
 clients=${BENCH_CLIENTS:-4}
@@ -44,18 +41,7 @@ runs=${BENCH_RUNS:-3}
 rows=${BENCH_ROWS:-1000000}
 bulk_runs=${BENCH_BULK_RUNS:-3}
 
-if [[ ${CS_SKIP_BUILD:-0} != 1 ]]; then
-  echo "building and installing" >&2
-  make -s >&2
-  sudo=()
-  ((EUID == 0)) || ! command -v sudo >/dev/null 2>&1 || sudo=(sudo)
-  "${sudo[@]}" make -s install >&2
-fi
-
-# shellcheck source=scripts/cluster.sh
-source scripts/cluster.sh
-cluster_start bench-live
-createdb bench
+bench_start bench-live
 export PGDATABASE=bench PGOPTIONS="-c TimeZone=UTC -c client_min_messages=warning"
 work=$CLUSTER_DIR/work
 _cs_as_owner mkdir -p "$work"

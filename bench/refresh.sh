@@ -48,11 +48,8 @@
 # shared with other work, wall times stretch while CPU times stay close: compare both.
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-cd "$REPO"
-export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-export PATH=/usr/lib/postgresql/15/bin:$PATH
-exec </dev/null
+# shellcheck source=bench/standalone.sh
+source "$(dirname "${BASH_SOURCE[0]}")/standalone.sh"
 
 n_tx=${BENCH_TX:-10000000}
 n_cust=${BENCH_CUSTOMERS:-1000000}
@@ -64,18 +61,7 @@ work_mem=${BENCH_WORK_MEM:-256MB}
 AS_OF='2025-01-01 00:00:00+00'
 t_script=$(date +%s.%N)
 
-if [[ ${CS_SKIP_BUILD:-0} != 1 ]]; then
-  echo "building and installing" >&2
-  make -s >&2
-  sudo=()
-  ((EUID == 0)) || ! command -v sudo >/dev/null 2>&1 || sudo=(sudo)
-  "${sudo[@]}" make -s install >&2
-fi
-
-# shellcheck source=scripts/cluster.sh
-source scripts/cluster.sh
-cluster_start bench-refresh
-createdb bench
+bench_start bench-refresh
 export PGDATABASE=bench
 export PGOPTIONS="-c work_mem=$work_mem -c TimeZone=UTC"
 

@@ -1,0 +1,26 @@
+# bench/standalone.sh — the start every standalone benchmark shares (source it, after set -euo
+# pipefail): the PostgreSQL 15 tools first on PATH, no standard input, the extension built and
+# installed (unless CS_SKIP_BUILD=1), and a throwaway cluster of the given name with database
+# `bench` (PGDATABASE).  The cluster stops when the script exits (scripts/cluster.sh).
+#
+#   bench_start NAME
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$REPO"
+export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+export PATH=/usr/lib/postgresql/15/bin:$PATH
+exec </dev/null
+
+bench_start() {
+  if [[ ${CS_SKIP_BUILD:-0} != 1 ]]; then
+    echo "building and installing" >&2
+    make -s >&2
+    local sudo=()
+    ((EUID == 0)) || ! command -v sudo >/dev/null 2>&1 || sudo=(sudo)
+    "${sudo[@]}" make -s install >&2
+  fi
+  # shellcheck source=scripts/cluster.sh
+  source "$REPO/scripts/cluster.sh"
+  cluster_start "$1"
+  createdb bench
+  export PGDATABASE=bench
+}
