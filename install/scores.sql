@@ -145,7 +145,7 @@ COMMENT ON TABLE customer_score.score_runs IS
     'One refresh: the model version, as_of, the fitted BG/NBD and Gamma-Gamma models and the settings it used. Runs are kept: with scores_history they are the score history.';
 
 CREATE TABLE customer_score.scores_history (
-    run_id       bigint NOT NULL REFERENCES customer_score.score_runs ON DELETE CASCADE,
+    run_id       bigint NOT NULL,   -- a score_runs row: see score_runs_cascade below
     customer_id  bigint NOT NULL,
     score        numeric NOT NULL,
     confidence   numeric NOT NULL,
@@ -158,10 +158,39 @@ CREATE TABLE customer_score.scores_history (
 COMMENT ON TABLE customer_score.scores_history IS
     'Every stored score: one row per run and customer, the components in the order of score_runs.components. Read it through the views scores, score_explanation, score_reasons and score_changes.';
 
+-- Deleting a run deletes its scores, as ON DELETE CASCADE would.  A foreign key would also check
+-- every inserted row against score_runs, one query per row: 8 of the 60 seconds of a refresh of a
+-- million customers.  Only refresh writes scores_history, for the run it inserted in the same
+-- transaction, so that check can never fail.  Unlike a foreign key's cascade, which runs as the
+-- table owner, this runs with the rights of whoever deletes the runs.
+CREATE FUNCTION customer_score.score_runs_cascade() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE customer_score.scores_history;
+    ELSE
+        DELETE FROM customer_score.scores_history h USING old_runs o WHERE h.run_id = o.run_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION customer_score.score_runs_cascade() IS
+    'Trigger on score_runs: deleting (or truncating) runs deletes their rows of scores_history.';
+CREATE TRIGGER score_runs_cascade_delete AFTER DELETE ON customer_score.score_runs
+    REFERENCING OLD TABLE AS old_runs FOR EACH STATEMENT EXECUTE FUNCTION customer_score.score_runs_cascade();
+CREATE TRIGGER score_runs_cascade_truncate AFTER TRUNCATE ON customer_score.score_runs
+    FOR EACH STATEMENT EXECUTE FUNCTION customer_score.score_runs_cascade();
+
 CREATE FUNCTION customer_score.normal_cdf(z double precision) RETURNS double precision
     AS 'MODULE_PATHNAME', 'normal_cdf' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION customer_score.normal_cdf(double precision) IS
     'The standard normal distribution function; the zscore normalisation maps z to normal_cdf(z).';
+
+-- A window function: the population is the window partition, read once into a sorted array.
+CREATE FUNCTION customer_score.normalized(value double precision, normalization text) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'normalized_window' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.normalized(double precision, text) IS
+    'Window function: value normalised to 0..1 within its window partition (the frame is ignored; NULL values are left out and give NULL). percentile: percent_rank among the non-NULL values; log: ln(1 + max(value, 0)) / ln(1 + max of those), 0 if that is 0; zscore: normal_cdf of the z-score (population standard deviation), 0.5 if all values are equal; minmax: (value - min) / (max - min), 0.5 if all are equal. refresh normalises every component with it.';
 
 --------------------------------------------------------------------------
 -- Published versions are immutable
@@ -558,12 +587,15 @@ BEGIN
             GROUP BY customer_id, component$q$, sig_rel, comps);
     END IF;
 
-    -- the scored population: everyone with a transaction, an action or a signal
+    -- the scored population: everyone with a transaction, an action or a signal.  In customer order,
+    -- which the joins below keep, so that the scores go into scores_history's index in key order
+    -- (in hash order, every row was a random descent of the index: 2 s more on a million customers).
     PERFORM customer_score.refresh_progress(run, 'normalising and scoring', started);
     CREATE TEMP TABLE cs_population ON COMMIT DROP AS
-    SELECT customer_id FROM pg_temp.cs_ltv
-    UNION SELECT customer_id FROM pg_temp.cs_actions
-    UNION SELECT customer_id FROM pg_temp.cs_signals;
+    SELECT u.customer_id FROM (SELECT customer_id FROM pg_temp.cs_ltv
+                               UNION SELECT customer_id FROM pg_temp.cs_actions
+                               UNION SELECT customer_id FROM pg_temp.cs_signals) u
+    ORDER BY u.customer_id;
 
     -- one raw column per component; NULL where the component is not observed
     FOR k IN 1 .. n LOOP
@@ -584,12 +616,7 @@ BEGIN
         END IF;
         raw_cols := raw_cols || format(', %s AS r%s', expr, k);
         -- normalised to 0..1 among the observed customers
-        nexpr := CASE norms[k]
-            WHEN 'percentile' THEN format('CASE WHEN r%1$s IS NOT NULL THEN percent_rank() OVER (PARTITION BY r%1$s IS NULL ORDER BY r%1$s) END', k)
-            WHEN 'log' THEN format('CASE WHEN r%1$s IS NOT NULL THEN coalesce(ln(1 + greatest(r%1$s, 0)) / nullif(ln(1 + max(greatest(r%1$s, 0)) OVER ()), 0), 0) END', k)
-            WHEN 'zscore' THEN format('CASE WHEN r%1$s IS NOT NULL THEN coalesce(customer_score.normal_cdf((r%1$s - avg(r%1$s) OVER ()) / nullif(stddev_pop(r%1$s) OVER (), 0)), 0.5) END', k)
-            WHEN 'minmax' THEN format('CASE WHEN r%1$s IS NOT NULL THEN coalesce((r%1$s - min(r%1$s) OVER ()) / nullif(max(r%1$s) OVER () - min(r%1$s) OVER (), 0), 0.5) END', k)
-        END;
+        nexpr := format('customer_score.normalized(r%s, %L) OVER ()', k, norms[k]);
         IF dirs[k] = 'lower_is_better' THEN
             nexpr := format('1 - (%s)', nexpr);
         END IF;

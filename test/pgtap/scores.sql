@@ -6,7 +6,7 @@ CREATE EXTENSION IF NOT EXISTS customer_score;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(12);
+SELECT plan(14);
 
 CREATE TEMP TABLE tx AS
 SELECT customer_id::bigint AS customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
@@ -76,6 +76,14 @@ SELECT is((SELECT purchase_model::text FROM score_runs WHERE run_id = :run),
           (SELECT bgnbd_fit(frequency, recency, t)::text
            FROM (SELECT (rfm(at, amount, '1997-09-30', '7 days')).* FROM tx GROUP BY customer_id) s),
           'the run keeps the BG/NBD model it fitted on the transactions source');
+
+-- deleting runs deletes their scores (a trigger, as ON DELETE CASCADE would)
+SELECT ok((SELECT count(*) FROM scores_history WHERE run_id = :run) > 0 AND
+          (SELECT count(*) FROM scores_history WHERE run_id = :run_without) > 0, 'both runs stored scores');
+DELETE FROM score_runs WHERE run_id = :run;
+SELECT is((SELECT count(*) FILTER (WHERE run_id = :run) || ' of the deleted run, ' || count(*) FILTER (WHERE run_id = :run_without) || ' of the other'
+           FROM scores_history WHERE run_id IN (:run, :run_without)),
+          '0 of the deleted run, 2357 of the other', 'deleting a run deletes its scores and no others');
 
 SELECT * FROM finish();
 ROLLBACK;
