@@ -621,6 +621,7 @@ static const char *const plan_sql[PLAN_COUNT] = {
 
 static SPIPlanPtr plans[PLAN_COUNT];
 static Oid	plans_type = InvalidOid;	/* the purchase_days the plans were made for */
+static char plans_typalign;
 
 /*
  * The type customer_score.purchase_days, and plans made for it: the plans take
@@ -637,6 +638,9 @@ live_purchase_days_type(void)
 		elog(ERROR, "type customer_score.purchase_days is missing");
 	if (type != plans_type)
 	{
+		int16		typlen;
+		bool		typbyval;
+
 		for (int i = 0; i < PLAN_COUNT; i++)
 			if (plans[i] != NULL)
 			{
@@ -644,6 +648,7 @@ live_purchase_days_type(void)
 				plans[i] = NULL;
 			}
 		plans_type = type;
+		get_typlenbyvalalign(type, &typlen, &typbyval, &plans_typalign);
 	}
 	return type;
 }
@@ -725,7 +730,7 @@ live_flush(LiveBatch *batch)
 		args[0] = PointerGetDatum(construct_array(batch->customer_ids, batch->used, INT8OID,
 												  sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[1] = PointerGetDatum(construct_array(batch->deltas, batch->used, plans_type,
-												  -1, false, TYPALIGN_DOUBLE));
+												  -1, false, plans_typalign));
 		if (!batch->may_empty)
 			live_execute(live_plan(PLAN_MANY_ADD), args, SPI_OK_INSERT);
 		else

@@ -27,63 +27,183 @@
 #include "purchase_days.h"
 
 /* ---------------------------------------------------------------------
- * Building values
+ * Reading and building values
  * ---------------------------------------------------------------------
  */
+
+static void
+purchase_days_corrupt(void)
+{
+	elog(ERROR, "corrupted purchase_days value");
+}
+
+/* Check a value read from a datum: the format version and the day count. */
+PurchaseDays *
+purchase_days_check(PurchaseDays *p)
+{
+	if (p->version != PURCHASE_DAYS_VERSION || p->ndays < 0 || VARSIZE(p) < PURCHASE_DAYS_HEADER)
+		elog(ERROR, "purchase_days value of unknown format version %d", p->version);
+	return p;
+}
+
+void
+purchase_days_reader_init(PurchaseDaysReader *reader, const PurchaseDays *p)
+{
+	reader->next = (const uint8 *) p + PURCHASE_DAYS_HEADER;
+	reader->end = (const uint8 *) p + VARSIZE(p);
+	reader->left = p->ndays;
+	reader->day = 0;
+	reader->rows = 0;
+	reader->amount = NULL;
+	reader->amount_len = 0;
+}
+
+static inline uint64
+read_varint(PurchaseDaysReader *reader)
+{
+	uint64		value = 0;
+	int			shift = 0;
+
+	for (;;)
+	{
+		uint8		byte;
+
+		if (reader->next >= reader->end || shift > 63)
+			purchase_days_corrupt();
+		byte = *reader->next++;
+		value |= (uint64) (byte & 0x7F) << shift;
+		if ((byte & 0x80) == 0)
+			return value;
+		shift += 7;
+	}
+}
+
+static inline int64
+unzigzag(uint64 value)
+{
+	return (int64) (value >> 1) ^ -(int64) (value & 1);
+}
+
+static inline uint64
+zigzag(int64 value)
+{
+	return ((uint64) value << 1) ^ (uint64) (value >> 63);
+}
+
+/* The next day into reader->day, rows, amount; false after the last. */
+bool
+purchase_days_read(PurchaseDaysReader *reader)
+{
+	int64		day;
+
+	if (reader->left <= 0)
+		return false;
+	reader->left--;
+	day = (int64) reader->day + unzigzag(read_varint(reader));
+	if (day < PG_INT32_MIN || day > PG_INT32_MAX)
+		purchase_days_corrupt();
+	reader->day = (DateADT) day;
+	reader->rows = unzigzag(read_varint(reader));
+	reader->amount_len = (uint32) read_varint(reader);
+	if (reader->amount_len > (uint64) (reader->end - reader->next))
+		purchase_days_corrupt();
+	reader->amount = reader->next;
+	reader->next += reader->amount_len;
+	return true;
+}
+
+Numeric
+purchase_days_amount(const PurchaseDaysReader *reader, Numeric *buffer, Size *capacity)
+{
+	Size		size = VARHDRSZ + reader->amount_len;
+
+	if (*buffer == NULL || *capacity < size)
+	{
+		Size		grown = Max(size, 64);
+
+		*buffer = *buffer == NULL ? palloc(grown) : repalloc(*buffer, grown);
+		*capacity = grown;
+	}
+	SET_VARSIZE(*buffer, size);
+	memcpy(VARDATA(*buffer), reader->amount, reader->amount_len);
+	return *buffer;
+}
+
+void
+purchase_days_builder_init(PurchaseDaysBuilder *builder, Size size_hint)
+{
+	PurchaseDays header;
+
+	initStringInfo(&builder->buf);
+	if (size_hint > (Size) builder->buf.maxlen && size_hint < MaxAllocSize / 2)
+		enlargeStringInfo(&builder->buf, (int) size_hint);
+	memset(&header, 0, sizeof(header));
+	header.version = PURCHASE_DAYS_VERSION;
+	appendBinaryStringInfo(&builder->buf, (const char *) &header, sizeof(header));
+	builder->ndays = 0;
+	builder->last_day = 0;
+}
+
+static inline void
+append_varint(StringInfo buf, uint64 value)
+{
+	uint8		bytes[10];
+	int			n = 0;
+
+	do
+	{
+		bytes[n] = value & 0x7F;
+		value >>= 7;
+		if (value != 0)
+			bytes[n] |= 0x80;
+		n++;
+	} while (value != 0);
+	appendBinaryStringInfo(buf, (const char *) bytes, n);
+}
+
+void
+purchase_days_builder_add(PurchaseDaysBuilder *builder, DateADT day, int64 rows,
+						  const uint8 *amount, uint32 amount_len)
+{
+	Assert(builder->ndays == 0 || day > builder->last_day);
+	if (builder->ndays == PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a purchase_days value holds at most %d days", PG_INT32_MAX)));
+	append_varint(&builder->buf, zigzag((int64) day - (int64) builder->last_day));
+	append_varint(&builder->buf, zigzag(rows));
+	append_varint(&builder->buf, amount_len);
+	appendBinaryStringInfo(&builder->buf, (const char *) amount, amount_len);
+	builder->ndays++;
+	builder->last_day = day;
+}
+
+void
+purchase_days_builder_add_numeric(PurchaseDaysBuilder *builder, DateADT day, int64 rows, Numeric amount)
+{
+	purchase_days_builder_add(builder, day, rows, (const uint8 *) VARDATA_ANY(amount),
+							  VARSIZE_ANY_EXHDR(amount));
+}
+
+PurchaseDays *
+purchase_days_builder_finish(PurchaseDaysBuilder *builder)
+{
+	PurchaseDays *result = (PurchaseDays *) builder->buf.data;
+
+	SET_VARSIZE(result, builder->buf.len);
+	result->ndays = builder->ndays;
+	return result;
+}
 
 PurchaseDays *
 purchase_days_build(int ndays, const DateADT *days, const int64 *rows, const Numeric *amounts)
 {
-	Size		size = PURCHASE_DAYS_HEADER + (sizeof(int64) + sizeof(DateADT)) * (Size) ndays;
-	PurchaseDays *result;
-	Size		offset;
+	PurchaseDaysBuilder builder;
 
+	purchase_days_builder_init(&builder, PURCHASE_DAYS_HEADER + (Size) ndays * 16);
 	for (int i = 0; i < ndays; i++)
-		size += INTALIGN(VARHDRSZ + VARSIZE_ANY_EXHDR(amounts[i]));
-	if (!AllocSizeIsValid(size))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("purchase_days value of %d days would exceed the maximum allocation size", ndays)));
-	result = palloc0(size);		/* padding bytes zeroed: equal values are equal bytes */
-	SET_VARSIZE(result, size);
-	result->version = PURCHASE_DAYS_VERSION;
-	result->ndays = ndays;
-	if (ndays > 0)
-	{
-		memcpy(purchase_days_rows(result), rows, sizeof(int64) * ndays);
-		memcpy(purchase_days_days(result), days, sizeof(DateADT) * ndays);
-	}
-	offset = purchase_days_first_amount(result);
-	for (int i = 0; i < ndays; i++)
-	{
-		Size		payload = VARSIZE_ANY_EXHDR(amounts[i]);
-		char	   *target = (char *) result + offset;
-
-		SET_VARSIZE(target, VARHDRSZ + payload);
-		memcpy(target + VARHDRSZ, VARDATA_ANY(amounts[i]), payload);
-		offset += INTALIGN(VARHDRSZ + payload);
-	}
-	Assert(offset == size);
-	return result;
-}
-
-/* Every amount of p, in day order, into amounts[] (pointers into p). */
-static void
-purchase_days_amounts(PurchaseDays *p, Numeric *amounts)
-{
-	Size		offset = purchase_days_first_amount(p);
-
-	for (int i = 0; i < p->ndays; i++)
-		amounts[i] = purchase_days_next_amount(p, &offset);
-}
-
-/* Check a value read from a datum: version, size and order of its days. */
-static PurchaseDays *
-purchase_days_check(PurchaseDays *p)
-{
-	if (p->version != PURCHASE_DAYS_VERSION || p->ndays < 0)
-		elog(ERROR, "purchase_days value of unknown format version %d", p->version);
-	return p;
+		purchase_days_builder_add_numeric(&builder, days[i], rows[i], amounts[i]);
+	return purchase_days_builder_finish(&builder);
 }
 
 static int64
@@ -313,22 +433,23 @@ Datum
 purchase_days_out(PG_FUNCTION_ARGS)
 {
 	PurchaseDays *p = purchase_days_check(PG_GETARG_PURCHASE_DAYS(0));
-	int64	   *rows = purchase_days_rows(p);
-	DateADT    *days = purchase_days_days(p);
-	Size		offset = purchase_days_first_amount(p);
+	PurchaseDaysReader reader;
+	Numeric		scratch = NULL;
+	Size		capacity = 0;
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < p->ndays; i++)
+	purchase_days_reader_init(&reader, p);
+	while (purchase_days_read(&reader))
 	{
-		Numeric		amount = purchase_days_next_amount(p, &offset);
+		Numeric		amount = purchase_days_amount(&reader, &scratch, &capacity);
 		char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(amount)));
 
-		if (i > 0)
+		if (buf.len > 1)
 			appendStringInfoChar(&buf, ',');
-		append_day(&buf, days[i]);
-		appendStringInfo(&buf, ":%s/" INT64_FORMAT, text, rows[i]);
+		append_day(&buf, reader.day);
+		appendStringInfo(&buf, ":%s/" INT64_FORMAT, text, reader.rows);
 		pfree(text);
 	}
 	appendStringInfoChar(&buf, '}');
@@ -403,21 +524,22 @@ Datum
 purchase_days_send(PG_FUNCTION_ARGS)
 {
 	PurchaseDays *p = purchase_days_check(PG_GETARG_PURCHASE_DAYS(0));
-	int64	   *rows = purchase_days_rows(p);
-	DateADT    *days = purchase_days_days(p);
-	Size		offset = purchase_days_first_amount(p);
+	PurchaseDaysReader reader;
+	Numeric		scratch = NULL;
+	Size		capacity = 0;
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, PURCHASE_DAYS_VERSION);
 	pq_sendint32(&buf, p->ndays);
-	for (int i = 0; i < p->ndays; i++)
+	purchase_days_reader_init(&reader, p);
+	while (purchase_days_read(&reader))
 	{
-		Numeric		amount = purchase_days_next_amount(p, &offset);
+		Numeric		amount = purchase_days_amount(&reader, &scratch, &capacity);
 		bytea	   *sent = DatumGetByteaPP(DirectFunctionCall1(numeric_send, NumericGetDatum(amount)));
 
-		pq_sendint32(&buf, days[i]);
-		pq_sendint64(&buf, rows[i]);
+		pq_sendint32(&buf, reader.day);
+		pq_sendint64(&buf, reader.rows);
 		pq_sendint32(&buf, VARSIZE_ANY_EXHDR(sent));
 		pq_sendbytes(&buf, VARDATA_ANY(sent), VARSIZE_ANY_EXHDR(sent));
 		pfree(sent);
@@ -434,8 +556,9 @@ purchase_days_send(PG_FUNCTION_ARGS)
  * purchase_days_merge(state, delta): the days of both, with rows and amounts
  * added on the days they share; a day whose row count becomes 0 is left out
  * (so is a day of delta alone whose count is 0).  A NULL state is an empty
- * one (a NULL delta changes nothing), which lets the trigger normalise a
- * delta it inserts for a customer without a state.  Not STRICT for that.
+ * one and a NULL delta changes nothing: purchase_days_merge(NULL, value)
+ * normalises a value.  Not STRICT for that.  The days of one side alone are
+ * copied as they are encoded.
  */
 PG_FUNCTION_INFO_V1(purchase_days_merge);
 Datum
@@ -443,20 +566,15 @@ purchase_days_merge(PG_FUNCTION_ARGS)
 {
 	PurchaseDays *state = PG_ARGISNULL(0) ? NULL : purchase_days_check(PG_GETARG_PURCHASE_DAYS(0));
 	PurchaseDays *delta;
-	int			n_state,
-				n_delta,
-				n = 0,
-				i = 0,
-				j = 0;
-	DateADT    *days,
-			   *state_days = NULL,
-			   *delta_days;
-	int64	   *rows,
-			   *state_rows = NULL,
-			   *delta_rows;
-	Numeric    *amounts,
-			   *state_amounts = NULL,
-			   *delta_amounts;
+	PurchaseDaysReader s,
+				d;
+	bool		have_s,
+				have_d;
+	PurchaseDaysBuilder builder;
+	Numeric		scratch_s = NULL,
+				scratch_d = NULL;
+	Size		capacity_s = 0,
+				capacity_d = 0;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -465,57 +583,45 @@ purchase_days_merge(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state);
 	}
 	delta = purchase_days_check(PG_GETARG_PURCHASE_DAYS(1));
-	n_state = state ? state->ndays : 0;
-	n_delta = delta->ndays;
-
-	days = palloc((n_state + n_delta + 1) * sizeof(DateADT));
-	rows = palloc((n_state + n_delta + 1) * sizeof(int64));
-	amounts = palloc((n_state + n_delta + 1) * sizeof(Numeric));
-	if (n_state > 0)
+	purchase_days_builder_init(&builder, (state ? VARSIZE(state) : 0) + VARSIZE(delta));
+	if (state)
+		purchase_days_reader_init(&s, state);
+	else
+		s.left = 0;
+	purchase_days_reader_init(&d, delta);
+	have_s = purchase_days_read(&s);
+	have_d = purchase_days_read(&d);
+	while (have_s || have_d)
 	{
-		state_days = purchase_days_days(state);
-		state_rows = purchase_days_rows(state);
-		state_amounts = palloc(n_state * sizeof(Numeric));
-		purchase_days_amounts(state, state_amounts);
-	}
-	delta_days = purchase_days_days(delta);
-	delta_rows = purchase_days_rows(delta);
-	delta_amounts = palloc((n_delta + 1) * sizeof(Numeric));
-	purchase_days_amounts(delta, delta_amounts);
-
-	while (i < n_state || j < n_delta)
-	{
-		if (j >= n_delta || (i < n_state && state_days[i] < delta_days[j]))
+		if (!have_d || (have_s && s.day < d.day))
 		{
-			days[n] = state_days[i];
-			rows[n] = state_rows[i];
-			amounts[n++] = state_amounts[i++];
+			purchase_days_builder_add(&builder, s.day, s.rows, s.amount, s.amount_len);
+			have_s = purchase_days_read(&s);
 		}
-		else if (i >= n_state || delta_days[j] < state_days[i])
+		else if (!have_s || d.day < s.day)
 		{
-			if (delta_rows[j] != 0)
-			{
-				days[n] = delta_days[j];
-				rows[n] = delta_rows[j];
-				amounts[n++] = delta_amounts[j];
-			}
-			j++;
+			if (d.rows != 0)
+				purchase_days_builder_add(&builder, d.day, d.rows, d.amount, d.amount_len);
+			have_d = purchase_days_read(&d);
 		}
 		else
 		{
-			int64		sum = purchase_days_add_rows(state_rows[i], delta_rows[j]);
+			int64		rows = purchase_days_add_rows(s.rows, d.rows);
 
-			if (sum != 0)
+			if (rows != 0)
 			{
-				days[n] = state_days[i];
-				rows[n] = sum;
-				amounts[n++] = numeric_add_opt_error(state_amounts[i], delta_amounts[j], NULL);
+				Numeric		sum = numeric_add_opt_error(purchase_days_amount(&s, &scratch_s, &capacity_s),
+														purchase_days_amount(&d, &scratch_d, &capacity_d),
+														NULL);
+
+				purchase_days_builder_add_numeric(&builder, s.day, rows, sum);
+				pfree(sum);
 			}
-			i++;
-			j++;
+			have_s = purchase_days_read(&s);
+			have_d = purchase_days_read(&d);
 		}
 	}
-	PG_RETURN_POINTER(purchase_days_build(n, days, rows, amounts));
+	PG_RETURN_POINTER(purchase_days_builder_finish(&builder));
 }
 
 /* ---------------------------------------------------------------------
@@ -655,19 +761,20 @@ Datum
 purchase_days_is_normal(PG_FUNCTION_ARGS)
 {
 	PurchaseDays *p = purchase_days_check(PG_GETARG_PURCHASE_DAYS(0));
-	int64	   *rows = purchase_days_rows(p);
+	PurchaseDaysReader reader;
 
-	for (int i = 0; i < p->ndays; i++)
-		if (rows[i] == 0)
+	purchase_days_reader_init(&reader, p);
+	while (purchase_days_read(&reader))
+		if (reader.rows == 0)
 			PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(p->ndays > 0);
 }
 
 typedef struct UnnestState
 {
-	PurchaseDays *value;
-	Size		offset;
-	int			next;
+	PurchaseDaysReader reader;
+	Numeric		scratch;
+	Size		capacity;
 } UnnestState;
 
 /* purchase_days_unnest(purchase_days) -> (day date, amount numeric, rows bigint), in day order */
@@ -688,24 +795,24 @@ purchase_days_unnest(PG_FUNCTION_ARGS)
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "purchase_days_unnest must return a row type");
 		funcctx->tuple_desc = BlessTupleDesc(desc);
-		state = palloc(sizeof(UnnestState));
-		state->value = purchase_days_check(PG_GETARG_PURCHASE_DAYS(0));
-		state->offset = purchase_days_first_amount(state->value);
-		state->next = 0;
+		state = palloc0(sizeof(UnnestState));
+		purchase_days_reader_init(&state->reader, purchase_days_check(PG_GETARG_PURCHASE_DAYS(0)));
 		funcctx->user_fctx = state;
 		MemoryContextSwitchTo(old);
 	}
 	funcctx = SRF_PERCALL_SETUP();
 	state = funcctx->user_fctx;
-	if (state->next < state->value->ndays)
+	if (purchase_days_read(&state->reader))
 	{
-		int			i = state->next++;
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
+		MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 
-		values[0] = DateADTGetDatum(purchase_days_days(state->value)[i]);
-		values[1] = NumericGetDatum(purchase_days_next_amount(state->value, &state->offset));
-		values[2] = Int64GetDatum(purchase_days_rows(state->value)[i]);
+		values[0] = DateADTGetDatum(state->reader.day);
+		values[1] = NumericGetDatum(purchase_days_amount(&state->reader, &state->scratch, &state->capacity));
+		values[2] = Int64GetDatum(state->reader.rows);
+		MemoryContextSwitchTo(old);
+		/* heap_form_tuple copies the amount out of the scratch buffer */
 		SRF_RETURN_NEXT(funcctx, HeapTupleGetDatum(heap_form_tuple(funcctx->tuple_desc, values, nulls)));
 	}
 	SRF_RETURN_DONE(funcctx);
@@ -724,28 +831,37 @@ purchase_days_summary(PG_FUNCTION_ARGS)
 {
 	PurchaseDays *p = purchase_days_check(PG_GETARG_PURCHASE_DAYS(0));
 	DateADT		until = PG_GETARG_DATEADT(1);
-	DateADT    *days = purchase_days_days(p);
-	int64	   *rows = purchase_days_rows(p);
-	Size		offset = purchase_days_first_amount(p);
+	PurchaseDaysReader reader;
 	TupleDesc	desc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
 	int			n = 0;
 	int64		row_sum = 0;
+	DateADT		first_day = 0,
+				last_day = 0;
 	Numeric		first = NULL,
-				total = NULL;
+				total = NULL,
+				scratch = NULL;
+	Size		capacity = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "purchase_days_summary must return a row type");
-	while (n < p->ndays && days[n] <= until)
+	purchase_days_reader_init(&reader, p);
+	while (purchase_days_read(&reader) && reader.day <= until)
 	{
-		Numeric		amount = purchase_days_next_amount(p, &offset);
+		Numeric		amount = purchase_days_amount(&reader, &scratch, &capacity);
 
 		if (n == 0)
-			first = total = amount;
+		{
+			first_day = reader.day;
+			first = palloc(VARSIZE(amount));
+			memcpy(first, amount, VARSIZE(amount));
+			total = first;
+		}
 		else
 			total = numeric_add_opt_error(total, amount, NULL);
-		row_sum = purchase_days_add_rows(row_sum, rows[n]);
+		last_day = reader.day;
+		row_sum = purchase_days_add_rows(row_sum, reader.rows);
 		n++;
 	}
 	values[0] = Int32GetDatum(n);
@@ -753,8 +869,8 @@ purchase_days_summary(PG_FUNCTION_ARGS)
 		memset(nulls + 1, true, 5 * sizeof(bool));
 	else
 	{
-		values[1] = DateADTGetDatum(days[0]);
-		values[2] = DateADTGetDatum(days[n - 1]);
+		values[1] = DateADTGetDatum(first_day);
+		values[2] = DateADTGetDatum(last_day);
 		values[3] = NumericGetDatum(first);
 		values[4] = NumericGetDatum(total);
 		values[5] = Int64GetDatum(row_sum);
