@@ -134,7 +134,7 @@ PGB
 done
 bq -c "VACUUM ANALYZE customer_score.live_customers"
 bq -F ' ' -c "SELECT count(*), pg_size_pretty(pg_total_relation_size('customer_score.live_customers')),
-                     pg_size_pretty(avg(pg_column_size(days))) FROM customer_score.live_customers" |
+                     pg_size_pretty(avg(pg_column_size(days))::bigint) FROM customer_score.live_customers" |
   awk '{ printf "  before: live_customers %s rows, %s %s, a packed value %s %s on average (as stored)\n", $1, $2, $3, $4, $5 }'
 single_row "many days"
 
