@@ -104,7 +104,7 @@ CREATE TABLE customer_score.live_customers (
     days        customer_score.purchase_days NOT NULL
 ) WITH (fillfactor = 80,       -- room on the page for HOT updates of a customer who buys again
       toast_tuple_target = 8160); -- a customer's days stay in the row, uncompressed, up to about 8 kB
-                                  -- (some 800 days): a write rewrites them, which TOAST would make dear
+                                  -- (some 1,000 days): a write rewrites them, which TOAST would make dear
 COMMENT ON TABLE customer_score.live_customers IS
     'The live state: per customer of the tracked transactions table, the purchase days packed in one value (per day the exact sum of the amounts and the number of rows), kept current by the track_transactions() triggers. Rows with a NULL customer_id, at or amount, or a non-finite at or amount, are not counted. live_days shows it one row per day.';
 COMMENT ON COLUMN customer_score.live_customers.customer_id IS 'The customer.';

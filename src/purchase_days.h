@@ -25,7 +25,7 @@
  * A varint is 7 bits per byte, low bits first, the high bit set on every
  * byte but the last.  A typical day (a few rows, an amount of up to 8
  * significant digits) takes about 10 bytes, so a customer with a year of
- * daily purchases (365 days, about 3.6 kB) still fits in a row without TOAST
+ * daily purchases (365 days, about 2.6 kB) still fits in a row without TOAST
  * (live_customers sets toast_tuple_target to its maximum): a single-row
  * insert rewrites the customer's days, and rewriting them in place is much
  * cheaper than compressing them or writing them out of line.  The numeric
