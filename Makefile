@@ -7,8 +7,8 @@ OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
-# live scores: the trigger that keeps live_days current
-OBJS        += src/live_days.o
+# live scores: the trigger that keeps live_customers current, and its per-customer state type
+OBJS        += src/live_days.o src/purchase_days.o
 OBJS        += src/normalize.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql

@@ -20,11 +20,14 @@
 #   with an index on (customer_id, at), the one index a CRM reads a customer's history with.
 # 1. single-row: pgbench, prepared statements, one INSERT of one row per transaction, customer
 #    uniform over 100,000, at uniform over the last two years: nearly every row starts a new
-#    (customer, day) in live_days.  Plain and tracked runs alternate; tps is the median.
+#    (customer, day) of the state.  Plain and tracked runs alternate; tps is the median.
+# 1b. the same for customers with many days (BENCH_MANY_CUSTOMERS customers of BENCH_MANY_DAYS
+#    days, default 1,000 of 365): the state packs a customer's days in one value, which a
+#    single-row insert rewrites.
 # 2. bulk, from a staging table generated with a fixed seed (setseed), loaded by
 #    INSERT ... SELECT and by COPY FROM a server-side file, in two shapes:
-#      history:  BENCH_ROWS rows of 100,000 customers over two years (nearly one live_days row
-#                per transaction: the worst case for the state);
+#      history:  BENCH_ROWS rows of 100,000 customers over two years (nearly one new
+#                (customer, day) per transaction, about 10 per customer);
 #      day:      BENCH_ROWS rows of one day's batch by 200,000 customers (about 5 rows per
 #                customer and day).
 #    Each load goes into the emptied table (TRUNCATE, then CHECKPOINT, so both sides start from
@@ -81,25 +84,59 @@ for t in plain live; do
 INSERT INTO tx_$t (customer_id, at, amount) VALUES (:c, now() - :s * interval '1 second', :a / 100.0);
 PGB
 done
-declare -A tps=()
-for ((i = 1; i <= runs; i++)); do
-  for t in plain live; do
-    bq -c "CHECKPOINT"
-    out=$(pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/insert_$t.sql" 2>&1)
-    v=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
-    failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
-    [[ -n $v ]] || { echo "pgbench failed:"; echo "$out"; exit 1; }
-    printf '  run %d  %-5s  %8.0f tps  (failed: %s)\n' "$i" "$t" "$v" "${failed:-0}"
-    tps[$t]="${tps[$t]:-} $v"
+# single_row LABEL: alternate pgbench runs of $work/insert_{plain,live}.sql, print the median tps
+single_row() {
+  local i t out v failed plain_tps live_tps
+  local -A tps=()
+  for ((i = 1; i <= runs; i++)); do
+    for t in plain live; do
+      bq -c "CHECKPOINT"
+      out=$(pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/insert_$t.sql" 2>&1)
+      v=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
+      failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
+      [[ -n $v ]] || { echo "pgbench failed:"; echo "$out"; exit 1; }
+      printf '  run %d  %-5s  %8.0f tps  (failed: %s)\n' "$i" "$t" "$v" "${failed:-0}"
+      tps[$t]="${tps[$t]:-} $v"
+    done
   done
+  # shellcheck disable=SC2086
+  plain_tps=$(median ${tps[plain]}) live_tps=$(median ${tps[live]})
+  awk -v p="$plain_tps" -v l="$live_tps" -v what="$1" 'BEGIN {
+    printf "  %s median: without trigger %.0f tps, with trigger %.0f tps: ratio %.2f (target >= 0.70: %s)\n", what, p, l, l / p, (l / p >= 0.70) ? "met" : "NOT met" }'
+  bq -F ' ' -c "SELECT (SELECT count(*) FROM tx_live), count(*), (SELECT count(*) FROM customer_score.live_days),
+                       (SELECT count(*) FROM customer_score.live_days_differences())
+                FROM customer_score.live_customers" |
+    awk '{ printf "  tracked table: %s rows, live_customers: %s rows (%s days), differences from a recount: %s\n", $1, $2, $3, $4 }'
+}
+single_row single-row
+
+# ---- 1b. single-row inserts for customers with many days ------------------------------------
+# The state packs a customer's days in one value, so writing a day rewrites them all: the cost
+# of a single-row insert grows with the days of its customer.  Both tables are loaded with
+# BENCH_MANY_CUSTOMERS customers of BENCH_MANY_DAYS days each first (the tracked one through its
+# trigger), then pgbench inserts rows of those customers only (at uniform over two years, so
+# about half the rows add a day).
+many_customers=${BENCH_MANY_CUSTOMERS:-1000}
+many_days=${BENCH_MANY_DAYS:-365}
+echo
+echo "-- 1b. single-row inserts for customers with $many_days days each: $many_customers customers loaded first, then pgbench as in 1"
+for t in plain live; do
+  bq -c "TRUNCATE tx_$t" \
+     -c "INSERT INTO tx_$t (customer_id, at, amount)
+         SELECT c, now() - (2 * d + c % 2) * interval '1 day', (1 + (c * d) % 200)::numeric(12,2)
+         FROM generate_series(1, $many_customers) c, generate_series(0, $many_days - 1) d" -c "VACUUM ANALYZE tx_$t"
+  cat >"$work/insert_$t.sql" <<PGB
+\set c random(1, $many_customers)
+\set s random(0, 63072000)
+\set a random(1, 20000)
+INSERT INTO tx_$t (customer_id, at, amount) VALUES (:c, now() - :s * interval '1 second', :a / 100.0);
+PGB
 done
-# shellcheck disable=SC2086
-plain_tps=$(median ${tps[plain]}) live_tps=$(median ${tps[live]})
-awk -v p="$plain_tps" -v l="$live_tps" 'BEGIN {
-  printf "  median: without trigger %.0f tps, with trigger %.0f tps: ratio %.2f (target >= 0.70: %s)\n", p, l, l / p, (l / p >= 0.70) ? "met" : "NOT met" }'
-bq -F ' ' -c "SELECT (SELECT count(*) FROM tx_live), count(*), (SELECT count(*) FROM customer_score.live_days_differences())
-              FROM customer_score.live_days" |
-  awk '{ printf "  tracked table: %s rows, live_days: %s rows, differences from a recount: %s\n", $1, $2, $3 }'
+bq -c "VACUUM ANALYZE customer_score.live_customers"
+bq -F ' ' -c "SELECT count(*), pg_size_pretty(pg_total_relation_size('customer_score.live_customers')),
+                     pg_size_pretty(avg(pg_column_size(days))::bigint) FROM customer_score.live_customers" |
+  awk '{ printf "  before: live_customers %s rows, %s %s, a packed value %s %s on average (as stored)\n", $1, $2, $3, $4, $5 }'
+single_row "many days"
 
 # ---- 2. bulk loads -----------------------------------------------------------------------
 echo
@@ -135,10 +172,10 @@ for shape in history day; do
         else
           q="COPY tx_$t (customer_id, at, amount) FROM '$work/stage_$shape.copy'"
         fi
-        # an empty table, and for the tracked one a fresh live_days (its TRUNCATE trigger
+        # an empty table, and for the tracked one a fresh live_customers (its TRUNCATE trigger
         # deleted the rows; truncating it too leaves no dead rows behind)
         empty=(-c "TRUNCATE tx_$t")
-        [[ $t == plain ]] || empty+=(-c "TRUNCATE customer_score.live_days")
+        [[ $t == plain ]] || empty+=(-c "TRUNCATE customer_score.live_customers")
         m=$(bq "${empty[@]}" -c "CHECKPOINT" "${wm[@]}" -c "SELECT bench_ms(\$q\$$q\$q\$)")
         ms[$shape.$how.$t]="${ms[$shape.$how.$t]:-} $m"
       done
@@ -149,11 +186,12 @@ for shape in history day; do
       printf "  %-8s %-7s without trigger %8.0f rows/s (%6.0f ms), with trigger %8.0f rows/s (%6.0f ms): ratio %.2f (target >= 0.70: %s)   runs ms: [%s] [%s]\n",
              s, (h == "insert" ? "INSERT" : "COPY"), n / p * 1000, p, n / l * 1000, l, p / l, (p / l >= 0.70) ? "met" : "NOT met", pr, lr }'
   done
-  bq -F ' ' -c "SELECT count(*), pg_size_pretty(pg_total_relation_size('customer_score.live_days')),
+  bq -F ' ' -c "SELECT count(*), (SELECT count(*) FROM customer_score.live_days),
+                       pg_size_pretty(pg_total_relation_size('customer_score.live_customers')),
                        pg_size_pretty(pg_total_relation_size('tx_live')),
                        (SELECT count(*) FROM customer_score.live_days_differences())
-                FROM customer_score.live_days" |
-    awk '{ printf "  state after the last load: live_days %s rows, %s %s (table: %s %s); differences from a recount: %s\n", $1, $2, $3, $4, $5, $6 }'
+                FROM customer_score.live_customers" |
+    awk '{ printf "  state after the last load: live_customers %s rows (%s days), %s %s (table: %s %s); differences from a recount: %s\n", $1, $2, $3, $4, $5, $6, $7 }'
 done
 echo
 echo "reproduce: bash bench/live_scores.sh"

@@ -3,10 +3,15 @@
 -- the models of the last finished refresh.  Reference: docs/live_scores.md.
 --
 -- One transactions table is tracked at a time (live_tracking has at most one
--- row).  The state is keyed by (customer_id, day); the day is the calendar day
--- of `at` in the time zone that was the session's TimeZone when tracking
+-- row).  The state has one row per customer (live_customers), holding the
+-- customer's purchase days packed in one purchase_days value: per calendar day
+-- of `at`, the exact sum of the amounts and the number of rows.  The day is
+-- taken in the time zone that was the session's TimeZone when tracking
 -- started, stored with the trigger, so writers whose sessions run in different
--- time zones still add and subtract on the same day.
+-- time zones still add and subtract on the same day.  One row per customer,
+-- not per (customer, day): a load of history, in which nearly every row is a
+-- new day of its customer, then upserts one state row per customer rather than
+-- one per transaction row.  live_days shows the state one row per day.
 
 --------------------------------------------------------------------------
 -- State
@@ -21,7 +26,7 @@ CREATE TABLE customer_score.live_tracking (
 -- at most one tracked table
 CREATE UNIQUE INDEX live_tracking_one ON customer_score.live_tracking ((true));
 COMMENT ON TABLE customer_score.live_tracking IS
-    'The transactions table whose rows live_days follows (at most one), set by track_transactions(relation) and cleared by untrack_transactions().';
+    'The transactions table whose rows live_customers follows (at most one), set by track_transactions(relation) and cleared by untrack_transactions().';
 COMMENT ON COLUMN customer_score.live_tracking.relation IS 'The tracked table (columns customer_id, at, amount).';
 COMMENT ON COLUMN customer_score.live_tracking.time_zone IS
     'Calendar days of at are taken in this time zone: the session TimeZone of the call to track_transactions.';
@@ -29,20 +34,96 @@ COMMENT ON COLUMN customer_score.live_tracking.at_type IS
     'Type of the at column when tracking started: timestamptz (day in time_zone), timestamp or date (day as written).';
 COMMENT ON COLUMN customer_score.live_tracking.tracked_at IS 'When track_transactions last loaded the state.';
 
-CREATE TABLE customer_score.live_days (
-    customer_id bigint  NOT NULL,
-    day         date    NOT NULL,
-    amount      numeric NOT NULL,
-    rows        bigint  NOT NULL,
-    PRIMARY KEY (customer_id, day)
-) WITH (fillfactor = 90);   -- room on the page for HOT updates of a day bought on again
-COMMENT ON TABLE customer_score.live_days IS
-    'Per customer and calendar day of the tracked transactions table: the sum of the amounts and the number of rows, kept current by the track_transactions() triggers. Rows with a NULL customer_id, at or amount, or a non-finite amount, are not counted.';
+-- A customer's purchase days, packed (C: src/purchase_days.c).  Text form:
+-- {2024-01-01:15.00/2,2024-01-08:20.00/1}, days ascending, each day:amount/rows.
+CREATE TYPE customer_score.purchase_days;
+CREATE FUNCTION customer_score.purchase_days_in(cstring) RETURNS customer_score.purchase_days
+    AS 'MODULE_PATHNAME', 'purchase_days_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION customer_score.purchase_days_out(customer_score.purchase_days) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'purchase_days_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION customer_score.purchase_days_recv(internal) RETURNS customer_score.purchase_days
+    AS 'MODULE_PATHNAME', 'purchase_days_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION customer_score.purchase_days_send(customer_score.purchase_days) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'purchase_days_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE customer_score.purchase_days (
+    INPUT = customer_score.purchase_days_in,
+    OUTPUT = customer_score.purchase_days_out,
+    RECEIVE = customer_score.purchase_days_recv,
+    SEND = customer_score.purchase_days_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = int,
+    STORAGE = extended
+);
+COMMENT ON TYPE customer_score.purchase_days IS
+    'One customer''s purchase days, packed: per calendar day in ascending order, the exact (numeric) sum of the amounts and the number of rows. Text form {2024-01-01:15.00/2,2024-01-08:20.00/1}. The live state of a customer (live_customers.days).';
+COMMENT ON FUNCTION customer_score.purchase_days_in(cstring) IS 'Text input of purchase_days: {day:amount/rows,...}, days as YYYY-MM-DD (BC after the date before year 1), strictly ascending.';
+COMMENT ON FUNCTION customer_score.purchase_days_out(customer_score.purchase_days) IS 'Text output of purchase_days; reads back exactly whatever DateStyle is.';
+COMMENT ON FUNCTION customer_score.purchase_days_recv(internal) IS 'Binary input of purchase_days.';
+COMMENT ON FUNCTION customer_score.purchase_days_send(customer_score.purchase_days) IS 'Binary output of purchase_days.';
+
+CREATE FUNCTION customer_score.purchase_days(days date[], amounts numeric[], rows bigint[])
+    RETURNS customer_score.purchase_days
+    AS 'MODULE_PATHNAME', 'purchase_days_from_arrays' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.purchase_days(date[], numeric[], bigint[]) IS
+    'The purchase_days value of the given days (in any order; a day given twice is added up) with their amounts and row counts; days whose rows add up to 0 are left out. track_transactions loads live_customers with it.';
+
+-- Not STRICT: a NULL state is an empty one (the trigger normalises a state
+-- with purchase_days_merge(NULL, state)).
+CREATE FUNCTION customer_score.purchase_days_merge(state customer_score.purchase_days, delta customer_score.purchase_days)
+    RETURNS customer_score.purchase_days
+    AS 'MODULE_PATHNAME', 'purchase_days_merge' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.purchase_days_merge(customer_score.purchase_days, customer_score.purchase_days) IS
+    'The days of state and delta, with amounts and rows added on the days they share; a day whose row count is or becomes 0 is left out. A NULL state is an empty one; a NULL delta changes nothing. The live-score trigger merges its changes with it.';
+
+CREATE FUNCTION customer_score.purchase_days_count(customer_score.purchase_days) RETURNS integer
+    AS 'MODULE_PATHNAME', 'purchase_days_count' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.purchase_days_count(customer_score.purchase_days) IS 'The number of days in a purchase_days value.';
+
+CREATE FUNCTION customer_score.purchase_days_is_normal(customer_score.purchase_days) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'purchase_days_is_normal' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.purchase_days_is_normal(customer_score.purchase_days) IS
+    'Whether the value has at least one day and a nonzero row count on every day, as a stored state should: the live-score trigger normalises (with purchase_days_merge(NULL, state)) or deletes the states that are not.';
+
+CREATE FUNCTION customer_score.purchase_days_unnest(customer_score.purchase_days,
+                                                    OUT day date, OUT amount numeric, OUT rows bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'purchase_days_unnest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION customer_score.purchase_days_unnest(customer_score.purchase_days) IS
+    'The days of a purchase_days value, one row each in ascending order: day, the sum of the amounts, the number of rows.';
+
+CREATE FUNCTION customer_score.purchase_days_summary(customer_score.purchase_days, until date,
+                                                     OUT days integer, OUT first_day date, OUT last_day date,
+                                                     OUT first_amount numeric, OUT total numeric, OUT rows bigint)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'purchase_days_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.purchase_days_summary(customer_score.purchase_days, date) IS
+    'Over the days up to until: their number, the first and the last day, the first day''s amount, the sum of the amounts and of the rows (NULLs and 0 days when there is none). live_scores reads each customer with it.';
+
+CREATE TABLE customer_score.live_customers (
+    customer_id bigint PRIMARY KEY,
+    days        customer_score.purchase_days NOT NULL
+) WITH (fillfactor = 80,       -- room on the page for HOT updates of a customer who buys again
+      toast_tuple_target = 8160); -- a customer's days stay in the row, uncompressed, up to about 8 kB
+                                  -- (some 1,000 days): a write rewrites them, which TOAST would make dear
+COMMENT ON TABLE customer_score.live_customers IS
+    'The live state: per customer of the tracked transactions table, the purchase days packed in one value (per day the exact sum of the amounts and the number of rows), kept current by the track_transactions() triggers. Rows with a NULL customer_id, at or amount, or a non-finite at or amount, are not counted. live_days shows it one row per day.';
+COMMENT ON COLUMN customer_score.live_customers.customer_id IS 'The customer.';
+COMMENT ON COLUMN customer_score.live_customers.days IS
+    'The customer''s purchase days (calendar days of at, see live_tracking.time_zone), ascending, each with the sum of its amounts (exact, so adding and removing rows never drifts from a recount) and its number of rows; a day whose count reaches 0 is dropped, a customer without a day deleted.';
+
+-- The state one row per (customer, day): what live_days_differences compares
+-- with a recount, and the form people read it in.
+CREATE VIEW customer_score.live_days WITH (security_invoker = true) AS
+SELECT c.customer_id, d.day, d.amount, d.rows
+FROM customer_score.live_customers c
+CROSS JOIN LATERAL customer_score.purchase_days_unnest(c.days) d;
+COMMENT ON VIEW customer_score.live_days IS
+    'The live state one row per customer and calendar day of the tracked transactions table (read-only; unpacks live_customers): the sum of the amounts and the number of rows.';
 COMMENT ON COLUMN customer_score.live_days.customer_id IS 'The customer.';
 COMMENT ON COLUMN customer_score.live_days.day IS 'Calendar day of at (see live_tracking.time_zone).';
 COMMENT ON COLUMN customer_score.live_days.amount IS
     'Sum of the amounts of the customer''s rows on that day, exact (numeric), so adding and removing rows never drifts from a recount.';
-COMMENT ON COLUMN customer_score.live_days.rows IS 'Number of rows on that day; a day whose count reaches 0 is deleted.';
+COMMENT ON COLUMN customer_score.live_days.rows IS 'Number of rows on that day; a day whose count reaches 0 is dropped.';
 
 --------------------------------------------------------------------------
 -- The trigger function and the wall clock it counts days on (C: src/live_days.c)
@@ -54,12 +135,13 @@ COMMENT ON FUNCTION customer_score.live_local_time(timestamptz, text) IS
     'at on the wall clock of time_zone (a zone name or POSIX zone as TimeZone accepts; no abbreviations): the calendar day of a tracked transaction is live_local_time(at, live_tracking.time_zone)::date.';
 
 -- One firing per statement: the transition tables are summed by (customer_id,
--- day) and merged into live_days with INSERT ... ON CONFLICT DO UPDATE in key
--- order; days whose count reaches 0 are deleted.  See src/live_days.c.
+-- day), packed per customer and merged into live_customers with INSERT ... ON
+-- CONFLICT DO UPDATE SET days = purchase_days_merge(days, delta) in customer
+-- order; customers left without a day are deleted.  See src/live_days.c.
 CREATE FUNCTION customer_score.track_transactions() RETURNS trigger
     AS 'MODULE_PATHNAME', 'track_transactions_trigger' LANGUAGE C;
 COMMENT ON FUNCTION customer_score.track_transactions() IS
-    'Trigger (AFTER INSERT/UPDATE/DELETE/TRUNCATE, FOR EACH STATEMENT, transition tables new_rows and old_rows): keeps live_days current. Attach it with track_transactions(relation), never by hand.';
+    'Trigger (AFTER INSERT/UPDATE/DELETE/TRUNCATE, FOR EACH STATEMENT, transition tables new_rows and old_rows): keeps live_customers current. Attach it with track_transactions(relation), never by hand.';
 
 --------------------------------------------------------------------------
 -- Attaching, detaching, recounting
@@ -202,12 +284,12 @@ BEGIN
     -- the state belongs to the tracked table: a stale copy is worse than none
     IF tracked IS NOT DISTINCT FROM target THEN
         DELETE FROM customer_score.live_tracking;
-        DELETE FROM customer_score.live_days;
+        DELETE FROM customer_score.live_customers;
     END IF;
 END
 $fn$;
 COMMENT ON FUNCTION customer_score.untrack_transactions(regclass) IS
-    'Stop tracking: drop the live-score triggers of relation (default: the tracked table) and, when it is the tracked table (or the tracked table was dropped), empty live_days and live_tracking.';
+    'Stop tracking: drop the live-score triggers of relation (default: the tracked table) and, when it is the tracked table (or the tracked table was dropped), empty live_customers and live_tracking.';
 
 CREATE FUNCTION customer_score.track_transactions(relation regclass) RETURNS bigint
 LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $fn$
@@ -259,16 +341,18 @@ BEGIN
                    relation, tz, at_type);
 
     DELETE FROM customer_score.live_tracking;
-    DELETE FROM customer_score.live_days;
+    DELETE FROM customer_score.live_customers;
     INSERT INTO customer_score.live_tracking (relation, time_zone, at_type) VALUES (relation, tz, at_type);
-    INSERT INTO customer_score.live_days (customer_id, day, amount, rows)
-    SELECT r.customer_id, r.day, r.amount, r.rows FROM customer_score.recount_live_days(relation) r;
+    INSERT INTO customer_score.live_customers (customer_id, days)
+    SELECT r.customer_id, customer_score.purchase_days(array_agg(r.day), array_agg(r.amount), array_agg(r.rows))
+    FROM customer_score.recount_live_days(relation) r
+    GROUP BY r.customer_id;
     SELECT coalesce(sum(d.rows), 0) INTO counted FROM customer_score.live_days d;
     RETURN counted;
 END
 $fn$;
 COMMENT ON FUNCTION customer_score.track_transactions(regclass) IS
-    'Start (or restart) tracking relation (customer_id, at, amount): create its statement-level AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers, take the session TimeZone as the time zone of calendar days, and load live_days by recounting its rows. Returns the number of rows counted. One table is tracked at a time.';
+    'Start (or restart) tracking relation (customer_id, at, amount): create its statement-level AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers, take the session TimeZone as the time zone of calendar days, and load live_customers by recounting its rows. Returns the number of rows counted. One table is tracked at a time.';
 
 --------------------------------------------------------------------------
 -- The view
@@ -293,21 +377,22 @@ SELECT h.customer_id,
        END AS clv,
        h.as_of
 FROM (
-    SELECT d.customer_id,
-           (count(*) - 1)::integer AS frequency,
-           max(d.day) - min(d.day) AS recency_days,
-           extract(epoch FROM customer_score.live_local_time(now(), (SELECT z.time_zone FROM customer_score.live_tracking z))
-                              - min(d.day)::timestamp)::double precision AS t_seconds,
-           CASE WHEN count(*) > 1
-                THEN ((sum(d.amount) - (array_agg(d.amount ORDER BY d.day))[1]) / (count(*) - 1))::double precision
+    -- per customer, its days up to today on the tracked time zone's calendar (no row
+    -- when nothing is tracked), summed by purchase_days_summary from the packed state
+    SELECT c.customer_id,
+           s.days - 1 AS frequency,
+           s.last_day - s.first_day AS recency_days,
+           extract(epoch FROM n.local_now - s.first_day::timestamp)::double precision AS t_seconds,
+           CASE WHEN s.days > 1
+                THEN ((s.total - s.first_amount) / (s.days - 1))::double precision
                 ELSE 0 END AS monetary,
-           sum(d.amount) AS total,
-           sum(d.rows)::bigint AS purchases,
+           s.total,
+           s.rows AS purchases,
            now() AS as_of
-    FROM customer_score.live_days d
-    -- days up to today on the tracked time zone's calendar (none when nothing is tracked)
-    WHERE d.day <= customer_score.live_local_time(now(), (SELECT z.time_zone FROM customer_score.live_tracking z))::date
-    GROUP BY d.customer_id
+    FROM (SELECT customer_score.live_local_time(now(), z.time_zone) AS local_now FROM customer_score.live_tracking z) n
+    CROSS JOIN customer_score.live_customers c
+    CROSS JOIN LATERAL customer_score.purchase_days_summary(c.days, n.local_now::date) s
+    WHERE s.days > 0
 ) h
 CROSS JOIN (
     SELECT DISTINCT ON (s.model)
@@ -326,7 +411,7 @@ CROSS JOIN LATERAL (
            h.t_seconds / r.unit_seconds AS t
 ) x;
 COMMENT ON VIEW customer_score.live_scores IS
-    'Live scores: for every customer in live_days and every model with a finished run (the latest run per model with status done), the purchase history as of now() and its P(alive), expected purchases and CLV under that run''s fitted BG/NBD and Gamma-Gamma models and settings. Days after today are left out. Cheap for one customer (WHERE customer_id = ...).';
+    'Live scores: for every customer in live_customers and every model with a finished run (the latest run per model with status done), the purchase history as of now() and its P(alive), expected purchases and CLV under that run''s fitted BG/NBD and Gamma-Gamma models and settings. Days after today are left out. Cheap for one customer (WHERE customer_id = ...).';
 COMMENT ON COLUMN customer_score.live_scores.model IS 'Score model whose latest finished run supplies the fitted models and settings.';
 COMMENT ON COLUMN customer_score.live_scores.run_id IS 'That run (score_runs.run_id).';
 COMMENT ON COLUMN customer_score.live_scores.frequency IS 'Repeat purchase days: purchase days - 1.';
@@ -345,29 +430,32 @@ COMMENT ON COLUMN customer_score.live_scores.as_of IS 'now(): the figures are as
 -- Privileges and pg_dump
 --------------------------------------------------------------------------
 
--- live_days holds per-customer spending: it is not readable by every role.
--- The role that created the extension (the database owner, for a trusted
--- install) may read and write it and grant that to others: every role that
--- writes to the tracked table needs SELECT, INSERT, UPDATE and DELETE on it,
--- since the trigger runs with the writer's privileges (never SECURITY
--- DEFINER).  Readers of live_scores need SELECT on live_days, live_tracking
--- and score_runs (security_invoker).
+-- live_customers holds per-customer spending: it is not readable by every
+-- role.  The role that created the extension (the database owner, for a
+-- trusted install) may read and write it and grant that to others: every role
+-- that writes to the tracked table needs SELECT, INSERT, UPDATE and DELETE on
+-- it, since the trigger runs with the writer's privileges (never SECURITY
+-- DEFINER).  Readers of live_scores and live_days (security_invoker views)
+-- need SELECT on live_customers, and for live_scores on live_tracking and
+-- score_runs.
 GRANT SELECT ON customer_score.live_tracking TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_tracking TO @extowner@ WITH GRANT OPTION;
-GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_days TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_customers TO @extowner@ WITH GRANT OPTION;
 -- ... and the database owner likewise, when a superuser creates the extension (as a restore
 -- does): the grants the owner made replay from a dump as that owner.
 DO $$
 BEGIN
     EXECUTE pg_catalog.format(
-        'GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_days, customer_score.live_tracking TO %I WITH GRANT OPTION',
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_customers, customer_score.live_tracking TO %I WITH GRANT OPTION',
         (SELECT pg_catalog.pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d
          WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()));
 END
 $$;
 GRANT SELECT ON customer_score.live_scores TO PUBLIC;
+GRANT SELECT ON customer_score.live_days TO PUBLIC;
 
--- The state is dumped with the user's data; pg_dump restores the tracked
--- table's rows before its triggers, so the restored state matches them.
+-- The state is dumped with the user's data (live_customers through the text
+-- form of purchase_days); pg_dump restores the tracked table's rows before its
+-- triggers, so the restored state matches them.
 SELECT pg_catalog.pg_extension_config_dump('customer_score.live_tracking', '');
-SELECT pg_catalog.pg_extension_config_dump('customer_score.live_days', '');
+SELECT pg_catalog.pg_extension_config_dump('customer_score.live_customers', '');

@@ -108,6 +108,16 @@ DELETE FROM live_tx WHERE customer_id >= 100;
 SELECT count(*) AS days_left FROM live_days WHERE customer_id >= 100;
 RESET work_mem;
 
+-- the packed state: one row per customer, its days in a purchase_days value
+SELECT customer_id, days FROM live_customers ORDER BY 1;
+-- a state behind its table (here emptied by hand): an update that only changes an amount
+-- finds no state for the customer; its zero-count day is not kept, and no empty state is left
+DELETE FROM live_customers WHERE customer_id = 11;
+UPDATE live_tx SET amount = amount + 1 WHERE customer_id = 11;
+SELECT count(*) AS states_of_11 FROM live_customers WHERE customer_id = 11;
+SELECT track_transactions('live_tx') > 0 AS recounted;
+SELECT pg_temp.drift();
+
 -- TRUNCATE empties the state; then rows come back
 TRUNCATE live_tx;
 SELECT count(*) AS days_after_truncate FROM live_days;
@@ -187,7 +197,7 @@ VALUES ('live_test_none', 1, '2024-06-01', 'done', '2024-06-02', '{p_alive}', '{
 SELECT model, customer_id, frequency, p_alive > 0 AS has_p_alive, clv IS NOT NULL AS has_clv
 FROM live_scores WHERE model LIKE 'live_test%' ORDER BY model, customer_id;
 
--- one customer: the primary key of live_days, not a scan of the state
+-- one customer: the primary key of live_customers, not a scan of the state
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM live_scores WHERE customer_id = 1;
 RESET enable_seqscan;
@@ -200,6 +210,46 @@ WHERE attrelid = 'live_scores'::regclass AND attnum > 0 ORDER BY attnum;
 INSERT INTO live_tx (customer_id, at, amount) VALUES (12, now() + interval '2 days', 5);
 SELECT count(*) AS future_customer_rows FROM live_scores WHERE customer_id = 12;
 SELECT pg_temp.drift();
+
+--------------------------------------------------------------------------
+-- The type purchase_days and its functions
+--------------------------------------------------------------------------
+
+-- text form: days ascending (BC before year 1), exact amounts, row counts; it reads back exactly
+SELECT '{0044-03-15 BC:-1.5/-3, 2024-01-01 : 15.00/2,2024-01-08:20/1}'::purchase_days AS value;
+SELECT v::text::purchase_days::text = v::text AS round_trip
+FROM (VALUES ('{}'::purchase_days), ('{4714-11-24 BC:0.000001/1,5874897-12-31:123456789012345678901234567890.5/-9223372036854775808}')) t(v);
+-- merge: days added up, a day whose count reaches 0 dropped, a NULL state empty, a NULL delta nothing
+SELECT purchase_days_merge('{2024-01-01:15.00/2,2024-01-08:20/1}',
+                           '{2023-12-01:1/1,2024-01-01:-5.00/-1,2024-01-08:-20/-1,2024-02-01:3/1}') AS merged,
+       purchase_days_merge(NULL, '{2024-01-01:5/0,2024-01-02:1/1}') AS normalised,
+       purchase_days_merge('{2024-01-01:5/1}', NULL) AS unchanged,
+       purchase_days_is_normal('{}') AS empty_is_normal, purchase_days_is_normal('{2024-01-01:5/0}') AS zero_count_is_normal;
+-- from arrays (any order, repeated days added up, zero counts left out), unnest, count and summary
+SELECT purchase_days(ARRAY['2024-01-02', '2024-01-01', '2024-01-02', '2024-01-03']::date[], ARRAY[1, 2, 3.5, 4], ARRAY[1, 1, 1, 0]) AS built;
+SELECT * FROM purchase_days_unnest('{2024-01-01:15.00/2,2024-01-08:20/1}');
+SELECT purchase_days_count('{2024-01-01:15.00/2,2024-01-08:20/1}') AS days;
+SELECT * FROM purchase_days_summary('{2024-01-01:15.00/2,2024-01-08:20/1,2030-01-01:1/1}', '2025-01-01');
+SELECT * FROM purchase_days_summary('{2030-01-01:1/1}', '2025-01-01');
+-- malformed text: 22P02, naming the value, with what is wrong
+SELECT 'x'::purchase_days;
+SELECT '{2024-02-30:1/1}'::purchase_days;
+SELECT '{2024-01-02:1/1,2024-01-01:1/1}'::purchase_days;
+SELECT '{2024-01-01:1/1,2024-01-01:1/1}'::purchase_days;
+SELECT '{2024-01-02:NaN/1}'::purchase_days;
+SELECT '{2024-01-02:1e3/1}'::purchase_days;
+SELECT '{2024-01-02:1/9223372036854775808}'::purchase_days;
+SELECT '{0000-01-01:1/1}'::purchase_days;
+SELECT '{5874898-01-01:1/1}'::purchase_days;
+SELECT '{2024-01-01:1/1} x'::purchase_days;
+SELECT '{2024-01-01:1}'::purchase_days;
+-- bad arrays
+\set VERBOSITY terse
+SELECT purchase_days(ARRAY['2024-01-01']::date[], ARRAY[1, 2], ARRAY[1]);
+SELECT purchase_days(ARRAY[NULL]::date[], ARRAY[1], ARRAY[1]);
+SELECT purchase_days(ARRAY['infinity']::date[], ARRAY[1], ARRAY[1]);
+SELECT purchase_days(ARRAY['2024-01-01']::date[], ARRAY['NaN']::numeric[], ARRAY[1]);
+\set VERBOSITY default
 
 --------------------------------------------------------------------------
 -- Other kinds of at, time zones, restarting and errors
@@ -226,18 +276,18 @@ DROP TRIGGER by_hand ON live_tx_bad;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT track_transactions('live_tx');
 ROLLBACK;
--- a writer without rights on live_days is told which grant it needs
+-- a writer without rights on live_customers is told which grant it needs
 CREATE ROLE regress_live_writer;
 GRANT INSERT, UPDATE, DELETE, SELECT ON live_tx TO regress_live_writer;
 GRANT USAGE ON SEQUENCE live_tx_id_seq TO regress_live_writer;
 SET ROLE regress_live_writer;
 INSERT INTO live_tx (customer_id, at, amount) VALUES (13, '2024-01-01', 1);
 RESET ROLE;
-GRANT SELECT, INSERT, UPDATE, DELETE ON live_days TO regress_live_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON live_customers TO regress_live_writer;
 SET ROLE regress_live_writer;
 INSERT INTO live_tx (customer_id, at, amount) VALUES (13, '2024-01-01', 1);
 RESET ROLE;
-REVOKE ALL ON live_days FROM regress_live_writer;
+REVOKE ALL ON live_customers FROM regress_live_writer;
 REVOKE ALL ON live_tx FROM regress_live_writer;
 REVOKE ALL ON SEQUENCE live_tx_id_seq FROM regress_live_writer;
 DROP ROLE regress_live_writer;

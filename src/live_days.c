@@ -2,11 +2,16 @@
  * live_days.c — the live-score trigger (SQL: customer_score.track_transactions())
  * and the local wall clock it counts days on (customer_score.live_local_time).
  *
- * customer_score.live_days holds, per (customer_id, day) of the tracked
- * transactions table, the sum of the amounts (numeric, so adding and removing
- * rows is exact and never drifts from a recount) and the number of rows.  The
- * trigger fires once per statement, AFTER INSERT / UPDATE / DELETE with the
- * transition tables new_rows and old_rows, and AFTER TRUNCATE:
+ * customer_score.live_customers holds one row per customer of the tracked
+ * transactions table: the customer's purchase days packed in one
+ * purchase_days value (purchase_days.h), each day with the sum of the amounts
+ * (numeric, so adding and removing rows is exact and never drifts from a
+ * recount) and the number of rows.  One row per customer rather than per
+ * (customer, day): a load of history, in which nearly every row is a new day
+ * of its customer, upserts one state row per customer it touches, not one per
+ * transaction row.  The trigger fires once per statement, AFTER INSERT /
+ * UPDATE / DELETE with the transition tables new_rows and old_rows, and AFTER
+ * TRUNCATE:
  *
  *   1. every counted row of the transition tables becomes a delta
  *      (customer_id, day, +-amount, +-1): new rows add, old rows subtract, so
@@ -15,18 +20,19 @@
  *      statements, with tuplesort (within work_mem, spilling to disk beyond)
  *      for large ones — and summed per key; an UPDATE's keys that net to zero
  *      are dropped;
- *   3. the sums are merged into live_days in that key order, in batches, by
- *      INSERT ... ON CONFLICT (customer_id, day) DO UPDATE SET amount =
- *      amount + delta, rows = rows + delta; a day whose count reaches 0 is
- *      then deleted.
+ *   3. the sums of each customer are packed into one purchase_days delta and
+ *      merged into live_customers in ascending customer order, in batches, by
+ *      INSERT ... ON CONFLICT (customer_id) DO UPDATE SET days =
+ *      purchase_days_merge(days, delta), which adds per day and drops the days
+ *      whose count reaches 0; a customer left without a day is then deleted.
  *
- * Concurrency: the upsert adds a delta to the latest committed version of the
- * row (at READ COMMITTED it waits for a concurrent writer of the same key and
- * then applies on top of its result), so no writer's change is lost; two
- * statements lock the keys they share in the same (ascending) order, so
- * trigger firings cannot deadlock against each other within a statement.  A
- * day's row emptied by this statement is locked by it until commit, so the
- * delete that follows cannot race with another writer.
+ * Concurrency: the upsert merges a delta into the latest committed version of
+ * the customer's row (at READ COMMITTED it waits for a concurrent writer of
+ * the same customer and then applies on top of its result), so no writer's
+ * change is lost; two statements lock the customers they share in the same
+ * (ascending) order, so trigger firings cannot deadlock against each other
+ * within a statement.  A customer's row emptied by this statement is locked by
+ * it until commit, so the delete that follows cannot race with another writer.
  *
  * A row is counted when customer_id, at and amount are all non-NULL and at
  * and amount are finite; recount_live_days applies the same rule in SQL.
@@ -62,13 +68,16 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplesort.h"
 #include "utils/tuplestore.h"
 
+#include "purchase_days.h"
+
 /* statements with at most this many transition rows are sorted in memory */
 #define LIVE_SMALL_ROWS 1024
-/* keys merged into live_days per SPI call */
+/* customers merged into live_customers per SPI call */
 #define LIVE_BATCH 4096
 
 /* ---------------------------------------------------------------------
@@ -445,7 +454,7 @@ live_read_table(Tuplestorestate *table, TupleDesc desc, const LiveColumns *cols,
 
 	/* sorted on disk: what one row allocates is freed after it is put */
 	if (source->sort != NULL)
-		row_context = AllocSetContextCreate(CurrentMemoryContext, "live_days row", ALLOCSET_SMALL_SIZES);
+		row_context = AllocSetContextCreate(CurrentMemoryContext, "live_customers row", ALLOCSET_SMALL_SIZES);
 
 	/* a new read pointer copies pointer 0's position, which could be anywhere */
 	tuplestore_select_read_pointer(table, pointer);
@@ -503,7 +512,7 @@ live_source_begin(TriggerData *trigdata, const LiveColumns *cols, int64 rows, Li
 											work_mem, NULL, TUPLESORT_NONE);
 		sort_input = MakeSingleTupleTableSlot(sort_desc, &TTSOpsVirtual);
 		source->sort_slot = MakeSingleTupleTableSlot(sort_desc, &TTSOpsMinimalTuple);
-		source->read_context = AllocSetContextCreate(CurrentMemoryContext, "live_days read", ALLOCSET_SMALL_SIZES);
+		source->read_context = AllocSetContextCreate(CurrentMemoryContext, "live_customers read", ALLOCSET_SMALL_SIZES);
 	}
 
 	for (int i = 0; i < 2; i++)
@@ -558,58 +567,106 @@ live_source_end(LiveDeltaSource *source)
 }
 
 /* ---------------------------------------------------------------------
- * Merging into live_days
+ * Merging into live_customers
  * ---------------------------------------------------------------------
  */
 
+/*
+ * One upsert per customer: the customer's deltas, packed as a purchase_days
+ * value, merged into the stored one by purchase_days_merge (which adds rows
+ * and amounts per day and drops the days whose count reaches 0).  A statement
+ * that may subtract (UPDATE, DELETE) asks which customers' states are not
+ * normal (purchase_days_is_normal: left without a day, or — for a delta
+ * inserted as it is, for a customer the state did not have — with a day of
+ * count 0); those are normalised by the same merge and, when left without a
+ * day, deleted.
+ */
 #define LIVE_UPSERT_HEAD \
-	"INSERT INTO customer_score.live_days AS d (customer_id, day, amount, rows) "
+	"INSERT INTO customer_score.live_customers AS c (customer_id, days) "
 #define LIVE_UPSERT_TAIL \
-	" ON CONFLICT (customer_id, day) DO UPDATE" \
-	" SET amount = d.amount OPERATOR(pg_catalog.+) excluded.amount," \
-	" rows = d.rows OPERATOR(pg_catalog.+) excluded.rows"
+	" ON CONFLICT (customer_id) DO UPDATE" \
+	" SET days = customer_score.purchase_days_merge(c.days, excluded.days)"
 #define LIVE_UNNEST \
-	"SELECT u.customer_id, u.day, u.amount, u.rows" \
-	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))" \
-	" AS u(customer_id, day, amount, rows)"
+	"SELECT u.customer_id, u.days" \
+	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(customer_id, days)"
+#define LIVE_NORMAL "customer_score.purchase_days_is_normal(c.days)"
 
 enum
 {
-	PLAN_ONE_ADD,				/* one key; returns nothing */
-	PLAN_ONE,					/* one key; returns the new count */
-	PLAN_MANY_ADD,				/* an array of keys; returns nothing */
-	PLAN_MANY,					/* an array of keys; returns the keys whose count reached 0 */
-	PLAN_DELETE_EMPTY,			/* delete those keys if their count is still 0 */
+	PLAN_ONE_ADD,				/* one customer; returns nothing */
+	PLAN_ONE,					/* one customer; returns whether its state is normal */
+	PLAN_MANY_ADD,				/* an array of customers; returns nothing */
+	PLAN_MANY,					/* an array of customers; returns those whose state is not normal */
+	PLAN_NORMALISE,				/* normalise those */
+	PLAN_DELETE_EMPTY,			/* and delete those left without a day */
 	PLAN_TRUNCATE,
 	PLAN_COUNT
 };
 
 static const char *const plan_sql[PLAN_COUNT] = {
-	LIVE_UPSERT_HEAD "VALUES ($1, $2, $3, $4)" LIVE_UPSERT_TAIL,
-	LIVE_UPSERT_HEAD "VALUES ($1, $2, $3, $4)" LIVE_UPSERT_TAIL " RETURNING d.rows",
+	LIVE_UPSERT_HEAD "VALUES ($1, $2)" LIVE_UPSERT_TAIL,
+	LIVE_UPSERT_HEAD "VALUES ($1, $2)" LIVE_UPSERT_TAIL " RETURNING " LIVE_NORMAL,
 	LIVE_UPSERT_HEAD LIVE_UNNEST LIVE_UPSERT_TAIL,
 	"WITH changed AS (" LIVE_UPSERT_HEAD LIVE_UNNEST LIVE_UPSERT_TAIL
-	" RETURNING d.customer_id, d.day, d.rows)"
-	" SELECT c.customer_id, c.day FROM changed c WHERE c.rows OPERATOR(pg_catalog.=) 0",
-	"DELETE FROM customer_score.live_days d"
-	" USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS e(customer_id, day)"
-	" WHERE d.customer_id OPERATOR(pg_catalog.=) e.customer_id AND d.day OPERATOR(pg_catalog.=) e.day"
-	" AND d.rows OPERATOR(pg_catalog.=) 0",
-	"DELETE FROM customer_score.live_days",
+	" RETURNING c.customer_id, " LIVE_NORMAL " AS normal)"
+	" SELECT h.customer_id FROM changed h WHERE NOT h.normal",
+	"UPDATE customer_score.live_customers c"
+	" SET days = customer_score.purchase_days_merge(NULL::customer_score.purchase_days, c.days)"
+	" WHERE c.customer_id OPERATOR(pg_catalog.=) ANY ($1)",
+	"DELETE FROM customer_score.live_customers c"
+	" WHERE c.customer_id OPERATOR(pg_catalog.=) ANY ($1)"
+	" AND customer_score.purchase_days_count(c.days) OPERATOR(pg_catalog.=) 0",
+	"DELETE FROM customer_score.live_customers",
 };
 
 static SPIPlanPtr plans[PLAN_COUNT];
+static Oid	plans_type = InvalidOid;	/* the purchase_days the plans were made for */
+static char plans_typalign;
+
+/*
+ * The type customer_score.purchase_days, and plans made for it: the plans take
+ * it (and its array type) as parameters, so they are made again if the
+ * extension was dropped and created again in this session.
+ */
+static Oid
+live_purchase_days_type(void)
+{
+	Oid			type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("purchase_days"),
+									   ObjectIdGetDatum(get_namespace_oid("customer_score", false)));
+
+	if (!OidIsValid(type))
+		elog(ERROR, "type customer_score.purchase_days is missing");
+	if (type != plans_type)
+	{
+		int16		typlen;
+		bool		typbyval;
+
+		for (int i = 0; i < PLAN_COUNT; i++)
+			if (plans[i] != NULL)
+			{
+				SPI_freeplan(plans[i]);
+				plans[i] = NULL;
+			}
+		plans_type = type;
+		get_typlenbyvalalign(type, &typlen, &typbyval, &plans_typalign);
+	}
+	return type;
+}
 
 static SPIPlanPtr
 live_plan(int which)
 {
 	if (plans[which] == NULL)
 	{
-		Oid			one[4] = {INT8OID, DATEOID, NUMERICOID, INT8OID};
-		Oid			many[4] = {INT8ARRAYOID, DATEARRAYOID, NUMERICARRAYOID, INT8ARRAYOID};
+		Oid			array_type = get_array_type(plans_type);
+		Oid			one[2] = {INT8OID, plans_type};
+		Oid			many[2] = {INT8ARRAYOID, array_type};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare(plan_sql[which], which == PLAN_TRUNCATE ? 0 : which == PLAN_DELETE_EMPTY ? 2 : 4,
+		if (!OidIsValid(array_type))
+			elog(ERROR, "type customer_score.purchase_days has no array type");
+		plan = SPI_prepare(plan_sql[which], which == PLAN_TRUNCATE ? 0 :
+						   which == PLAN_DELETE_EMPTY || which == PLAN_NORMALISE ? 1 : 2,
 						   which == PLAN_ONE || which == PLAN_ONE_ADD ? one : many);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", plan_sql[which], SPI_result_code_string(SPI_result));
@@ -624,25 +681,12 @@ typedef struct LiveBatch
 {
 	int			used;
 	int			capacity;		/* LIVE_BATCH, or fewer for a small statement */
-	bool		may_empty;		/* deltas that subtract: look for days that reach 0 */
+	bool		may_empty;		/* deltas that subtract: look for customers left without a day */
 	Datum	   *customer_ids;
-	Datum	   *days;
-	Datum	   *amounts;
-	Datum	   *rows;
-	MemoryContext context;		/* the amounts of the batch, reset after each flush;
+	Datum	   *deltas;			/* purchase_days */
+	MemoryContext context;		/* the deltas of the batch, reset after each flush;
 								 * NULL when one flush takes all (the caller's context) */
 } LiveBatch;
-
-static Datum
-live_array(Datum *values, int n, Oid type)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_array(values, n, type, typlen, typbyval, typalign));
-}
 
 static void
 live_execute(SPIPlanPtr plan, Datum *args, int expected)
@@ -650,15 +694,17 @@ live_execute(SPIPlanPtr plan, Datum *args, int expected)
 	int			rc = SPI_execute_plan(plan, args, NULL, false, 0);
 
 	if (rc != expected)
-		elog(ERROR, "live_days update failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "live_customers update failed: %s", SPI_result_code_string(rc));
 }
 
-/* Merge the batch into live_days, then delete the days it emptied. */
+/*
+ * Merge the batch into live_customers, then normalise the states that are not
+ * normal and delete the customers left without a day.
+ */
 static void
 live_flush(LiveBatch *batch)
 {
-	Datum	   *emptied_ids;
-	Datum	   *emptied_days;
+	Datum	   *emptied_ids;		/* states not normal */
 	int			emptied = 0;
 	MemoryContext old;
 
@@ -666,30 +712,25 @@ live_flush(LiveBatch *batch)
 		return;
 	old = batch->context ? MemoryContextSwitchTo(batch->context) : CurrentMemoryContext;	/* the arrays too */
 	emptied_ids = palloc(batch->used * sizeof(Datum));
-	emptied_days = palloc(batch->used * sizeof(Datum));
 	if (batch->used == 1)
 	{
-		Datum		args[4] = {batch->customer_ids[0], batch->days[0], batch->amounts[0], batch->rows[0]};
+		Datum		args[2] = {batch->customer_ids[0], batch->deltas[0]};
 		bool		isnull;
 
 		if (!batch->may_empty)
 			live_execute(live_plan(PLAN_ONE_ADD), args, SPI_OK_INSERT);
 		else if (live_execute(live_plan(PLAN_ONE), args, SPI_OK_INSERT_RETURNING), SPI_processed == 1
-			&& DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 0)
-		{
-			emptied_ids[0] = batch->customer_ids[0];
-			emptied_days[0] = batch->days[0];
-			emptied = 1;
-		}
+			&& !DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			emptied_ids[emptied++] = batch->customer_ids[0];
 	}
 	else
 	{
-		Datum		args[4];
+		Datum		args[2];
 
-		args[0] = live_array(batch->customer_ids, batch->used, INT8OID);
-		args[1] = live_array(batch->days, batch->used, DATEOID);
-		args[2] = live_array(batch->amounts, batch->used, NUMERICOID);
-		args[3] = live_array(batch->rows, batch->used, INT8OID);
+		args[0] = PointerGetDatum(construct_array(batch->customer_ids, batch->used, INT8OID,
+												  sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(construct_array(batch->deltas, batch->used, plans_type,
+												  -1, false, plans_typalign));
 		if (!batch->may_empty)
 			live_execute(live_plan(PLAN_MANY_ADD), args, SPI_OK_INSERT);
 		else
@@ -699,9 +740,7 @@ live_flush(LiveBatch *batch)
 			{
 				bool		isnull;
 
-				emptied_ids[emptied] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-				emptied_days[emptied] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-				emptied++;
+				emptied_ids[emptied++] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
 			}
 		}
 	}
@@ -710,10 +749,11 @@ live_flush(LiveBatch *batch)
 
 	if (emptied > 0)
 	{
-		Datum		args[2];
+		Datum		args[1];
 
-		args[0] = live_array(emptied_ids, emptied, INT8OID);
-		args[1] = live_array(emptied_days, emptied, DATEOID);
+		args[0] = PointerGetDatum(construct_array(emptied_ids, emptied, INT8OID,
+												  sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		live_execute(live_plan(PLAN_NORMALISE), args, SPI_OK_UPDATE);
 		live_execute(live_plan(PLAN_DELETE_EMPTY), args, SPI_OK_DELETE);
 	}
 	MemoryContextSwitchTo(old);
@@ -722,20 +762,53 @@ live_flush(LiveBatch *batch)
 		MemoryContextReset(batch->context);
 }
 
+/*
+ * The changed days of the customer being read, in day order; packed into one
+ * purchase_days delta when the next customer starts.
+ */
+typedef struct LiveCustomer
+{
+	int64		customer_id;
+	int			used;
+	int			capacity;
+	DateADT    *days;
+	int64	   *rows;
+	Numeric    *amounts;
+} LiveCustomer;
+
 static void
-live_batch_add(LiveBatch *batch, const LiveDelta *sum)
+live_customer_add(LiveCustomer *customer, const LiveDelta *sum)
+{
+	if (customer->used == customer->capacity)
+	{
+		customer->capacity *= 2;
+		customer->days = repalloc(customer->days, customer->capacity * sizeof(DateADT));
+		customer->rows = repalloc(customer->rows, customer->capacity * sizeof(int64));
+		customer->amounts = repalloc(customer->amounts, customer->capacity * sizeof(Numeric));
+	}
+	customer->customer_id = sum->customer_id;
+	customer->days[customer->used] = sum->day;
+	customer->rows[customer->used] = sum->rows;
+	customer->amounts[customer->used++] = sum->amount;
+}
+
+/* The customer's delta goes into the batch (flushed first when full). */
+static void
+live_customer_done(LiveCustomer *customer, LiveBatch *batch)
 {
 	MemoryContext old;
 
+	if (customer->used == 0)
+		return;
 	if (batch->used == batch->capacity)
 		live_flush(batch);
 	old = batch->context ? MemoryContextSwitchTo(batch->context) : CurrentMemoryContext;
-	batch->customer_ids[batch->used] = Int64GetDatum(sum->customer_id);
-	batch->days[batch->used] = DateADTGetDatum(sum->day);
-	batch->amounts[batch->used] = PointerGetDatum(DatumGetNumericCopy(NumericGetDatum(sum->amount)));
-	batch->rows[batch->used] = Int64GetDatum(sum->rows);
+	batch->customer_ids[batch->used] = Int64GetDatum(customer->customer_id);
+	batch->deltas[batch->used] = PointerGetDatum(purchase_days_build(customer->used, customer->days,
+																	 customer->rows, customer->amounts));
 	batch->used++;
 	MemoryContextSwitchTo(old);
+	customer->used = 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -752,23 +825,23 @@ live_changes(const LiveDelta *sum, Numeric zero)
 }
 
 /*
- * The trigger writes live_days with the writer's privileges: say so, with the
- * grant that fixes it, rather than a bare "permission denied".
+ * The trigger writes live_customers with the writer's privileges: say so, with
+ * the grant that fixes it, rather than a bare "permission denied".
  */
 static void
 live_check_privileges(TriggerData *trigdata, AclMode needed)
 {
-	Oid			live_days = get_relname_relid("live_days", get_namespace_oid("customer_score", false));
+	Oid			live_customers = get_relname_relid("live_customers", get_namespace_oid("customer_score", false));
 
-	if (!OidIsValid(live_days))
-		elog(ERROR, "customer_score.live_days is missing");
-	if (pg_class_aclmask(live_days, GetUserId(), needed, ACLMASK_ALL) != needed)
+	if (!OidIsValid(live_customers))
+		elog(ERROR, "customer_score.live_customers is missing");
+	if (pg_class_aclmask(live_customers, GetUserId(), needed, ACLMASK_ALL) != needed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table live_days"),
-				 errdetail("Writes to \"%s\" update customer_score.live_days with the privileges of the writing role.",
+				 errmsg("permission denied for table live_customers"),
+				 errdetail("Writes to \"%s\" update customer_score.live_customers with the privileges of the writing role.",
 						   RelationGetRelationName(trigdata->tg_relation)),
-				 errhint("The owner of the extension can run GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_days TO %s;",
+				 errhint("The owner of the extension can run GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_customers TO %s;",
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 }
 
@@ -781,13 +854,14 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 	LiveColumns cols;
 	LiveDeltaSource source;
 	LiveBatch  *batch;
+	LiveCustomer customer;
 	LiveDelta	delta,
 				sum;
 	bool		have_sum = false;
 	Numeric		zero;
 	int64		rows;
 	MemoryContext work,
-				sum_context;
+				customer_context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -809,6 +883,7 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 						  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	(void) live_purchase_days_type();	/* plans made for the current type */
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
 	{
@@ -828,7 +903,7 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 	/*
 	 * Everything per statement is allocated in SPI's procedure context, which
 	 * SPI_finish frees.  A large statement (sorted with tuplesort) also resets
-	 * a context per key and one per batch, so its memory stays bounded.
+	 * a context per customer and one per batch, so its memory stays bounded.
 	 */
 	rows = (trigdata->tg_newtable ? tuplestore_tuple_count(trigdata->tg_newtable) : 0) +
 		(trigdata->tg_oldtable ? tuplestore_tuple_count(trigdata->tg_oldtable) : 0);
@@ -837,41 +912,59 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 	batch->used = 0;
 	batch->capacity = (int) Max(1, Min(LIVE_BATCH, rows));
 	batch->customer_ids = palloc(batch->capacity * sizeof(Datum));
-	batch->days = palloc(batch->capacity * sizeof(Datum));
-	batch->amounts = palloc(batch->capacity * sizeof(Datum));
-	batch->rows = palloc(batch->capacity * sizeof(Datum));
+	batch->deltas = palloc(batch->capacity * sizeof(Datum));
 	batch->may_empty = !TRIGGER_FIRED_BY_INSERT(event);
-	batch->context = rows > LIVE_BATCH ? AllocSetContextCreate(work, "live_days batch", ALLOCSET_DEFAULT_SIZES) : NULL;
-	sum_context = rows > LIVE_SMALL_ROWS ? AllocSetContextCreate(work, "live_days sum", ALLOCSET_SMALL_SIZES) : NULL;
+	batch->context = rows > LIVE_BATCH ? AllocSetContextCreate(work, "live_customers batch", ALLOCSET_DEFAULT_SIZES) : NULL;
+	customer_context = rows > LIVE_SMALL_ROWS ? AllocSetContextCreate(work, "live_customers customer", ALLOCSET_DEFAULT_SIZES) : NULL;
+	customer.used = 0;
+	customer.capacity = 16;
+	customer.days = palloc(customer.capacity * sizeof(DateADT));
+	customer.rows = palloc(customer.capacity * sizeof(int64));
+	customer.amounts = palloc(customer.capacity * sizeof(Numeric));
 	/* only an UPDATE has keys whose rows net to zero (old and new rows on one day) */
 	zero = TRIGGER_FIRED_BY_UPDATE(event) ? int64_to_numeric(0) : NULL;
 
+	/*
+	 * Sums per (customer_id, day) in key order; the days of one customer that
+	 * change something are collected, then packed into one delta.  The sums'
+	 * amounts live in customer_context (large statements), reset once the
+	 * customer's delta is built.
+	 */
 	live_source_begin(trigdata, &cols, rows, &source);
 	while (live_source_next(&source, &delta))
 	{
 		if (have_sum && delta.customer_id == sum.customer_id && delta.day == sum.day)
 		{
 			sum.rows += delta.rows;
-			if (sum_context)
-				MemoryContextSwitchTo(sum_context);
+			if (customer_context)
+				MemoryContextSwitchTo(customer_context);
 			sum.amount = numeric_add_opt_error(sum.amount, delta.amount, NULL);
 			MemoryContextSwitchTo(work);
 			continue;
 		}
-		if (have_sum && live_changes(&sum, zero))
-			live_batch_add(batch, &sum);
+		if (have_sum)
+		{
+			if (live_changes(&sum, zero))
+				live_customer_add(&customer, &sum);
+			if (delta.customer_id != sum.customer_id)
+			{
+				live_customer_done(&customer, batch);
+				if (customer_context)
+					MemoryContextReset(customer_context);
+			}
+		}
 		sum = delta;
-		if (sum_context)
+		if (customer_context)
 		{
 			/* a copy that survives the next read from the sort */
-			MemoryContextReset(sum_context);
-			sum.amount = (Numeric) MemoryContextAlloc(sum_context, VARSIZE(delta.amount));
+			sum.amount = (Numeric) MemoryContextAlloc(customer_context, VARSIZE(delta.amount));
 			memcpy(sum.amount, delta.amount, VARSIZE(delta.amount));
 		}
 		have_sum = true;
 	}
 	if (have_sum && live_changes(&sum, zero))
-		live_batch_add(batch, &sum);
+		live_customer_add(&customer, &sum);
+	live_customer_done(&customer, batch);
 	live_flush(batch);
 	live_source_end(&source);
 

@@ -38,6 +38,11 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
       WHEN 'customer_score.bgnbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
       WHEN 'customer_score.gamma_gamma_state'::regtype THEN quote_literal('v1 (2,22.35):3 (1,10):1')
       WHEN 'customer_score.rfm_state'::regtype THEN quote_literal('v1 as_of=-71107200000000 as_of_local=-71107200000000 unit=604800 first_at=-94608000000000 last_at=-91929600000000 rows=2 days=-1095:29.33,-1064:14.96')
+      WHEN 'customer_score.purchase_days'::regtype THEN quote_literal('{2024-01-01:15.00/2,2024-01-08:20/1}')
+      WHEN 'date'::regtype THEN quote_literal('2024-01-05')
+      WHEN 'date[]'::regtype THEN quote_literal('{2024-01-08,2024-01-01}')
+      WHEN 'numeric[]'::regtype THEN quote_literal('{1.5,2}')
+      WHEN 'bigint[]'::regtype THEN quote_literal('{1,1}')
     END
   END || '::' || argtype::text
 $$;
@@ -67,6 +72,15 @@ CREATE FUNCTION pg_temp.edges(argtype regtype) RETURNS SETOF text LANGUAGE sql A
     WHEN 'customer_score.gamma_gamma_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2000000000,1e300):9223372036854775807''',
                                                        '''v1 (1,5e-324):1''']
     WHEN 'customer_score.rfm_state'::regtype THEN ARRAY['NULL']
+    WHEN 'customer_score.purchase_days'::regtype THEN ARRAY['NULL', '''{}''', '''{2024-01-01:1/0}''',
+      '''{4714-11-24 BC:0/-9223372036854775808,5874897-12-31:99999999999999999999.99/9223372036854775807}''',
+      '''{2024-01-01:-1e-1000/9223372036854775807,2024-01-08:1/9223372036854775807}''']
+    WHEN 'date'::regtype THEN ARRAY['NULL', '''infinity''', '''-infinity''', '''4714-11-24 BC''', '''5874897-12-31''']
+    WHEN 'date[]'::regtype THEN ARRAY['NULL', '''{}''', '''{NULL,NULL}''', '''{infinity,2024-01-01}''', '''{{2024-01-01},{2024-01-02}}''',
+                              '''{2024-01-01,2024-01-01}''']
+    WHEN 'numeric[]'::regtype THEN ARRAY['NULL', '''{}''', '''{NaN,1}''', '''{Infinity,1}''', '''{NULL,1}''', '''{1e-1000,-1e1000}''']
+    WHEN 'bigint[]'::regtype THEN ARRAY['NULL', '''{}''', '''{0,0}''', '''{9223372036854775807,9223372036854775807}''',
+                                '''{-9223372036854775808,-1}''']
     ELSE ARRAY['NULL']
   END) e
 $$;
