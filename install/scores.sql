@@ -490,16 +490,18 @@ BEGIN
     step_rate := power(1 + v.discount_rate, v.clv_step * unit_days / 365.25) - 1;
     IF tx_rel IS NOT NULL THEN
         CREATE TEMP TABLE cs_rfm (customer_id bigint, frequency integer, recency double precision,
-                                  t double precision, monetary double precision, total double precision) ON COMMIT DROP;
+                                  t double precision, monetary double precision, total double precision,
+                                  purchases integer) ON COMMIT DROP;
         PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', started);
         EXECUTE format($q$
-            INSERT INTO pg_temp.cs_rfm (customer_id, frequency, recency, t, monetary, total)
-            SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total
+            INSERT INTO pg_temp.cs_rfm (customer_id, frequency, recency, t, monetary, total, purchases)
+            SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases
             FROM (SELECT customer_id::bigint AS customer_id,
                          customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
                   FROM %s GROUP BY customer_id) s
             WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, as_of, v.time_unit, tx_rel);
-        EXECUTE format('SELECT count(*) FROM %s WHERE at <= %L', tx_rel, as_of) INTO n_tx;
+        -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
+        SELECT coalesce(sum(l.purchases), 0) INTO n_tx FROM pg_temp.cs_rfm l;
 
         PERFORM customer_score.refresh_progress(run, 'fitting BG/NBD and Gamma-Gamma', started);
         SELECT customer_score.bgnbd_fit(l.frequency, l.recency, l.t),
