@@ -15,8 +15,13 @@ INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
 INSTALL_PARTS += install/scores.sql
 INSTALL_PARTS += install/live_scores.sql
-DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
-EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql
+# Released versions: their install scripts exactly as released (install/released/), and one
+# upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
+# per capability, so each change ships its own upgrade beside its install part).
+DATA         = install/released/$(EXTENSION)--0.1.0.sql
+UPGRADE_0_2_0 = $(sort $(wildcard install/upgrade/0.1.0--0.2.0/*.sql))
+DATA_built   = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
+EXTRA_CLEAN  = $(DATA_built)
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
@@ -30,6 +35,9 @@ include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@
+
+$(EXTENSION)--0.1.0--0.2.0.sql: $(UPGRADE_0_2_0)
+	cat $(UPGRADE_0_2_0) > $@
 
 # PGXS does not track header dependencies: rebuild every object when a header changes
 $(OBJS): $(wildcard src/*.h)

@@ -15,7 +15,10 @@
 # No `set -euo pipefail` here on purpose: a sourced file would change the caller's shell options.
 # The functions check their own errors and return non-zero, so they work with or without -e.
 
-CS_PGBIN=/usr/lib/postgresql/15/bin   # never /usr/local/bin/pg_ctl: that is a wrapper
+# CS_PG_ROOT=DIR: run the servers from a private copy of the PostgreSQL 15 installation under DIR
+# (see cs_install), so that two checkouts can test side by side without replacing each other's
+# library. Unset: the system's installation.
+CS_PGBIN=${CS_PG_ROOT:-}/usr/lib/postgresql/15/bin   # never /usr/local/bin/pg_ctl: that is a wrapper
 # The repository root, from this file's location (scripts/..), whatever the caller's cwd is.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CS_FIRST_PORT=54329
@@ -60,6 +63,24 @@ shared_data_dir() {
   local d=${SHARED_DATA:-$(dirname "$REPO")/shared/data}
   [[ -d $d ]] || return 1
   (cd "$d" && pwd -P)
+}
+
+# cs_install: `make install` the extension where the test servers load it from: the system's
+# PostgreSQL 15, or with CS_PG_ROOT a private copy of it (made on first use; the server finds
+# its share and lib directories relative to its executable, so the copy loads only its own).
+cs_install() {
+  if [[ -z ${CS_PG_ROOT:-} ]]; then
+    local sudo=()
+    ((EUID == 0)) || ! command -v sudo >/dev/null 2>&1 || sudo=(sudo)
+    "${sudo[@]}" make -s -C "$REPO" install PG_CONFIG="${PG_CONFIG:-$CS_PGBIN/pg_config}"
+    return
+  fi
+  if [[ ! -x $CS_PG_ROOT/usr/lib/postgresql/15/bin/postgres ]]; then
+    mkdir -p "$CS_PG_ROOT/usr/lib/postgresql/15" "$CS_PG_ROOT/usr/share/postgresql/15" &&
+      cp -a /usr/lib/postgresql/15/bin /usr/lib/postgresql/15/lib "$CS_PG_ROOT/usr/lib/postgresql/15/" &&
+      cp -a /usr/share/postgresql/15/. "$CS_PG_ROOT/usr/share/postgresql/15/" || return 1
+  fi
+  make -s -C "$REPO" install PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config DESTDIR="$CS_PG_ROOT"
 }
 
 # Make the cluster directory for NAME, owned by whoever runs the server, and print its path.
