@@ -13,10 +13,12 @@
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "bgnbd.h"
 #include "history.h"
+#include "interrupts.h"
 #include "model_io.h"
 #include "numeric.h"
 #include "optimize.h"
@@ -269,6 +271,8 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 					drop_log = 0,
 					drop_inv = 0;
 
+		/* one check per distinct x covers every evaluation of every optimiser iteration */
+		CHECK_FOR_INTERRUPTS();
 		/* terms that depend on x alone, once per distinct x */
 		pochhammer_advance(&pr, x);
 		pochhammer_advance(&pb, x);
@@ -291,6 +295,8 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 						inv_tx = 0.0,
 						lse = active;
 
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();	/* one x can hold most of a million histories */
 			if (x > 0)
 			{
 				double		dropped,
@@ -347,7 +353,7 @@ sort_unique(double *values, int32 n)
 {
 	int32		out = 0;
 
-	qsort(values, n, sizeof(double), double_cmp);
+	cs_sort(values, n, sizeof(double), double_cmp);
 	for (int32 i = 0; i < n; i++)
 		if (out == 0 || values[i] != values[out - 1])
 			values[out++] = values[i];
@@ -513,6 +519,7 @@ expected_purchases_by_quadrature(double a, double beta, double n, double s)
 
 			if (log_w < -50.0)
 				break;
+			CHECK_FOR_INTERRUPTS();	/* up to 800,000 points for a sharp posterior */
 			w = exp(log_w);
 			p = y >= 0 ? 1.0 / (1.0 + exp(-y)) : exp(y) / (1.0 + exp(y));
 			num += w * purchases_given_dropout(p, n, s);

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 #include "bgnbd.h"
 #include "gamma_gamma.h"
@@ -53,7 +54,11 @@ clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 	for (int k = 1; k <= (int) steps; k++)
 	{
 		double		tk = fmin(k * step, horizon);
-		double		expected = bgnbd_expected_purchases(purchases, tk, frequency, recency, t);
+		double		expected;
+
+		/* a long horizon in small steps can take minutes: let cancel and timeouts in */
+		CHECK_FOR_INTERRUPTS();
+		expected = bgnbd_expected_purchases(purchases, tk, frequency, recency, t);
 
 		value += (expected - previous) * spend / pow(1.0 + discount_rate, tk / step);
 		previous = expected;

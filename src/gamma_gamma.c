@@ -13,6 +13,7 @@
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "gamma_gamma.h"
@@ -253,11 +254,16 @@ gamma_gamma_objective(const double *theta, double *grad, void *arg)
 		double		dp_common = digamma_pxq - cs_digamma(px) + log_x;
 		double		dq_common = digamma_pxq - digamma_q + log_v;
 
+		CHECK_FOR_INTERRUPTS();	/* once per distinct x, so in every optimiser iteration */
+
 		for (; i < data->n && data->x[i] == x; i++)
 		{
 			double		w = data->weight[i];
 			double		spend = x * data->m[i] + v;
 			double		log_spend = log(spend);
+
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();	/* one x can hold most of a million histories */
 
 			ll += w * (common + (px - 1.0) * data->log_m[i] - (px + q) * log_spend);
 			g_p += w * x * (dp_common + data->log_m[i] - log_spend);

@@ -8,9 +8,11 @@
 #include "common/int.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "history.h"
+#include "interrupts.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -107,7 +109,7 @@ history_compact(HistoryState *state)
 		return;
 	if (state->used > 1)
 	{
-		qsort(state->points, state->used, sizeof(HistoryPoint), history_point_cmp);
+		cs_sort(state->points, state->used, sizeof(HistoryPoint), history_point_cmp);
 		for (int32 i = 1; i < state->used; i++)
 		{
 			if (history_point_cmp(&state->points[out], &state->points[i]) == 0)
@@ -267,6 +269,8 @@ history_in(const char *input, HistoryKind kind, const char *type_name)
 		double		key[HISTORY_MAX_KEYS] = {0};
 		int64		count;
 
+		if ((state->used & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		cs_skip_space(&cursor);
 		if (*cursor == '\0')
 			break;
@@ -308,6 +312,8 @@ history_out(const HistoryState *state)
 	appendStringInfoString(&buf, "v1");
 	for (int32 i = 0; i < compact->used; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		appendStringInfoString(&buf, " (");
 		for (int k = 0; k < nkeys; k++)
 		{
@@ -347,6 +353,8 @@ history_recv(StringInfo buf, HistoryKind kind, const char *type_name)
 		double		key[HISTORY_MAX_KEYS] = {0};
 		int64		count;
 
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		for (int k = 0; k < nkeys; k++)
 			key[k] = pq_getmsgfloat8(buf);
 		count = pq_getmsgint64(buf);
@@ -378,6 +386,8 @@ history_send(const HistoryState *state)
 	pq_sendint32(&buf, compact->used);
 	for (int32 i = 0; i < compact->used; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		for (int k = 0; k < nkeys; k++)
 			pq_sendfloat8(&buf, compact->points[i].key[k]);
 		pq_sendint64(&buf, compact->points[i].count);

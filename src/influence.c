@@ -47,6 +47,7 @@
 #include "action_weights.h"
 #include "id_map.h"
 #include "influence.h"
+#include "interrupts.h"
 #include "validate.h"
 
 /* ---------------------------------------------------------------------------
@@ -254,7 +255,7 @@ build_graph(ActionGraph *g, const char *actions_sql, const char *touches_sql, Me
 
 	/* renumber customers in customer_id order */
 	g->ncustomers = ncustomers;
-	qsort(g->customer_id, ncustomers, sizeof(int64), cmp_int64);
+	cs_sort(g->customer_id, ncustomers, sizeof(int64), cmp_int64);
 	rank = palloc_extended(sizeof(int32) * Max((Size) ncustomers, 1), MCXT_ALLOC_HUGE);
 	for (int32 r = 0; r < ncustomers; r++)
 		rank[idindex_get(&customers, g->customer_id[r])] = r;

@@ -34,6 +34,7 @@
 
 #include "action_reader.h"
 #include "id_map.h"
+#include "interrupts.h"
 #include "validate.h"
 
 static int
@@ -142,7 +143,7 @@ influence_rank(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	qsort(node_id, n, sizeof(int64), cmp_int64);
+	cs_sort(node_id, n, sizeof(int64), cmp_int64);
 	for (int32 v = 0; v < n; v++)
 		idmap_lookup(map, node_id[v])->index = v;
 

@@ -73,6 +73,7 @@
 #include "utils/tuplesort.h"
 #include "utils/tuplestore.h"
 
+#include "interrupts.h"
 #include "purchase_days.h"
 
 /* statements with at most this many transition rows are sorted in memory */
@@ -520,7 +521,7 @@ live_source_begin(TriggerData *trigdata, const LiveColumns *cols, int64 rows, Li
 			live_read_table(tables[i], desc, cols, signs[i], source, sort_input);
 
 	if (source->sort == NULL)
-		qsort(source->array, source->used, sizeof(LiveDelta), live_delta_cmp);
+		cs_sort(source->array, source->used, sizeof(LiveDelta), live_delta_cmp);
 	else
 	{
 		ExecDropSingleTupleTableSlot(sort_input);

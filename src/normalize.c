@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "windowapi.h"
 
+#include "interrupts.h"
 #include "validate.h"
 
 /*
@@ -162,7 +163,7 @@ normalize_load(WindowObject winobj, FunctionCallInfo fcinfo, NormalizeBasis *bas
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	qsort(sorted, n, sizeof(NormalizeEntry), normalize_cmp);
+	cs_sort(sorted, n, sizeof(NormalizeEntry), normalize_cmp);
 
 	/*
 	 * percent_rank(): the values strictly below, over n - 1, the same division

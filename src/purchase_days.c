@@ -24,6 +24,7 @@
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 
+#include "interrupts.h"
 #include "purchase_days.h"
 
 /* ---------------------------------------------------------------------
@@ -713,7 +714,7 @@ purchase_days_from_arrays(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("amounts must be finite")));
 	}
-	qsort(entries, n, sizeof(PurchaseDaysEntry), entry_cmp);
+	cs_sort(entries, n, sizeof(PurchaseDaysEntry), entry_cmp);
 
 	days = palloc((n + 1) * sizeof(DateADT));
 	rows = palloc((n + 1) * sizeof(int64));

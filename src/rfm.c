@@ -33,11 +33,13 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+#include "interrupts.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -192,7 +194,7 @@ rfm_sort(RfmState *state)
 	if (state->flags & RFM_SORTED)
 		return;
 	if (state->used > 1)
-		qsort(state->occasions, state->used, sizeof(RfmOccasion), occasion_cmp);
+		cs_sort(state->occasions, state->used, sizeof(RfmOccasion), occasion_cmp);
 	state->flags |= RFM_SORTED;
 }
 
@@ -378,6 +380,8 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	/* sum rows into purchase occasions, one per calendar day */
 	for (int32 i = 0; i < state->used; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		total += state->occasions[i].amount;
 		if (i == 0 || state->occasions[i].day != state->occasions[i - 1].day)
 			occasions++;
@@ -542,6 +546,8 @@ rfm_state_out(PG_FUNCTION_ARGS)
 					 state->first_at, state->last_at, state->rows);
 	for (int32 i = 0; i < state->used; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		appendStringInfo(&buf, "%s%d:", i > 0 ? "," : "", state->occasions[i].day);
 		cs_append_float(&buf, state->occasions[i].amount);
 	}
@@ -577,6 +583,8 @@ rfm_state_recv(PG_FUNCTION_ARGS)
 	state->rows = pq_getmsgint64(buf);
 	for (int32 i = 0; i < used; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		state->occasions[i].day = pq_getmsgint(buf, 4);
 		state->occasions[i].amount = pq_getmsgfloat8(buf);
 		if (!isfinite(state->occasions[i].amount))
@@ -614,6 +622,8 @@ rfm_state_send(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, state->rows);
 	for (int32 i = 0; i < state->used; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		pq_sendint32(&buf, state->occasions[i].day);
 		pq_sendfloat8(&buf, state->occasions[i].amount);
 	}

@@ -131,6 +131,14 @@ pfree(void *pointer)
 	chunks[slot] = chunks[--nchunks];
 }
 
+/* CHECK_FOR_INTERRUPTS: nothing ever interrupts the harness */
+volatile sig_atomic_t InterruptPending = false;
+
+void
+ProcessInterrupts(void)
+{
+}
+
 void
 fuzz_reset_memory(void)
 {
