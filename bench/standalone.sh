@@ -7,19 +7,18 @@
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-export PATH=/usr/lib/postgresql/15/bin:$PATH
+export PATH=${CS_PG_ROOT:+$CS_PG_ROOT/usr/lib/postgresql/15/bin:}/usr/lib/postgresql/15/bin:$PATH
 exec </dev/null
 
+# CS_PG_ROOT=DIR: install into, and run from, a private copy of PostgreSQL (see cs_install)
 bench_start() {
+  # shellcheck source=scripts/cluster.sh
+  source "$REPO/scripts/cluster.sh"
   if [[ ${CS_SKIP_BUILD:-0} != 1 ]]; then
     echo "building and installing" >&2
     make -s >&2
-    local sudo=()
-    ((EUID == 0)) || ! command -v sudo >/dev/null 2>&1 || sudo=(sudo)
-    "${sudo[@]}" make -s install >&2
+    cs_install >&2
   fi
-  # shellcheck source=scripts/cluster.sh
-  source "$REPO/scripts/cluster.sh"
   cluster_start "$1"
   createdb bench
   export PGDATABASE=bench
