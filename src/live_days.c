@@ -1,6 +1,6 @@
 /*
  * live_days.c — the live-score trigger (SQL: customer_score.track_transactions())
- * and the local wall clock it counts days on (customer_score.live_local_time).
+ * and the wall clock of live_local_time (days: local_day.h).
  *
  * customer_score.live_customers holds one row per customer of the tracked
  * transactions table: the customer's purchase days packed in one
@@ -74,6 +74,7 @@
 #include "utils/tuplestore.h"
 
 #include "interrupts.h"
+#include "local_day.h"
 #include "purchase_days.h"
 
 /* statements with at most this many transition rows are sorted in memory */
@@ -106,43 +107,6 @@ live_zone(const char *name)
 	return zone;
 }
 
-/* The instant ts on the wall clock of zone (NULL: ts is a wall-clock time already). */
-static void
-live_wall_clock(Timestamp ts, pg_tz *zone, struct pg_tm *tm, fsec_t *fsec)
-{
-	int			offset;
-
-	if (timestamp2tm(ts, zone ? &offset : NULL, tm, fsec, NULL, zone) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-}
-
-/*
- * The calendar day of ts on the wall clock of zone (NULL: as written).  A zone
- * with one fixed offset (UTC, most servers) costs an addition and a division;
- * the others ask the time zone library, as live_local_time does.
- */
-static DateADT
-live_day(Timestamp ts, pg_tz *zone, bool fixed, int64 offset_usecs)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-
-	if (fixed)
-	{
-		int64		local = ts + offset_usecs;
-		int64		day = local / USECS_PER_DAY;
-
-		if (local < 0 && day * USECS_PER_DAY != local)
-			day--;				/* floor, not truncation, before 2000 */
-		if (day >= PG_INT32_MIN && day <= PG_INT32_MAX)
-			return (DateADT) day;
-	}
-	live_wall_clock(ts, zone, &tm, &fsec);
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
-}
-
 /* live_local_time(at timestamptz, time_zone text) -> timestamp: at on the wall clock of time_zone */
 PG_FUNCTION_INFO_V1(live_local_time);
 Datum
@@ -150,17 +114,16 @@ live_local_time(PG_FUNCTION_ARGS)
 {
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	pg_tz	   *zone = live_zone(name);
-	struct pg_tm tm;
-	fsec_t		fsec;
+	CsZone		zone;
 	Timestamp	result;
 
 	if (TIMESTAMP_NOT_FINITE(at))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("live_local_time needs a finite timestamp")));
-	live_wall_clock(at, zone, &tm, &fsec);
-	if (tm2timestamp(&tm, fsec, NULL, &result) != 0 || !IS_VALID_TIMESTAMP(result))
+	cs_zone_init(&zone, live_zone(name));
+	result = cs_local_usecs(at, &zone);
+	if (!IS_VALID_TIMESTAMP(result))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
@@ -188,9 +151,7 @@ typedef struct LiveColumns
 	Oid			at_type;
 	Oid			amount_type;
 	LiveAtKind	at_kind;
-	pg_tz	   *zone;			/* for LIVE_AT_TIMESTAMPTZ */
-	bool		zone_fixed;		/* one offset at all times (or no zone) ... */
-	int64		zone_offset;	/* ... of this many microseconds east of UTC */
+	CsZone		zone;			/* the tracking time zone (LIVE_AT_TIMESTAMPTZ) or none */
 } LiveColumns;
 
 /*
@@ -284,16 +245,7 @@ live_columns(TriggerData *trigdata, LiveColumns *cols)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("customer_score.track_transactions(): unknown kind of at \"%s\"", kind)));
-	cols->zone = cols->at_kind == LIVE_AT_TIMESTAMPTZ ? live_zone(trigger->tgargs[0]) : NULL;
-	cols->zone_fixed = true;
-	cols->zone_offset = 0;
-	if (cols->zone != NULL)
-	{
-		long		gmtoff;
-
-		cols->zone_fixed = pg_get_timezone_offset(cols->zone, &gmtoff);
-		cols->zone_offset = cols->zone_fixed ? (int64) gmtoff * USECS_PER_SEC : 0;
-	}
+	cs_zone_init(&cols->zone, cols->at_kind == LIVE_AT_TIMESTAMPTZ ? live_zone(trigger->tgargs[0]) : NULL);
 
 	cols->customer_id = live_find_column(rel, "customer_id", &column_cache[0], &cols->customer_type);
 	cols->at = live_find_column(rel, "at", &column_cache[1], &cols->at_type);
@@ -362,7 +314,7 @@ live_row_delta(TupleTableSlot *slot, const LiveColumns *cols, int sign, LiveDelt
 
 		if (TIMESTAMP_NOT_FINITE(ts))
 			return false;
-		delta->day = live_day(ts, cols->zone, cols->zone_fixed, cols->zone_offset);
+		delta->day = cs_local_day(ts, &cols->zone);
 	}
 
 	value = slot_getattr(slot, cols->amount, &isnull);

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "interrupts.h"
+#include "local_day.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -82,48 +83,9 @@ rfm_capacity(const RfmState *state)
 }
 
 /* ---------------------------------------------------------------------
- * Local calendar days
+ * Time units
  * ---------------------------------------------------------------------
  */
-
-/*
- * The instant ts on the session's local wall clock, in microseconds.  Most
- * servers run in a zone with one fixed offset (UTC): that case costs an
- * addition; zones with daylight saving time ask the time zone library.
- */
-static int64
-local_usecs(TimestampTz ts)
-{
-	static const pg_tz *cached_zone = NULL;
-	static bool cached_fixed = false;
-	static long cached_gmtoff = 0;
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
-
-	if (cached_zone != session_timezone)
-	{
-		cached_fixed = pg_get_timezone_offset(session_timezone, &cached_gmtoff);
-		cached_zone = session_timezone;
-	}
-	if (cached_fixed)
-		return ts + (int64) cached_gmtoff * USECS_PER_SEC;
-	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	return ts - (int64) tz * USECS_PER_SEC;
-}
-
-static inline int32
-local_day(int64 local)
-{
-	int64		day = local / USECS_PER_DAY;
-
-	if (local < 0 && day * USECS_PER_DAY != local)
-		day--;					/* floor, not truncation, before 2000 */
-	return (int32) day;
-}
 
 /* Seconds in an interval, with EXTRACT(epoch)'s conventions: 30-day months, 365.25-day years. */
 static double
@@ -273,13 +235,13 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	{
 		state = rfm_alloc(RFM_INITIAL_CAPACITY);
 		state->as_of = as_of;
-		state->as_of_local = local_usecs(as_of);
+		state->as_of_local = cs_local_usecs(as_of, cs_session_zone());
 		state->unit_seconds = unit_seconds;
 	}
 	if (state->used == rfm_capacity(state))
 		state = rfm_grow(state, rfm_capacity(state) * 2);
 	occasion = &state->occasions[state->used++];
-	occasion->day = local_day(local_usecs(at));
+	occasion->day = cs_local_day(at, cs_session_zone());
 	occasion->reserved = 0;
 	occasion->amount = amount;
 	if (state->used > 1 && occasion_cmp(occasion, occasion - 1) < 0)
@@ -398,7 +360,7 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
 	 * Exact, as before, whenever the span fits in a double's 53 bits (285 years).
 	 */
-	as_of_day = local_day(state->as_of_local);
+	as_of_day = cs_day_of_local(state->as_of_local);
 	as_of_rest = state->as_of_local - (int64) as_of_day * USECS_PER_DAY;
 
 	values[0] = Int32GetDatum(occasions - 1);
@@ -442,8 +404,8 @@ rfm_state_is_consistent(const RfmState *state)
 		state->as_of_local < state->as_of - USECS_PER_DAY ||
 		state->as_of_local > state->as_of + USECS_PER_DAY)
 		return false;
-	min_day = local_day(state->first_at) - 1;
-	max_day = local_day(state->last_at) + 1;
+	min_day = cs_day_of_local(state->first_at) - 1;
+	max_day = cs_day_of_local(state->last_at) + 1;
 	for (int32 i = 0; i < state->used; i++)
 		if (state->occasions[i].day < min_day || state->occasions[i].day > max_day)
 			return false;
