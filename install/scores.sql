@@ -417,7 +417,6 @@ DECLARE
     n           integer;
     bg          customer_score.bgnbd;
     gg          customer_score.gamma_gamma;
-    gg_usable   boolean;
     unit_days   double precision;
     step_rate   double precision;
     needs_tx    boolean;
@@ -507,8 +506,6 @@ BEGIN
         SELECT customer_score.bgnbd_fit(l.frequency, l.recency, l.t),
                customer_score.gamma_gamma_fit(l.frequency, l.monetary) FILTER (WHERE l.monetary > 0)
         INTO bg, gg FROM pg_temp.cs_rfm l;
-        -- expected spend is bounded for every customer only when q > 1
-        gg_usable := gg IS NOT NULL AND (customer_score.params(gg)->>'q')::double precision > 1;
 
         PERFORM customer_score.refresh_progress(run, 'predicting P(alive) and CLV', started);
         CREATE TEMP TABLE cs_ltv (customer_id bigint, frequency integer, recency double precision,
@@ -518,9 +515,8 @@ BEGIN
             INSERT INTO pg_temp.cs_ltv
             SELECT l.customer_id, l.frequency, l.recency, l.t, l.monetary, l.total,
                    customer_score.p_alive(bg, l.frequency, l.recency, l.t),
-                   CASE WHEN gg_usable THEN
-                       customer_score.clv(bg, gg, l.frequency, l.recency, l.t, greatest(l.monetary, 0),
-                                          v.horizon, step_rate, v.clv_step) END
+                   customer_score.predicted_clv(bg, gg, l.frequency, l.recency, l.t, l.monetary,
+                                                v.horizon, step_rate, v.clv_step)
             FROM pg_temp.cs_rfm l;
         ELSE
             INSERT INTO pg_temp.cs_ltv (customer_id, frequency, recency, t, monetary, total)

@@ -34,8 +34,11 @@
  * within a statement.  A customer's row emptied by this statement is locked by
  * it until commit, so the delete that follows cannot race with another writer.
  *
- * A row is counted when customer_id, at and amount are all non-NULL and at
- * and amount are finite; recount_live_days applies the same rule in SQL.
+ * A row is counted when customer_id and at are non-NULL and at and amount
+ * finite; a NULL amount counts as 0 (the purchase rule, purchase_rule.h;
+ * 0.1.0's track_transactions_trigger skips it).  recount_live_days applies
+ * the same rule in SQL; which days are purchase occasions is decided when
+ * the days are read (purchase_days_history).
  * Days of a timestamptz column are taken in the time zone given to the
  * trigger (the session TimeZone when tracking started), never the writer's,
  * so writers in different time zones add and subtract on the same days.
@@ -75,6 +78,7 @@
 
 #include "interrupts.h"
 #include "local_day.h"
+#include "purchase_rule.h"
 #include "purchase_days.h"
 
 /* statements with at most this many transition rows are sorted in memory */
@@ -152,6 +156,7 @@ typedef struct LiveColumns
 	Oid			amount_type;
 	LiveAtKind	at_kind;
 	CsZone		zone;			/* the tracking time zone (LIVE_AT_TIMESTAMPTZ) or none */
+	bool		purchase_rule;	/* purchase_rule.h: a NULL amount counts (0.1.0: skipped) */
 } LiveColumns;
 
 /*
@@ -318,9 +323,11 @@ live_row_delta(TupleTableSlot *slot, const LiveColumns *cols, int sign, LiveDelt
 	}
 
 	value = slot_getattr(slot, cols->amount, &isnull);
-	if (isnull)
+	if (isnull && !cols->purchase_rule)
 		return false;
-	switch (cols->amount_type)
+	if (isnull)
+		amount = int64_to_numeric(CS_AMOUNT_IF_NULL);
+	else switch (cols->amount_type)
 	{
 		case INT2OID:
 			amount = int64_to_numeric(DatumGetInt16(value));
@@ -798,9 +805,9 @@ live_check_privileges(TriggerData *trigdata, AclMode needed)
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 }
 
-PG_FUNCTION_INFO_V1(track_transactions_trigger);
-Datum
-track_transactions_trigger(PG_FUNCTION_ARGS)
+/* The trigger's work for one statement; purchase_rule as in LiveColumns. */
+static Datum
+live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event;
@@ -831,6 +838,7 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 
 	/* the arguments first: a trigger attached by hand must not even truncate the state */
 	live_columns(trigdata, &cols);
+	cols.purchase_rule = purchase_rule;
 	live_check_privileges(trigdata, TRIGGER_FIRED_BY_INSERT(event) ? ACL_SELECT | ACL_INSERT | ACL_UPDATE :
 						  TRIGGER_FIRED_BY_TRUNCATE(event) ? ACL_DELETE :
 						  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE);
@@ -923,4 +931,20 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/* 0.1.0's trigger function: rows with a NULL amount are not counted */
+PG_FUNCTION_INFO_V1(track_transactions_trigger);
+Datum
+track_transactions_trigger(PG_FUNCTION_ARGS)
+{
+	return live_trigger(fcinfo, false);
+}
+
+/* The trigger function of the purchase rule (0.2.0): a NULL amount is a purchase of value 0. */
+PG_FUNCTION_INFO_V1(track_transactions_trigger_rule);
+Datum
+track_transactions_trigger_rule(PG_FUNCTION_ARGS)
+{
+	return live_trigger(fcinfo, true);
 }

@@ -3,11 +3,14 @@
  * frequency, recency, t and monetary value in the conventions of the
  * buy-till-you-die literature (Fader, Hardie & Lee 2005).
  *
- * Purchases on the same calendar day (in the session's TimeZone) form one
- * purchase occasion.  frequency = repeat occasions; recency = first to last
- * occasion; t = first occasion to as_of; both in the caller's unit;
- * monetary = mean value of the repeat occasions (0 without any); rows after
- * as_of are ignored.
+ * Rows become purchase occasions by the purchase rule (purchase_rule.h):
+ * the rows of one calendar day (session TimeZone, local_day.h) add up, a day
+ * netting below 0 is a refund day and no occasion, a NULL amount counts as 0.
+ * frequency = repeat occasions; recency = first to last occasion; t = first
+ * occasion to as_of; both in the caller's unit; monetary = mean value of the
+ * repeat occasions (0 without any); rows after as_of are ignored.  0.1.0's
+ * entry points (rfm_transfn, rfm_finalfn, ...) keep 0.1.0's rule: every day
+ * an occasion, rows with a NULL amount skipped.
  *
  * State type rfm_state (a varlena):
  *   vl_len_, version (RFM_VERSION), flags (RFM_SORTED), reserved
@@ -41,6 +44,7 @@
 
 #include "interrupts.h"
 #include "local_day.h"
+#include "purchase_rule.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -187,8 +191,12 @@ rfm_check_same_window(const RfmState *state, TimestampTz as_of, double unit_seco
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Adds one row.  With the purchase rule (purchase_rule.h) a NULL amount is a purchase of unknown
+ * value, counted with CS_AMOUNT_IF_NULL; 0.1.0's entry points skip such a row.
+ */
 static Datum
-rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
+rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule)
 {
 	RfmState   *state = PG_ARGISNULL(0) ? NULL : (RfmState *) PG_GETARG_POINTER(0);
 	TimestampTz at,
@@ -198,12 +206,12 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	RfmOccasion *occasion;
 
 	CS_REQUIRE_AGG_CONTEXT(fcinfo, "rfm_transfn");
-	/* a row with a NULL is skipped, as in every SQL aggregate */
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || unit == NULL)
+	/* a row without a time (or without as_of or unit) is not counted */
+	if (PG_ARGISNULL(1) || (PG_ARGISNULL(2) && !purchase_rule) || PG_ARGISNULL(3) || unit == NULL)
 		goto done;
 
 	at = PG_GETARG_TIMESTAMPTZ(1);
-	amount = PG_GETARG_FLOAT8(2);
+	amount = PG_ARGISNULL(2) ? CS_AMOUNT_IF_NULL : PG_GETARG_FLOAT8(2);
 	as_of = PG_GETARG_TIMESTAMPTZ(3);
 	unit_seconds = interval_seconds(unit);
 
@@ -256,20 +264,36 @@ done:
 	PG_RETURN_POINTER(state);
 }
 
+static const Interval one_day = {.time = 0,.day = 1,.month = 0};
+
+/* 0.1.0's transition functions: rows with a NULL amount skipped */
 PG_FUNCTION_INFO_V1(rfm_transfn);
 Datum
 rfm_transfn(PG_FUNCTION_ARGS)
 {
-	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4));
+	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), false);
 }
 
 PG_FUNCTION_INFO_V1(rfm_transfn_days);
 Datum
 rfm_transfn_days(PG_FUNCTION_ARGS)
 {
-	static const Interval one_day = {.time = 0,.day = 1,.month = 0};
+	return rfm_transition(fcinfo, &one_day, false);
+}
 
-	return rfm_transition(fcinfo, &one_day);
+/* The transition functions of the purchase rule (0.2.0): a NULL amount is a purchase. */
+PG_FUNCTION_INFO_V1(rfm_transfn_rule);
+Datum
+rfm_transfn_rule(PG_FUNCTION_ARGS)
+{
+	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), true);
+}
+
+PG_FUNCTION_INFO_V1(rfm_transfn_days_rule);
+Datum
+rfm_transfn_days_rule(PG_FUNCTION_ARGS)
+{
+	return rfm_transition(fcinfo, &one_day, true);
 }
 
 PG_FUNCTION_INFO_V1(rfm_combinefn);
@@ -303,21 +327,55 @@ rfm_combinefn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* The summary as customer_score.rfm_summary. */
-PG_FUNCTION_INFO_V1(rfm_finalfn);
-Datum
-rfm_finalfn(PG_FUNCTION_ARGS)
+/*
+ * Occasions and value of sorted rows.  purchase_rule: the rule of purchase_rule.h (refund days
+ * are no occasion, monetary never negative); otherwise 0.1.0's (every day is an occasion).  The
+ * row amounts are summed one by one in the canonical order, so without refunds both give the same
+ * bits.
+ */
+static void
+rfm_occasions(const RfmState *state, bool purchase_rule, CsOccasions *occasions,
+			  double *total, double *repeat_value)
+{
+	int32		day_start = 0;
+
+	*total = 0;
+	*repeat_value = 0;
+	while (day_start < state->used)
+	{
+		int32		day = state->occasions[day_start].day;
+		int32		day_end = day_start;
+		double		day_sum = 0;
+
+		while (day_end < state->used && state->occasions[day_end].day == day)
+		{
+			if ((day_end & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			day_sum += state->occasions[day_end++].amount;
+		}
+		if (cs_occasions_add(occasions, day, purchase_rule && day_sum < 0))
+			for (int32 i = day_start; i < day_end; i++)
+				*repeat_value += state->occasions[i].amount;
+		for (int32 i = day_start; i < day_end; i++)
+			*total += state->occasions[i].amount;
+		day_start = day_end;
+	}
+	cs_check_result("the total of the amounts", *total);
+	cs_check_result("the value of the repeat purchases", *repeat_value);
+}
+
+/* The summary as customer_score.rfm_summary (NULL without a purchase occasion). */
+static Datum
+rfm_final(FunctionCallInfo fcinfo, bool purchase_rule)
 {
 	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	RfmState   *state;
 	Datum		values[8];
 	bool		nulls[8] = {false};
-	double		repeat_value = 0,
-				total = 0;
-	int32		first_day,
-				last_day,
-				as_of_day,
-				occasions = 0;
+	CsOccasions occasions = CS_OCCASIONS_INIT;
+	double		repeat_value,
+				total;
+	int32		as_of_day;
 	int64		as_of_rest;
 
 	if (PG_ARGISNULL(0))
@@ -325,6 +383,9 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	/* the final function must not change the state: sort a copy */
 	state = rfm_sorted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
 	if (state->used == 0)
+		PG_RETURN_NULL();
+	rfm_occasions(state, purchase_rule, &occasions, &total, &repeat_value);
+	if (occasions.count == 0)
 		PG_RETURN_NULL();
 
 	if (tupdesc == NULL)
@@ -339,22 +400,6 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
-	/* sum rows into purchase occasions, one per calendar day */
-	for (int32 i = 0; i < state->used; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		total += state->occasions[i].amount;
-		if (i == 0 || state->occasions[i].day != state->occasions[i - 1].day)
-			occasions++;
-		if (occasions > 1)
-			repeat_value += state->occasions[i].amount;
-	}
-	cs_check_result("the total of the amounts", total);
-	cs_check_result("the value of the repeat purchases", repeat_value);
-	first_day = state->occasions[0].day;
-	last_day = state->occasions[state->used - 1].day;
-
 	/*
 	 * t in whole days and the rest: as_of_local - first_day * USECS_PER_DAY in one int64
 	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
@@ -363,16 +408,33 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	as_of_day = cs_day_of_local(state->as_of_local);
 	as_of_rest = state->as_of_local - (int64) as_of_day * USECS_PER_DAY;
 
-	values[0] = Int32GetDatum(occasions - 1);
-	values[1] = Float8GetDatum((double) (last_day - first_day) * SECS_PER_DAY / state->unit_seconds);
-	values[2] = Float8GetDatum(((double) ((int64) as_of_day - first_day) * USECS_PER_DAY + (double) as_of_rest)
+	values[0] = Int32GetDatum(occasions.count - 1);
+	values[1] = Float8GetDatum((double) (occasions.last_day - occasions.first_day) * SECS_PER_DAY / state->unit_seconds);
+	values[2] = Float8GetDatum(((double) ((int64) as_of_day - occasions.first_day) * USECS_PER_DAY + (double) as_of_rest)
 							   / USECS_PER_SEC / state->unit_seconds);
-	values[3] = Float8GetDatum(occasions > 1 ? repeat_value / (occasions - 1) : 0.0);
+	values[3] = Float8GetDatum(purchase_rule ? cs_occasions_monetary(&occasions, repeat_value) :
+							   occasions.count > 1 ? repeat_value / (occasions.count - 1) : 0.0);
 	values[4] = Float8GetDatum(total);
 	values[5] = Int32GetDatum((int32) state->rows);
 	values[6] = TimestampTzGetDatum(state->first_at);
 	values[7] = TimestampTzGetDatum(state->last_at);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* 0.1.0's final function: every day an occasion, monetary as summed */
+PG_FUNCTION_INFO_V1(rfm_finalfn);
+Datum
+rfm_finalfn(PG_FUNCTION_ARGS)
+{
+	return rfm_final(fcinfo, false);
+}
+
+/* The final function of the purchase rule (0.2.0). */
+PG_FUNCTION_INFO_V1(rfm_finalfn_rule);
+Datum
+rfm_finalfn_rule(PG_FUNCTION_ARGS)
+{
+	return rfm_final(fcinfo, true);
 }
 
 /* ---------------------------------------------------------------------
