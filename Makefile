@@ -10,6 +10,8 @@ OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attr
 # live scores: the trigger that keeps live_customers current, and its per-customer state type
 OBJS        += src/live_days.o src/purchase_days.o
 OBJS        += src/normalize.o src/interrupts.o src/local_day.o
+# queries run on somebody's behalf: read-only, sources read as the role that configured them
+OBJS        += src/query_guard.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
@@ -17,7 +19,8 @@ INSTALL_PARTS += install/scores.sql
 INSTALL_PARTS += install/live_scores.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
-# per capability, so each change ships its own upgrade beside its install part).
+# per capability, so each change ships its own upgrade beside its install part); a part names
+# the install blocks that replace old definitions instead of repeating them.
 DATA         = install/released/$(EXTENSION)--0.1.0.sql
 UPGRADE_0_2_0 = $(sort $(wildcard install/upgrade/0.1.0--0.2.0/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
@@ -36,8 +39,9 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@
 
-$(EXTENSION)--0.1.0--0.2.0.sql: $(UPGRADE_0_2_0)
-	cat $(UPGRADE_0_2_0) > $@
+# a part's "-- @block NAME" line brings in the install parts' block NAME (install/upgrade/expand.awk)
+$(EXTENSION)--0.1.0--0.2.0.sql: $(UPGRADE_0_2_0) $(INSTALL_PARTS) install/upgrade/expand.awk
+	awk -v install="$(INSTALL_PARTS)" -f install/upgrade/expand.awk $(UPGRADE_0_2_0) > $@.tmp && mv $@.tmp $@
 
 # PGXS does not track header dependencies: rebuild every object when a header changes
 $(OBJS): $(wildcard src/*.h)

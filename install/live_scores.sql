@@ -99,6 +99,7 @@ CREATE FUNCTION customer_score.purchase_days_summary(customer_score.purchase_day
 COMMENT ON FUNCTION customer_score.purchase_days_summary(customer_score.purchase_days, date) IS
     'Over the days up to until: their number, the first and the last day, the first day''s amount, the sum of the amounts and of the rows (NULLs and 0 days when there is none). live_scores reads each customer with it.';
 
+-- @begin purchase-days-history
 CREATE FUNCTION customer_score.purchase_days_history(customer_score.purchase_days, until date,
                                                      OUT frequency integer, OUT first_day date, OUT last_day date,
                                                      OUT monetary double precision, OUT total numeric, OUT purchases bigint)
@@ -106,14 +107,17 @@ CREATE FUNCTION customer_score.purchase_days_history(customer_score.purchase_day
     AS 'MODULE_PATHNAME', 'purchase_days_history' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION customer_score.purchase_days_history(customer_score.purchase_days, date) IS
     'The purchase history of the days up to until under the purchase rule (docs/scores.md, How transactions are counted): a day whose amounts net below 0 is a refund day, no occasion, netted against the occasion before it; frequency = occasions - 1, the first and last occasion, monetary = the value from the second occasion on per repeat occasion (0 if not positive), total = all amounts, purchases = rows. NULL without an occasion. live_scores reads each customer with it.';
+-- @end purchase-days-history
 CREATE TABLE customer_score.live_customers (
     customer_id bigint PRIMARY KEY,
     days        customer_score.purchase_days NOT NULL
 ) WITH (fillfactor = 80,       -- room on the page for HOT updates of a customer who buys again
       toast_tuple_target = 8160); -- a customer's days stay in the row, uncompressed, up to about 8 kB
                                   -- (some 1,000 days): a write rewrites them, which TOAST would make dear
+-- @begin live-customers-comment
 COMMENT ON TABLE customer_score.live_customers IS
     'The live state: per customer of the tracked transactions table, the purchase days packed in one value (per day the exact sum of the amounts and the number of rows), kept current by the track_transactions() triggers. Rows with a NULL customer_id or at, or a non-finite at or amount, are not counted; a NULL amount counts as 0 (docs/scores.md, How transactions are counted). live_days shows it one row per day.';
+-- @end live-customers-comment
 COMMENT ON COLUMN customer_score.live_customers.customer_id IS 'The customer.';
 COMMENT ON COLUMN customer_score.live_customers.days IS
     'The customer''s purchase days (calendar days of at, see live_tracking.time_zone), ascending, each with the sum of its amounts (exact, so adding and removing rows never drifts from a recount) and its number of rows; a day whose count reaches 0 is dropped, a customer without a day deleted.';
@@ -145,8 +149,10 @@ COMMENT ON FUNCTION customer_score.live_local_time(timestamptz, text) IS
 -- day), packed per customer and merged into live_customers with INSERT ... ON
 -- CONFLICT DO UPDATE SET days = purchase_days_merge(days, delta) in customer
 -- order; customers left without a day are deleted.  See src/live_days.c.
+-- @begin track-transactions-trigger
 CREATE FUNCTION customer_score.track_transactions() RETURNS trigger
     AS 'MODULE_PATHNAME', 'track_transactions_trigger_rule' LANGUAGE C;
+-- @end track-transactions-trigger
 COMMENT ON FUNCTION customer_score.track_transactions() IS
     'Trigger (AFTER INSERT/UPDATE/DELETE/TRUNCATE, FOR EACH STATEMENT, transition tables new_rows and old_rows): keeps live_customers current. Attach it with track_transactions(relation), never by hand.';
 
@@ -199,6 +205,7 @@ $fn$;
 COMMENT ON FUNCTION customer_score.live_columns(regclass) IS
     'Used by track_transactions and recount_live_days: checks that relation is a table with customer_id (an integer type), at (timestamptz, timestamp or date) and amount (a number), and returns the kind of at: timestamptz, timestamp or date.';
 
+-- @begin recount-live-days
 CREATE FUNCTION customer_score.recount_live_days(relation regclass)
     RETURNS TABLE (customer_id bigint, day date, amount numeric, rows bigint)
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $fn$
@@ -222,6 +229,7 @@ BEGIN
         USING tz;
 END
 $fn$;
+-- @end recount-live-days
 COMMENT ON FUNCTION customer_score.recount_live_days(regclass) IS
     'What live_days should hold for relation, recounted from scratch from its rows (days in the time zone it is tracked with, else the session''s TimeZone), read with the caller''s privileges.';
 
@@ -367,6 +375,7 @@ COMMENT ON FUNCTION customer_score.track_transactions(regclass) IS
 -- The view
 --------------------------------------------------------------------------
 
+-- @begin live-scores-view
 CREATE VIEW customer_score.live_scores WITH (security_invoker = true) AS
 SELECT h.customer_id,
        r.model,
@@ -413,20 +422,27 @@ CROSS JOIN LATERAL (
     SELECT h.recency_days * 86400 / r.unit_seconds AS recency,
            h.t_seconds / r.unit_seconds AS t
 ) x;
+-- @end live-scores-view
 COMMENT ON VIEW customer_score.live_scores IS
     'Live scores: for every customer in live_customers and every model with a finished run (the latest run per model with status done), the purchase history as of now() and its P(alive), expected purchases and CLV under that run''s fitted BG/NBD and Gamma-Gamma models and settings. Days after today are left out. Cheap for one customer (WHERE customer_id = ...).';
 COMMENT ON COLUMN customer_score.live_scores.model IS 'Score model whose latest finished run supplies the fitted models and settings.';
 COMMENT ON COLUMN customer_score.live_scores.run_id IS 'That run (score_runs.run_id).';
+-- @begin live-scores-frequency
 COMMENT ON COLUMN customer_score.live_scores.frequency IS 'Repeat purchase days: purchase days (refund days not counted) - 1.';
+-- @end live-scores-frequency
 COMMENT ON COLUMN customer_score.live_scores.recency IS 'First to last purchase day, in the run''s time_unit.';
 COMMENT ON COLUMN customer_score.live_scores.t IS 'Start of the first purchase day (live_tracking.time_zone) to now(), in the run''s time_unit.';
+-- @begin live-scores-monetary
 COMMENT ON COLUMN customer_score.live_scores.monetary IS 'Mean value of the repeat purchase days, refund days netted against the purchase day before them (0 without any, or when not positive).';
+-- @end live-scores-monetary
 COMMENT ON COLUMN customer_score.live_scores.total IS 'Everything the customer spent up to today.';
 COMMENT ON COLUMN customer_score.live_scores.purchases IS 'Rows (transactions) counted up to today.';
 COMMENT ON COLUMN customer_score.live_scores.p_alive IS 'Probability that the customer is still active, under the run''s BG/NBD model (NULL without one).';
 COMMENT ON COLUMN customer_score.live_scores.expected_purchases IS 'Purchases expected over the run''s horizon (in time units).';
+-- @begin live-scores-clv
 COMMENT ON COLUMN customer_score.live_scores.clv IS
     'Predicted lifetime value over the run''s horizon, in clv_step steps, discounted at the run''s yearly discount_rate converted to the step (predicted_clv, as refresh computes it). NULL without a spend model or where the spend model gives no finite expected spend (p * frequency + q <= 1); 0 for a repeat customer whose repeat purchases net to nothing.';
+-- @end live-scores-clv
 COMMENT ON COLUMN customer_score.live_scores.as_of IS 'now(): the figures are as of the current transaction''s start.';
 
 --------------------------------------------------------------------------
