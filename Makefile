@@ -28,7 +28,7 @@ EXTRA_CLEAN  = $(DATA_built)
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
-REGRESS     += live_scores purchase_rule
+REGRESS     += live_scores purchase_rule real_data
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 
