@@ -3,7 +3,7 @@ EXTENSION    = customer_score
 EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big   = customer_score
 OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
-               src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
+               src/model.o src/counting.o src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
