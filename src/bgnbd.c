@@ -253,6 +253,7 @@ expected_purchases_by_quadrature(double a, double beta, double n, double s)
 /*
  * Expected purchases in (T, T + horizon] for a customer known to be active
  * at T: E[g(p)] with p ~ Beta(a, b + x), n = r + x, s = horizon/(alpha + T).
+ * MBG/NBD's active customer has p ~ Beta(a, b + 1 + x): it passes b + 1.
  *
  * The closed form (FHL 2005 eq. 10) is
  *   (a+b+x-1)/(a-1) [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)],
@@ -270,16 +271,16 @@ expected_purchases_by_quadrature(double a, double beta, double n, double s)
  * x = 0 (where the raw 2F1 can be negative).  If the series would need too
  * many terms or cancels badly, the quadrature above decides instead.
  */
-static double
-expected_purchases_if_active(const BgnbdModel *model, double horizon, double x, double t)
+double
+bg_expected_if_active(double r, double alpha, double a, double b, double horizon,
+					  double x, double t)
 {
-	double		a = model->a;
-	double		n = model->r + x;
-	double		s = horizon / (model->alpha + t);
+	double		n = r + x;
+	double		s = horizon / (alpha + t);
 	double		z = s / (1.0 + s);
 	double		L = -log1p(s);
-	double		C = a + model->b + x - 1.0;
-	double		A = a + model->b - 1.0 - model->r;
+	double		C = a + b + x - 1.0;
+	double		A = a + b - 1.0 - r;
 	double		u = A * z;
 	double		sum = u;
 	double		first,
@@ -307,7 +308,7 @@ expected_purchases_if_active(const BgnbdModel *model, double horizon, double x, 
 		if (isfinite(result) && result > 0 && fabs(first) + fabs(second) <= 1e6 * result)
 			return result;
 	}
-	return expected_purchases_by_quadrature(a, model->b + x, n, s);
+	return expected_purchases_by_quadrature(a, b + x, n, s);
 }
 
 double
@@ -317,48 +318,123 @@ bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
 	if (horizon == 0)
 		return 0.0;
 	return bgnbd_p_alive(model, frequency, recency, t) *
-		expected_purchases_if_active(model, horizon, (double) frequency, t);
+		bg_expected_if_active(model->r, model->alpha, model->a, model->b, horizon,
+							  (double) frequency, t);
 }
 
-/* expected_purchases(model, horizon, frequency, recency, t) */
-PG_FUNCTION_INFO_V1(bgnbd_expected_purchases_sql);
-Datum
-bgnbd_expected_purchases_sql(PG_FUNCTION_ARGS)
+/*
+ * P(N >= n) for N negative binomial with r and success log-probabilities
+ * log_p = log alpha/(alpha+t), log_q = log t/(alpha+t) (n > 0, t > 0).  Below
+ * the mean, one minus the head's n terms; above it, the tail's terms, which
+ * decrease from n on, summed until they no longer count.
+ */
+static double
+negative_binomial_tail(double r, double log_p, double log_q, int32 n)
 {
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
-	double		horizon = PG_GETARG_FLOAT8(1);
-	int32		frequency = PG_GETARG_INT32(2);
-	double		recency = PG_GETARG_FLOAT8(3);
-	double		t = PG_GETARG_FLOAT8(4);
+	double		mean = r * exp(log_q - log_p);
+	double		log_term,
+				sum = 0;
 
-	cs_check_non_negative("horizon", horizon);
-	cs_check_history(frequency, recency, t);
-	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
-									 bgnbd_expected_purchases(model, horizon, frequency, recency, t)));
+	if (n <= mean)
+	{
+		log_term = r * log_p;	/* P(N = 0) */
+		for (int32 j = 0; j < n; j++)
+		{
+			if ((j & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();	/* n is the caller's and may be large */
+			sum += exp(log_term);
+			log_term += log(r + j) - log(j + 1.0) + log_q;
+		}
+		return fmax(0.0, 1.0 - sum);
+	}
+	log_term = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log_p + n * log_q;
+	for (double j = n;; j += 1.0)
+	{
+		double		term = exp(log_term);
+
+		if (((int64) j & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();	/* slow when t is many times alpha */
+		sum += term;
+		if (term <= 1e-17 * sum || term == 0.0)
+			break;
+		log_term += log(r + j) - log(j + 1.0) + log_q;
+	}
+	return fmin(1.0, sum);
 }
 
-/* expected_purchases(model, horizon): a customer just acquired */
-PG_FUNCTION_INFO_V1(bgnbd_expected_purchases_new);
-Datum
-bgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+/*
+ * P(X(t) = n) for a new customer of the beta-geometric family (FHL 2005
+ * eq. 8), in logs: with shift 0 BG/NBD, with shift 1 MBG/NBD, whose customer
+ * may also drop out right after the first purchase (probability a/(a+b)):
+ *
+ *   B(a, b+shift+n)/B(a,b) NB(n) + [n>0] B(a+1, b+shift+n-1)/B(a,b) P(NB >= n)
+ *   + [shift and n = 0] a/(a+b),
+ *
+ * NB the negative binomial of purchases in t of a customer who never drops out.
+ */
+double
+bg_family_pmf(double r, double alpha, double a, double b, int shift, double t, int32 n)
 {
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
-	double		horizon = PG_GETARG_FLOAT8(1);
+	double		log_p = log(alpha) - log(alpha + t);	/* log alpha/(alpha+t) */
+	double		log_q = log(t) - log(alpha + t);	/* log t/(alpha+t) */
+	double		lbeta_ab = cs_lbeta(a, b);
+	double		log_nb,
+				result,
+				tail;
 
-	cs_check_non_negative("horizon", horizon);
-	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
-									 bgnbd_expected_purchases(model, horizon, 0, 0.0, 0.0)));
+	if (t == 0)
+		return n == 0 ? 1.0 : 0.0;
+	log_nb = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log_p + (n > 0 ? n * log_q : 0.0);
+	result = exp(cs_lbeta(a, b + shift + n) - lbeta_ab + log_nb);
+	if (n == 0)
+		return result + (shift ? a / (a + b) : 0.0);
+	tail = negative_binomial_tail(r, log_p, log_q, n);
+	return result + exp(cs_lbeta(a + 1.0, b + shift + n - 1.0) - lbeta_ab) * tail;
 }
 
-PG_FUNCTION_INFO_V1(bgnbd_p_alive_sql);
-Datum
-bgnbd_p_alive_sql(PG_FUNCTION_ARGS)
+/* P(no purchase in (T, T + horizon]): a dropped customer makes none, an active one by chance */
+double
+bg_family_p_none(double p_alive, double r, double alpha, double horizon, double x, double t)
 {
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
-	int32		frequency = PG_GETARG_INT32(1);
-	double		recency = PG_GETARG_FLOAT8(2);
-	double		t = PG_GETARG_FLOAT8(3);
-
-	cs_check_history(frequency, recency, t);
-	PG_RETURN_FLOAT8(cs_check_result("P(alive)", bgnbd_p_alive(model, frequency, recency, t)));
+	return (1.0 - p_alive) + p_alive * exp(-(r + x) * log1p(horizon / (alpha + t)));
 }
+
+/* The CountingPredictions callbacks of BG/NBD. */
+static double
+bgnbd_p_alive_cb(const void *model, int64 x, double t_x, double t)
+{
+	return bgnbd_p_alive(model, x, t_x, t);
+}
+
+static double
+bgnbd_expected_cb(const void *model, double horizon, int64 x, double t_x, double t)
+{
+	return bgnbd_expected_purchases(model, horizon, x, t_x, t);
+}
+
+static double
+bgnbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
+{
+	const BgnbdModel *m = model;
+
+	return bg_family_p_none(bgnbd_p_alive(m, x, t_x, t), m->r, m->alpha, horizon, (double) x, t);
+}
+
+static double
+bgnbd_pmf_cb(const void *model, double horizon, int32 n)
+{
+	const BgnbdModel *m = model;
+
+	return bg_family_pmf(m->r, m->alpha, m->a, m->b, 0, horizon, n);
+}
+
+static const CountingPredictions bgnbd_predictions = {
+	.label = "BG/NBD",
+	.p_alive = bgnbd_p_alive_cb,
+	.expected = bgnbd_expected_cb,
+	.p_none = bgnbd_p_none_cb,
+	.pmf = bgnbd_pmf_cb,
+};
+
+CS_COUNTING_FUNCTIONS(bgnbd, bgnbd_predictions)
+

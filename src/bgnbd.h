@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 
+#include "counting.h"
 #include "model.h"
 
 #define BGNBD_VERSION 1
@@ -39,5 +40,12 @@ extern double bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
 									   int64 frequency, double recency, double t);
 extern double bgnbd_p_alive(const BgnbdModel *model, int64 frequency,
 							double recency, double t);
+
+extern double bg_expected_if_active(double r, double alpha, double a, double b, double horizon,
+									 double x, double t);
+extern double bg_family_pmf(double r, double alpha, double a, double b, int shift, double t,
+							int32 n);
+extern double bg_family_p_none(double p_alive, double r, double alpha, double horizon, double x,
+							   double t);
 
 #endif

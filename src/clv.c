@@ -1,5 +1,6 @@
 /*
- * clv.c — customer lifetime value from a purchase model and a spend model.
+ * clv.c — customer lifetime value from a purchase model (any counting model,
+ * through its CountingPredictions) and a spend model.
  *
  * clv = sum over steps k = 1..K of
  *         (E[Y(t_k)] - E[Y(t_{k-1})]) * E[spend] / (1 + discount_rate)^(t_k / step)
@@ -13,17 +14,17 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "bgnbd.h"
+#include "counting.h"
 #include "gamma_gamma.h"
 #include "validate.h"
 
 #define CLV_MAX_STEPS 100000
 
-PG_FUNCTION_INFO_V1(clv_bgnbd_gamma_gamma);
+/* clv(purchase model, gamma_gamma, frequency, recency, t, monetary, horizon, discount_rate, step) */
 Datum
-clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
+counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
-	BgnbdModel *purchases = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
+	const void *purchases = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	GammaGammaModel *spend_model = DatumGetGammaGammaModel(PG_GETARG_DATUM(1));
 	int32		frequency = PG_GETARG_INT32(2);
 	double		recency = PG_GETARG_FLOAT8(3);
@@ -58,7 +59,7 @@ clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 
 		/* a long horizon in small steps can take minutes: let cancel and timeouts in */
 		CHECK_FOR_INTERRUPTS();
-		expected = bgnbd_expected_purchases(purchases, tk, frequency, recency, t);
+		expected = p->expected(purchases, tk, frequency, recency, t);
 
 		value += (expected - previous) * spend / pow(1.0 + discount_rate, tk / step);
 		previous = expected;

@@ -129,3 +129,75 @@ counting_transfn(FunctionCallInfo fcinfo, const char *fname)
 	history_validate_key(HISTORY_BGNBD, key);
 	PG_RETURN_POINTER(history_add(fcinfo, HISTORY_BGNBD, key, 1));
 }
+
+/* expected_purchases(model, horizon, frequency, recency, t) */
+Datum
+counting_expected_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
+{
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	double		horizon = PG_GETARG_FLOAT8(1);
+	int32		frequency = PG_GETARG_INT32(2);
+	double		recency = PG_GETARG_FLOAT8(3);
+	double		t = PG_GETARG_FLOAT8(4);
+
+	cs_check_non_negative("horizon", horizon);
+	cs_check_history(frequency, recency, t);
+	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
+									 p->expected(model, horizon, frequency, recency, t)));
+}
+
+/* expected_purchases(model, horizon): a customer just acquired */
+Datum
+counting_expected_new_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
+{
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	double		horizon = PG_GETARG_FLOAT8(1);
+
+	cs_check_non_negative("horizon", horizon);
+	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
+									 p->expected(model, horizon, 0, 0.0, 0.0)));
+}
+
+/* p_alive(model, frequency, recency, t) */
+Datum
+counting_p_alive_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
+{
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	int32		frequency = PG_GETARG_INT32(1);
+	double		recency = PG_GETARG_FLOAT8(2);
+	double		t = PG_GETARG_FLOAT8(3);
+
+	cs_check_history(frequency, recency, t);
+	PG_RETURN_FLOAT8(cs_check_result("P(alive)", p->p_alive(model, frequency, recency, t)));
+}
+
+/* p_no_purchase(model, horizon, frequency, recency, t) */
+Datum
+counting_p_none_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
+{
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	double		horizon = PG_GETARG_FLOAT8(1);
+	int32		frequency = PG_GETARG_INT32(2);
+	double		recency = PG_GETARG_FLOAT8(3);
+	double		t = PG_GETARG_FLOAT8(4);
+
+	cs_check_non_negative("horizon", horizon);
+	cs_check_history(frequency, recency, t);
+	PG_RETURN_FLOAT8(cs_check_result("the probability of no purchase",
+									 fmin(1.0, fmax(0.0, p->p_none(model, horizon, frequency, recency, t)))));
+}
+
+/* purchase_probability(model, horizon, n): P(X(horizon) = n) for a new customer */
+Datum
+counting_pmf_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
+{
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	double		horizon = PG_GETARG_FLOAT8(1);
+	int32		n = PG_GETARG_INT32(2);
+
+	cs_check_non_negative("horizon", horizon);
+	if (n < 0)
+		cs_reject("n", "non-negative", n);
+	PG_RETURN_FLOAT8(cs_check_result("the purchase probability",
+									 fmin(1.0, fmax(0.0, p->pmf(model, horizon, n)))));
+}

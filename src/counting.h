@@ -35,6 +35,44 @@ typedef struct CountingData
 	double	   *inv_beta_time;	/* 1 / (beta + times[k]) (Pareto/NBD) */
 } CountingData;
 
+/*
+ * The predictions of a counting model, each for a customer with history
+ * (x, t_x, T) in the model's time unit; a new customer is (0, 0, 0).
+ * Callers have validated the arguments.
+ */
+typedef struct CountingPredictions
+{
+	const char *label;			/* the model in messages, e.g. "BG/NBD" */
+	/* P(alive at T) */
+	double		(*p_alive) (const void *model, int64 x, double t_x, double t);
+	/* E[purchases in (T, T + horizon]] */
+	double		(*expected) (const void *model, double horizon, int64 x, double t_x, double t);
+	/* P(no purchase in (T, T + horizon]) */
+	double		(*p_none) (const void *model, double horizon, int64 x, double t_x, double t);
+	/* P(X(horizon) = n) for a new customer */
+	double		(*pmf) (const void *model, double horizon, int32 n);
+} CountingPredictions;
+
+extern Datum counting_expected_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_expected_new_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_p_alive_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_p_none_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_pmf_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+
+/*
+ * The SQL-callable predictions of a counting model: PREFIX_expected_purchases_sql,
+ * PREFIX_expected_purchases_new, PREFIX_p_alive_sql, PREFIX_p_no_purchase_sql,
+ * PREFIX_purchase_probability_sql and clv_PREFIX_gamma_gamma.
+ */
+#define CS_COUNTING_FUNCTIONS(prefix, preds) \
+	CS_MODEL_ENTRY(prefix, _expected_purchases_sql, counting_expected_sql, preds) \
+	CS_MODEL_ENTRY(prefix, _expected_purchases_new, counting_expected_new_sql, preds) \
+	CS_MODEL_ENTRY(prefix, _p_alive_sql, counting_p_alive_sql, preds) \
+	CS_MODEL_ENTRY(prefix, _p_no_purchase_sql, counting_p_none_sql, preds) \
+	CS_MODEL_ENTRY(prefix, _purchase_probability_sql, counting_pmf_sql, preds) \
+	CS_MODEL_ENTRY(clv_##prefix, _gamma_gamma, counting_clv_sql, preds)
+
 extern void counting_prepare(const HistoryState *state, CsFitData *out);
 extern Datum counting_transfn(FunctionCallInfo fcinfo, const char *fname);
 
