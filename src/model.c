@@ -207,6 +207,8 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 		if (spec->scaled_params & (1 << i))
 			values.params[i] *= data.scale;
 	}
+	if (spec->on_ridge && spec->on_ridge(values.params))
+		values.flags &= ~MODEL_CONVERGED;
 	values.log_likelihood = -fit.value * data.total + data.log_likelihood_shift;
 	/* data.total is the same sum in double precision, which a cast could overflow */
 	values.customers = cs_model_customers(history_total_count(state));

@@ -80,6 +80,8 @@ typedef struct CsModelSpec
 	cs_objective objective;		/* minus the mean log-likelihood, in log-parameters */
 	int			nstarts;
 	const double (*starts)[CS_OPT_MAX_PARAMS];	/* in the rescaled unit */
+	/* optional: true when fitted parameters lie on a ridge the optimiser cannot see */
+	bool		(*on_ridge) (const double *params);
 } CsModelSpec;
 
 extern void *cs_model_from_values(const CsModelSpec *spec, const CsModelValues *values);

@@ -272,6 +272,24 @@ static const double pareto_nbd_starts[][CS_OPT_MAX_PARAMS] = {
 	{0.25, 0.1, 2.0, 3.0},
 };
 
+/*
+ * Beyond this shape a gamma-distributed rate is one rate for every customer
+ * (coefficient of variation 1/sqrt(shape) below 3 %).
+ */
+#define PARETO_NBD_RIDGE_SHAPE 1e3
+
+/*
+ * The likelihood keeps rising, ever more slowly, as s and beta grow with
+ * s/beta fixed (every customer the same dropout rate), and likewise r and
+ * alpha: a fit that stops far out along either ridge has met the gradient
+ * test without reaching a maximum.
+ */
+static bool
+pareto_nbd_on_ridge(const double *params)
+{
+	return params[0] > PARETO_NBD_RIDGE_SHAPE || params[2] > PARETO_NBD_RIDGE_SHAPE;
+}
+
 static const CsModelSpec pareto_nbd_spec = {
 	.type_name = "pareto_nbd",
 	.label = "Pareto/NBD",
@@ -285,6 +303,7 @@ static const CsModelSpec pareto_nbd_spec = {
 	.objective = pareto_nbd_objective,
 	.nstarts = lengthof(pareto_nbd_starts),
 	.starts = pareto_nbd_starts,
+	.on_ridge = pareto_nbd_on_ridge,
 };
 
 CS_MODEL_FUNCTIONS(pareto_nbd, pareto_nbd_spec)
