@@ -248,6 +248,35 @@ history_compacted_copy(const HistoryState *state)
 	return copy;
 }
 
+/*
+ * A compacted copy with the times (recency and t of a BG/NBD-kind history) rounded to a grid of
+ * `levels` steps of the largest t: a few thousand points that stand in for millions of distinct
+ * histories where an approximate fit is enough (a fit's starting point).  Rounding both times
+ * with one grid keeps recency <= t.
+ */
+HistoryState *
+history_coarse_copy(const HistoryState *state, int levels)
+{
+	HistoryState *copy = history_compacted_copy(state);
+	double		largest = 0,
+				step;
+
+	Assert(state->kind == HISTORY_BGNBD);
+	for (int32 i = 0; i < copy->used; i++)
+		largest = fmax(largest, copy->points[i].key[2]);
+	step = largest > 0 ? largest / levels : 1;
+	for (int32 i = 0; i < copy->used; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		copy->points[i].key[1] = rint(copy->points[i].key[1] / step) * step;
+		copy->points[i].key[2] = rint(copy->points[i].key[2] / step) * step;
+	}
+	copy->flags &= ~HISTORY_COMPACT;
+	history_compact(copy);
+	return copy;
+}
+
 int64
 history_total_count(const HistoryState *state)
 {

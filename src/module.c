@@ -8,7 +8,9 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
 
+#include "model.h"
 #include "state_limit.h"
 
 PG_MODULE_MAGIC;
@@ -20,4 +22,6 @@ void
 _PG_init(void)
 {
 	cs_define_state_limit();
+	cs_define_fit_settings();
+	MarkGUCPrefixReserved("customer_score");
 }

@@ -24,7 +24,6 @@ cs_define_state_limit(void)
 							PGC_USERSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
-	MarkGUCPrefixReserved("customer_score");
 }
 
 int64

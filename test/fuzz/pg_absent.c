@@ -19,6 +19,7 @@
 NOT_AVAILABLE(AggCheckCallContext)
 NOT_AVAILABLE(BlessTupleDesc)
 NOT_AVAILABLE(CreateTupleDescCopy)
+NOT_AVAILABLE(DefineCustomBoolVariable)
 NOT_AVAILABLE(DefineCustomIntVariable)
 NOT_AVAILABLE(DirectFunctionCall1Coll)
 NOT_AVAILABLE(HeapTupleHeaderGetDatum)
