@@ -4,6 +4,8 @@ EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big   = customer_score
 OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
                src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
+# validation: calibration/holdout summaries, period probabilities, tracking, bootstrap
+OBJS        += src/rfm_holdout.o src/bgnbd_pmf.o src/holdout.o src/tracking.o src/bootstrap.o
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
@@ -15,6 +17,7 @@ INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
 INSTALL_PARTS += install/scores.sql
 INSTALL_PARTS += install/live_scores.sql
+INSTALL_PARTS += install/validation.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
 # per capability, so each change ships its own upgrade beside its install part).
@@ -26,6 +29,7 @@ REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
 REGRESS     += live_scores
+REGRESS     += validation
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

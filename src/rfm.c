@@ -40,19 +40,13 @@
 #include "utils/timestamp.h"
 
 #include "interrupts.h"
+#include "rfm.h"
 #include "text_io.h"
 #include "validate.h"
 
 #define RFM_VERSION 1
 #define RFM_SORTED 0x0001
 #define RFM_INITIAL_CAPACITY 8
-
-typedef struct RfmOccasion
-{
-	int32		day;			/* days since 2000-01-01 on the local calendar */
-	int32		reserved;
-	double		amount;
-} RfmOccasion;
 
 typedef struct RfmState
 {
@@ -225,6 +219,35 @@ rfm_check_same_window(const RfmState *state, TimestampTz as_of, double unit_seco
  * ---------------------------------------------------------------------
  */
 
+/* The observation end and unit of a group: a finite end and a positive unit. */
+void
+rfm_check_window(const char *end_name, TimestampTz end, const char *unit_name,
+				 const Interval *unit, double unit_seconds)
+{
+	if (!(unit_seconds > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a positive interval, got %s", unit_name,
+						DatumGetCString(DirectFunctionCall1(interval_out,
+															PointerGetDatum(unit))))));
+	if (TIMESTAMP_NOT_FINITE(end))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite timestamp", end_name)));
+}
+
+/* One transaction row: a finite time and a finite amount. */
+void
+rfm_check_row(TimestampTz at, double amount)
+{
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("purchase time must be a finite timestamp, got %s",
+						TIMESTAMP_IS_NOBEGIN(at) ? "-infinity" : "infinity")));
+	cs_check_finite("amount", amount);
+}
+
 static Datum
 rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
 {
@@ -248,24 +271,8 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	if (state != NULL)
 		rfm_check_same_window(state, as_of, unit_seconds);
 	else
-	{
-		if (!(unit_seconds > 0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unit must be a positive interval, got %s",
-							DatumGetCString(DirectFunctionCall1(interval_out,
-																PointerGetDatum(unit))))));
-		if (TIMESTAMP_NOT_FINITE(as_of))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("as_of must be a finite timestamp")));
-	}
-	if (TIMESTAMP_NOT_FINITE(at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("purchase time must be a finite timestamp, got %s",
-						TIMESTAMP_IS_NOBEGIN(at) ? "-infinity" : "infinity")));
-	cs_check_finite("amount", amount);
+		rfm_check_window("as_of", as_of, "unit", unit, unit_seconds);
+	rfm_check_row(at, amount);
 	if (at > as_of)
 		goto done;				/* after the observation end: not seen yet */
 
@@ -341,6 +348,53 @@ rfm_combinefn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
+/*
+ * The first five fields of rfm_summary (frequency, recency, t, monetary, total) from n >= 1 rows
+ * sorted by (day, amount), observed until as_of_local (local wall clock) in unit_seconds.
+ */
+void
+rfm_summarise(const RfmOccasion *rows, int32 n, int64 as_of_local, double unit_seconds, Datum *values)
+{
+	double		repeat_value = 0,
+				total = 0;
+	int32		first_day,
+				last_day,
+				as_of_day,
+				occasions = 0;
+	int64		as_of_rest;
+
+	/* sum rows into purchase occasions, one per calendar day */
+	for (int32 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		total += rows[i].amount;
+		if (i == 0 || rows[i].day != rows[i - 1].day)
+			occasions++;
+		if (occasions > 1)
+			repeat_value += rows[i].amount;
+	}
+	cs_check_result("the total of the amounts", total);
+	cs_check_result("the value of the repeat purchases", repeat_value);
+	first_day = rows[0].day;
+	last_day = rows[n - 1].day;
+
+	/*
+	 * t in whole days and the rest: as_of_local - first_day * USECS_PER_DAY in one int64
+	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
+	 * Exact, as before, whenever the span fits in a double's 53 bits (285 years).
+	 */
+	as_of_day = local_day(as_of_local);
+	as_of_rest = as_of_local - (int64) as_of_day * USECS_PER_DAY;
+
+	values[0] = Int32GetDatum(occasions - 1);
+	values[1] = Float8GetDatum((double) (last_day - first_day) * SECS_PER_DAY / unit_seconds);
+	values[2] = Float8GetDatum(((double) ((int64) as_of_day - first_day) * USECS_PER_DAY + (double) as_of_rest)
+							   / USECS_PER_SEC / unit_seconds);
+	values[3] = Float8GetDatum(occasions > 1 ? repeat_value / (occasions - 1) : 0.0);
+	values[4] = Float8GetDatum(total);
+}
+
 /* The summary as customer_score.rfm_summary. */
 PG_FUNCTION_INFO_V1(rfm_finalfn);
 Datum
@@ -350,13 +404,6 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	RfmState   *state;
 	Datum		values[8];
 	bool		nulls[8] = {false};
-	double		repeat_value = 0,
-				total = 0;
-	int32		first_day,
-				last_day,
-				as_of_day,
-				occasions = 0;
-	int64		as_of_rest;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -377,36 +424,7 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
-	/* sum rows into purchase occasions, one per calendar day */
-	for (int32 i = 0; i < state->used; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		total += state->occasions[i].amount;
-		if (i == 0 || state->occasions[i].day != state->occasions[i - 1].day)
-			occasions++;
-		if (occasions > 1)
-			repeat_value += state->occasions[i].amount;
-	}
-	cs_check_result("the total of the amounts", total);
-	cs_check_result("the value of the repeat purchases", repeat_value);
-	first_day = state->occasions[0].day;
-	last_day = state->occasions[state->used - 1].day;
-
-	/*
-	 * t in whole days and the rest: as_of_local - first_day * USECS_PER_DAY in one int64
-	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
-	 * Exact, as before, whenever the span fits in a double's 53 bits (285 years).
-	 */
-	as_of_day = local_day(state->as_of_local);
-	as_of_rest = state->as_of_local - (int64) as_of_day * USECS_PER_DAY;
-
-	values[0] = Int32GetDatum(occasions - 1);
-	values[1] = Float8GetDatum((double) (last_day - first_day) * SECS_PER_DAY / state->unit_seconds);
-	values[2] = Float8GetDatum(((double) ((int64) as_of_day - first_day) * USECS_PER_DAY + (double) as_of_rest)
-							   / USECS_PER_SEC / state->unit_seconds);
-	values[3] = Float8GetDatum(occasions > 1 ? repeat_value / (occasions - 1) : 0.0);
-	values[4] = Float8GetDatum(total);
+	rfm_summarise(state->occasions, state->used, state->as_of_local, state->unit_seconds, values);
 	values[5] = Int32GetDatum((int32) state->rows);
 	values[6] = TimestampTzGetDatum(state->first_at);
 	values[7] = TimestampTzGetDatum(state->last_at);
@@ -628,4 +646,23 @@ rfm_state_send(PG_FUNCTION_ARGS)
 		pq_sendfloat8(&buf, state->occasions[i].amount);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* The session's local wall clock, calendar days and units, for the other aggregates over transactions. */
+int64
+rfm_local_usecs(TimestampTz ts)
+{
+	return local_usecs(ts);
+}
+
+int32
+rfm_local_day(int64 local)
+{
+	return local_day(local);
+}
+
+double
+rfm_interval_seconds(const Interval *unit)
+{
+	return interval_seconds(unit);
 }
