@@ -20,7 +20,6 @@
 #include <math.h>
 
 #include "common/pg_prng.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -143,28 +142,16 @@ read_customers(BootData *d, const char *sql)
 		{.name = "t",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 		{.name = "monetary",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 	};
-	CsQuery		query = {
-		.what = "customers",
-		.sql = sql,
-		.columns = columns,
-		.ncolumns = lengthof(columns),
-		.key_column = 0,
-		.cxt = CurrentMemoryContext,
-	};
+	int64		nrows = cs_read_columns("customers", sql, columns, lengthof(columns));
 	bool	   *spends;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	query.strings = cs_strings_create(CurrentMemoryContext);
-	cs_read_query(&query);
-	SPI_finish();
-	if (query.nrows == 0)
+	if (nrows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the customers query returned no rows"),
 				 errdetail("Query: %s", sql)));
 
-	d->n = query.nrows;
+	d->n = nrows;
 	d->customer_id = CS_COL_INT8S(&columns[0]);
 	d->frequency = CS_COL_INT8S(&columns[1]);
 	d->recency = CS_COL_FLOAT8S(&columns[2]);
@@ -348,6 +335,7 @@ prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 	GammaGammaModel **gg_models;
 	double	   *draws;
 	double	   *bounds;			/* per prediction key: lower and upper of the three */
+	Prediction *points;			/* per prediction key: the point values */
 
 	if (!(level > 0 && level < 1))
 		cs_reject("level", "between 0 and 1 (exclusive)", level);
@@ -368,9 +356,11 @@ prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 
 	draws = palloc(sizeof(double) * replicates * 3);
 	bounds = palloc(sizeof(double) * 6 * d.npred);
+	points = palloc(sizeof(Prediction) * d.npred);
 	for (int32 k = 0; k < d.npred; k++)
 	{
 		CHECK_FOR_INTERRUPTS();
+		points[k] = predict(bg, gg, &d, d.first_pred[k], &h);
 		for (int32 b = 0; b < replicates; b++)
 		{
 			Prediction	p = predict(bg_models[b], gg_models[b], &d, d.first_pred[k], &h);
@@ -388,7 +378,7 @@ prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 
 	for (int64 c = 0; c < d.n; c++)
 	{
-		Prediction	p = predict(bg, gg, &d, c, &h);
+		Prediction	p = points[d.pred_of[c]];
 		const double *bk = &bounds[6 * d.pred_of[c]];
 		Datum		values[10];
 		bool		nulls[10] = {false};

@@ -15,7 +15,6 @@
 
 #include <math.h>
 
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -69,27 +68,6 @@ check_max_frequency(int32 max_frequency)
 	if (max_frequency < 1 || max_frequency > HOLDOUT_MAX_BINS)
 		cs_reject("max_frequency", "between 1 and 10000", (double) max_frequency);
 	return max_frequency;
-}
-
-/* Runs the query and fills the columns, in the current memory context. */
-static int64
-read_rows(const char *what, const char *sql, CsColumn *columns, int ncolumns)
-{
-	CsQuery		query = {
-		.what = what,
-		.sql = sql,
-		.columns = columns,
-		.ncolumns = ncolumns,
-		.key_column = -1,
-		.cxt = CurrentMemoryContext,
-	};
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	query.strings = cs_strings_create(CurrentMemoryContext);
-	cs_read_query(&query);
-	SPI_finish();
-	return query.nrows;
 }
 
 /* One output row of holdout_table from a bin's sums. */
@@ -150,7 +128,7 @@ holdout_table_bgnbd(PG_FUNCTION_ARGS)
 	int64		n;
 
 	InitMaterializedSRF(fcinfo, 0);
-	n = read_rows("calibration and holdout", sql, columns, lengthof(columns));
+	n = cs_read_columns("calibration and holdout", sql, columns, lengthof(columns));
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		x = CS_COL_INT8S(&columns[0])[i];
@@ -193,7 +171,7 @@ period_transactions_bgnbd(PG_FUNCTION_ARGS)
 	int64		n;
 
 	InitMaterializedSRF(fcinfo, 0);
-	n = read_rows("calibration histories", sql, columns, lengthof(columns));
+	n = cs_read_columns("calibration histories", sql, columns, lengthof(columns));
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		x = CS_COL_INT8S(&columns[0])[i];

@@ -31,6 +31,7 @@
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/timestamp.h"
 
 #include "interrupts.h"
@@ -146,14 +147,20 @@ static void
 holdout_check_window(TimestampTz calibration_end, TimestampTz holdout_end,
 					 const Interval *unit, double unit_seconds)
 {
+	char		calibration_text[MAXDATELEN + 1];
+
 	rfm_check_window("calibration_end", calibration_end, "unit", unit, unit_seconds);
 	rfm_check_window("holdout_end", holdout_end, "unit", unit, unit_seconds);
 	if (holdout_end <= calibration_end)
+	{
+		/* timestamptz_to_str returns a static buffer: keep the first before the second */
+		strlcpy(calibration_text, timestamptz_to_str(calibration_end), sizeof(calibration_text));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("holdout_end must be later than calibration_end, got calibration_end %s and holdout_end %s",
-						pstrdup(timestamptz_to_str(calibration_end)), pstrdup(timestamptz_to_str(holdout_end))),
+						calibration_text, timestamptz_to_str(holdout_end)),
 				 errdetail("The holdout is the period (calibration_end, holdout_end]; it must not be empty.")));
+	}
 }
 
 /* ---------------------------------------------------------------------

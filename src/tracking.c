@@ -13,7 +13,6 @@
 
 #include <math.h>
 
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -65,25 +64,12 @@ read_purchase_days(const char *sql, TimestampTz end_at, int64 *count)
 		{.name = "customer_id",.kind = CS_COL_INT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 		{.name = "at",.kind = CS_COL_TIMESTAMPTZ,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 	};
-	CsQuery		query = {
-		.what = "transactions",
-		.sql = sql,
-		.columns = columns,
-		.ncolumns = lengthof(columns),
-		.key_column = 0,
-		.cxt = CurrentMemoryContext,
-	};
 	CustomerDay *days;
+	int64		nrows = cs_read_columns("transactions", sql, columns, lengthof(columns));
 	int64		n = 0;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	query.strings = cs_strings_create(CurrentMemoryContext);
-	cs_read_query(&query);
-	SPI_finish();
-
-	days = palloc(sizeof(CustomerDay) * Max(query.nrows, 1));
-	for (int64 i = 0; i < query.nrows; i++)
+	days = palloc(sizeof(CustomerDay) * Max(nrows, 1));
+	for (int64 i = 0; i < nrows; i++)
 	{
 		TimestampTz at = CS_COL_TIMES(&columns[1])[i];
 

@@ -54,6 +54,10 @@ extern Datum rfm_state_in(PG_FUNCTION_ARGS);
 extern Datum rfm_state_out(PG_FUNCTION_ARGS);
 extern Datum rfm_state_recv(PG_FUNCTION_ARGS);
 extern Datum rfm_state_send(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_in(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_out(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_recv(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_send(PG_FUNCTION_ARGS);
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -74,6 +78,8 @@ static const FuzzType types[] = {
 	{"gamma_gamma_state", gamma_gamma_state_in, gamma_gamma_state_out, gamma_gamma_state_recv,
 	gamma_gamma_state_send},
 	{"rfm_state", rfm_state_in, rfm_state_out, rfm_state_recv, rfm_state_send},
+	{"rfm_holdout_state", rfm_holdout_state_in, rfm_holdout_state_out, rfm_holdout_state_recv,
+	rfm_holdout_state_send},
 };
 
 static const FuzzType *type;
