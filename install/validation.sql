@@ -90,6 +90,38 @@ CREATE AGGREGATE customer_score.rfm_holdout(at timestamptz, amount double precis
 COMMENT ON AGGREGATE customer_score.rfm_holdout(timestamptz, double precision, timestamptz, timestamptz) IS
     'rfm_holdout(at, amount, calibration_end, holdout_end) with recency, t and holdout_t in days.';
 
+-- Stored states: one per partition or shard, merged and finished later, as for rfm.
+CREATE AGGREGATE customer_score.rfm_holdout_partial(at timestamptz, amount double precision,
+        calibration_end timestamptz, holdout_end timestamptz, unit interval) (
+    SFUNC = customer_score.rfm_holdout_transfn,
+    STYPE = customer_score.rfm_holdout_state,
+    COMBINEFUNC = customer_score.rfm_holdout_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_holdout_partial(timestamptz, double precision, timestamptz, timestamptz, interval) IS
+    'The rfm_holdout state of a group of transactions, to store and merge later with rfm_holdout_merge; rfm_holdout(state) finishes it.';
+CREATE AGGREGATE customer_score.rfm_holdout_partial(at timestamptz, amount double precision,
+        calibration_end timestamptz, holdout_end timestamptz) (
+    SFUNC = customer_score.rfm_holdout_transfn_days,
+    STYPE = customer_score.rfm_holdout_state,
+    COMBINEFUNC = customer_score.rfm_holdout_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_holdout_partial(timestamptz, double precision, timestamptz, timestamptz) IS
+    'rfm_holdout_partial(at, amount, calibration_end, holdout_end) with recency, t and holdout_t in days.';
+CREATE AGGREGATE customer_score.rfm_holdout_merge(state customer_score.rfm_holdout_state) (
+    SFUNC = customer_score.rfm_holdout_combinefn,
+    STYPE = customer_score.rfm_holdout_state,
+    COMBINEFUNC = customer_score.rfm_holdout_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_holdout_merge(customer_score.rfm_holdout_state) IS
+    'Merge stored rfm_holdout states of one customer (e.g. one per partition); all must share both ends and the unit.';
+CREATE FUNCTION customer_score.rfm_holdout(state customer_score.rfm_holdout_state) RETURNS customer_score.rfm_holdout_summary
+    AS 'MODULE_PATHNAME', 'rfm_holdout_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.rfm_holdout(customer_score.rfm_holdout_state) IS
+    'The rfm_holdout_summary of a stored rfm_holdout state.';
+
 --------------------------------------------------------------------------
 -- Model checks: the holdout table, the period-transactions histogram, tracking
 --------------------------------------------------------------------------

@@ -131,6 +131,18 @@ SELECT * FROM validation_models m, prediction_intervals(m.purchases, m.spend, 'S
 SELECT * FROM validation_models m, prediction_intervals(m.purchases, m.spend, 'SELECT * FROM validation_history WHERE false', 52);
 SELECT * FROM validation_models m, prediction_intervals(m.purchases, m.spend, 'SELECT * FROM validation_history WHERE frequency = 0', 52);
 
+-- stored states: per partition (here: calibration months and the rest), merged, finished
+SELECT count(*) AS customers_differing FROM (
+  SELECT customer_id, rfm_holdout(rfm_holdout_merge(s)) AS h
+  FROM (SELECT customer_id, rfm_holdout_partial(day::timestamptz, amount, '1997-09-30', '1998-06-30', '7 days') AS s
+        FROM fixture.cdnow_sample GROUP BY customer_id, date_trunc('month', day)) p
+  GROUP BY customer_id) m
+FULL JOIN (SELECT customer_id, rfm_holdout(day::timestamptz, amount, '1997-09-30', '1998-06-30', '7 days') AS h
+           FROM fixture.cdnow_sample GROUP BY customer_id) o USING (customer_id)
+WHERE m.h IS DISTINCT FROM o.h;
+SELECT rfm_holdout(rfm_holdout_partial(at, 1, '2024-03-31', '2024-06-30')) IS NOT NULL AS finished_in_days
+FROM (VALUES ('2024-03-01'::timestamptz)) AS tx(at);
+
 -- forced parallel plans: rfm_holdout combines to the serial answer
 CREATE TABLE validation_tx AS
 SELECT customer_id + 100000 * k AS customer_id, day::timestamptz AS at, amount
