@@ -148,6 +148,22 @@ CREATE FUNCTION customer_score.holdout_table(model customer_score.bgnbd, query t
 COMMENT ON FUNCTION customer_score.holdout_table(customer_score.bgnbd, text, integer) IS
     'The conditional-expectation table: query returns frequency, recency, t, holdout_frequency, holdout_t (as rfm_holdout gives them), run with the caller''s privileges. One row per calibration frequency ''0'' .. ''<max_frequency>+'' and a row ''all'': customers, mean actual and predicted holdout purchases (predicted = expected_purchases(model, holdout_t, frequency, recency, t)), their totals, and per customer MAE, RMSE, bias (predicted - actual) and correlation.';
 
+CREATE FUNCTION customer_score.holdout_table(model customer_score.gamma_gamma, query text, max_frequency integer DEFAULT 7)
+    RETURNS TABLE (frequency_bin   text,
+                   customers       bigint,
+                   actual          double precision,
+                   predicted       double precision,
+                   actual_total    double precision,
+                   predicted_total double precision,
+                   mae             double precision,
+                   rmse            double precision,
+                   bias            double precision,
+                   correlation     double precision)
+    AS 'MODULE_PATHNAME', 'holdout_table_gamma_gamma'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.holdout_table(customer_score.gamma_gamma, text, integer) IS
+    'The spend model''s holdout table: query returns frequency, monetary, holdout_frequency, holdout_spend. Over the customers with a holdout purchase, per calibration frequency and ''all'': mean actual value of a holdout purchase (holdout_spend / holdout_frequency) and mean expected_spend(model, frequency, monetary), total holdout spend and the spend predicted for the same purchases, and per customer MAE, RMSE, bias and correlation.';
+
 CREATE FUNCTION customer_score.period_transactions(model customer_score.bgnbd, query text, max_frequency integer DEFAULT 7)
     RETURNS TABLE (frequency_bin text,
                    customers     bigint,

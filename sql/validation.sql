@@ -76,6 +76,13 @@ SELECT * FROM validation_models, holdout_table(purchases, 'SELECT frequency, rec
 SELECT * FROM validation_models, holdout_table(purchases, 'SELECT frequency, recency, t, -1 AS holdout_frequency, holdout_t FROM validation_history');
 SELECT * FROM validation_models, holdout_table(purchases, 'SELECT * FROM validation_history', 0);
 
+-- the spend model's holdout table: the value of the holdout purchases against expected_spend
+SELECT frequency_bin, customers, round(actual::numeric, 2) AS actual, round(predicted::numeric, 2) AS predicted,
+       round(actual_total::numeric, 2) AS actual_total, round(predicted_total::numeric, 2) AS predicted_total,
+       round(mae::numeric, 2) AS mae, round(bias::numeric, 2) AS bias, round(correlation::numeric, 3) AS correlation
+FROM validation_models, holdout_table(spend, 'SELECT * FROM validation_history', 3);
+SELECT * FROM validation_models, holdout_table(spend, 'SELECT frequency, monetary, holdout_frequency, ''NaN''::float8 AS holdout_spend FROM validation_history');
+
 -- the period-transactions histogram
 SELECT frequency_bin, customers, round(expected::numeric, 2) AS expected
 FROM validation_models, period_transactions(purchases, 'SELECT frequency, t FROM validation_history');

@@ -7,6 +7,8 @@
  *     MAE, RMSE, bias (predicted - actual) and correlation; then a row 'all' over everyone.
  *     The query returns frequency, recency, t, holdout_frequency, holdout_t (rfm_holdout's
  *     columns); predicted = expected_purchases(model, holdout_t, frequency, recency, t).
+ *   holdout_table(spend model, query, max_frequency): the same for the value of the holdout
+ *     purchases against expected_spend, over the customers who bought in the holdout.
  *   period_transactions(model, query, max_frequency): per calibration frequency 0 .. k+, the
  *     customers who made that many repeat purchases and the number the model expects,
  *     sum over customers of P(X(t) = frequency) (bgnbd_pmf.c).  The query returns frequency, t.
@@ -23,6 +25,7 @@
 
 #include "action_reader.h"
 #include "bgnbd.h"
+#include "gamma_gamma.h"
 #include "validate.h"
 #include "validation.h"
 
@@ -32,6 +35,8 @@
 typedef struct BinSums
 {
 	int64		n;
+	double		total_actual,	/* the totals, which need not be the sums of the means' terms */
+				total_predicted;
 	double		actual,
 				predicted,
 				abs_error,
@@ -41,10 +46,13 @@ typedef struct BinSums
 				cross;
 } BinSums;
 
+/* Adds one customer: the values compared and what they add to the totals. */
 static void
-bin_add(BinSums *s, double actual, double predicted)
+bin_add(BinSums *s, double actual, double predicted, double total_actual, double total_predicted)
 {
 	s->n++;
+	s->total_actual += total_actual;
+	s->total_predicted += total_predicted;
 	s->actual += actual;
 	s->predicted += predicted;
 	s->abs_error += fabs(predicted - actual);
@@ -91,8 +99,8 @@ put_holdout_row(ReturnSetInfo *rsinfo, text *label, const BinSums *s)
 
 		values[2] = Float8GetDatum(s->actual / n);
 		values[3] = Float8GetDatum(s->predicted / n);
-		values[4] = Float8GetDatum(s->actual);
-		values[5] = Float8GetDatum(s->predicted);
+		values[4] = Float8GetDatum(s->total_actual);
+		values[5] = Float8GetDatum(s->total_predicted);
 		values[6] = Float8GetDatum(s->abs_error / n);
 		values[7] = Float8GetDatum(sqrt(s->sq_error / n));
 		values[8] = Float8GetDatum((s->predicted - s->actual) / n);
@@ -145,8 +153,61 @@ holdout_table_bgnbd(PG_FUNCTION_ARGS)
 		cs_check_positive("holdout_t", holdout_t);
 		predicted = cs_check_result("expected purchases",
 									bgnbd_expected_purchases(model, holdout_t, x, recency, t));
-		bin_add(&bins[Min(x, (int64) max_frequency)], actual, predicted);
-		bin_add(&all, actual, predicted);
+		bin_add(&bins[Min(x, (int64) max_frequency)], actual, predicted, actual, predicted);
+		bin_add(&all, actual, predicted, actual, predicted);
+	}
+	for (int32 b = 0; b <= max_frequency; b++)
+		put_holdout_row(rsinfo, bin_label(b, max_frequency), &bins[b]);
+	put_holdout_row(rsinfo, cstring_to_text("all"), &all);
+	return (Datum) 0;
+}
+
+/*
+ * holdout_table(gamma_gamma, query, max_frequency): for the customers who bought in the holdout,
+ * the mean value of their holdout purchases (holdout_spend / holdout_frequency) against
+ * expected_spend(model, frequency, monetary); the totals are the holdout spend and the spend
+ * predicted for the same purchases.  The query returns frequency, monetary, holdout_frequency
+ * and holdout_spend.
+ */
+PG_FUNCTION_INFO_V1(holdout_table_gamma_gamma);
+Datum
+holdout_table_gamma_gamma(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	GammaGammaModel *model = DatumGetGammaGammaModel(PG_GETARG_DATUM(0));
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	int32		max_frequency = check_max_frequency(PG_GETARG_INT32(2));
+	CsColumn	columns[] = {
+		{.name = "frequency",.kind = CS_COL_INT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "monetary",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "holdout_frequency",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "holdout_spend",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+	};
+	BinSums    *bins = palloc0(sizeof(BinSums) * (max_frequency + 1));
+	BinSums		all = {0};
+	int64		n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	n = cs_read_columns("calibration and holdout", sql, columns, lengthof(columns));
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		x = CS_COL_INT8S(&columns[0])[i];
+		double		monetary = CS_COL_FLOAT8S(&columns[1])[i];
+		double		purchases = CS_COL_FLOAT8S(&columns[2])[i];
+		double		spend = CS_COL_FLOAT8S(&columns[3])[i];
+		double		predicted;
+
+		CHECK_FOR_INTERRUPTS();
+		if (x < 0)
+			cs_reject("frequency", "non-negative", (double) x);
+		cs_check_non_negative("monetary", monetary);
+		cs_check_non_negative("holdout_frequency", purchases);
+		cs_check_finite("holdout_spend", spend);
+		if (purchases == 0)
+			continue;			/* no holdout purchase: no spend to compare */
+		predicted = cs_check_result("expected spend", gamma_gamma_expected_spend(model, x, monetary));
+		bin_add(&bins[Min(x, (int64) max_frequency)], spend / purchases, predicted, spend, predicted * purchases);
+		bin_add(&all, spend / purchases, predicted, spend, predicted * purchases);
 	}
 	for (int32 b = 0; b <= max_frequency; b++)
 		put_holdout_row(rsinfo, bin_label(b, max_frequency), &bins[b]);

@@ -9,7 +9,7 @@ RESET client_min_messages;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(23);
+SELECT plan(24);
 
 CREATE TEMP TABLE h AS
 SELECT customer_id, (rfm_holdout(day::timestamptz, amount, '1997-09-30', '1998-06-30', '7 days')).*
@@ -85,6 +85,20 @@ SELECT is((SELECT string_agg(to_char(actual, 'FM0.000'), ' ' ORDER BY frequency_
           '0.237 0.697 1.393 1.560 2.532 2.947 3.862 6.359', 'CDNOW actual holdout means per frequency (BTYD)');
 SELECT is((SELECT string_agg(to_char(predicted, 'FM0.000'), ' ' ORDER BY frequency_bin) FROM ht WHERE frequency_bin <> 'all'),
           '0.225 0.523 1.044 1.520 2.164 2.654 3.504 6.157', 'CDNOW BG/NBD conditional expectations per frequency (BTYD)');
+
+-- the spend model's holdout table against plain SQL
+CREATE TEMP TABLE gg AS SELECT gamma_gamma_fit(frequency, monetary) FILTER (WHERE monetary > 0) AS gg FROM h;
+SELECT is((SELECT count(*) FROM (SELECT t.* FROM gg, holdout_table(gg, 'SELECT * FROM h', 2) t) a JOIN (
+             SELECT CASE WHEN frequency >= 2 THEN '2+' ELSE frequency::text END AS frequency_bin, count(*) AS customers,
+                    avg(holdout_spend / holdout_frequency) AS actual, avg(p) AS predicted,
+                    sum(holdout_spend) AS actual_total, sum(p * holdout_frequency) AS predicted_total,
+                    avg(abs(p - holdout_spend / holdout_frequency)) AS mae, corr(p, holdout_spend / holdout_frequency) AS correlation
+             FROM (SELECT h.*, expected_spend(gg, frequency, monetary) AS p FROM h, gg WHERE holdout_frequency > 0) x
+             GROUP BY 1) r USING (frequency_bin)
+           WHERE a.customers <> r.customers OR abs(a.actual - r.actual) > 1e-9 OR abs(a.predicted - r.predicted) > 1e-9
+              OR abs(a.actual_total - r.actual_total) > 1e-6 OR abs(a.predicted_total - r.predicted_total) > 1e-6
+              OR abs(a.mae - r.mae) > 1e-9 OR abs(a.correlation - r.correlation) > 1e-9),
+          0::bigint, 'holdout_table(gamma_gamma): holdout purchase values against expected_spend equal plain SQL');
 
 -- 3. P(X(t) = x): published values and identities
 SELECT ok(abs(probability_of_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), 2, 10) - 1.07869e-07) < 1e-4 * 1.07869e-07,
