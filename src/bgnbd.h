@@ -2,8 +2,8 @@
  * bgnbd.h — the BG/NBD model (Fader, Hardie & Lee 2005, "Counting Your
  * Customers the Easy Way").
  *
- * On-disk layout of type bgnbd (a varlena, so the format can evolve):
- *   vl_len_, version (BGNBD_VERSION), flags (MODEL_* below), reserved,
+ * On-disk layout of type bgnbd (model.h's shared layout, named):
+ *   vl_len_, version (BGNBD_VERSION), flags (MODEL_* in model.h), reserved,
  *   r, alpha, a, b       the parameters, alpha in the caller's time unit
  *   log_likelihood       of the fit (meaningful when MODEL_FITTED)
  *   customers            customers the fit saw (meaningful when MODEL_FITTED)
@@ -13,8 +13,7 @@
 
 #include "postgres.h"
 
-#define MODEL_FITTED	0x01	/* log_likelihood and customers are known */
-#define MODEL_CONVERGED 0x02	/* the optimiser met its gradient test inside the bounds */
+#include "model.h"
 
 #define BGNBD_VERSION 1
 
@@ -31,6 +30,8 @@ typedef struct BgnbdModel
 	double		log_likelihood;
 	int64		customers;
 } BgnbdModel;
+
+StaticAssertDecl(sizeof(BgnbdModel) == CS_MODEL_SIZE(4), "BgnbdModel is model.h's layout");
 
 #define DatumGetBgnbdModel(d) ((BgnbdModel *) PG_DETOAST_DATUM(d))
 
