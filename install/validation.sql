@@ -1,6 +1,7 @@
 -- Validation: calibration/holdout summaries, the conditional-expectation (holdout) table,
 -- tracking, the period-transactions histogram and bootstrap prediction intervals.
 
+-- @begin validation
 --------------------------------------------------------------------------
 -- rfm_holdout: calibration and holdout in one pass
 --------------------------------------------------------------------------
@@ -210,3 +211,4 @@ CREATE FUNCTION customer_score.prediction_intervals(purchases customer_score.bgn
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION customer_score.prediction_intervals(customer_score.bgnbd, customer_score.gamma_gamma, text, double precision, double precision, integer, bigint, double precision, double precision) IS
     'Bootstrap prediction intervals: customers returns customer_id, frequency, recency, t, monetary (run with the caller''s privileges). Each of replicates resamples the customers with replacement (deterministic for a seed), refits BG/NBD and Gamma-Gamma (repeat buyers with positive monetary) and predicts; per customer the point expected purchases over horizon, expected spend and clv from the models given, and the (1-level)/2 and (1+level)/2 quantiles of the replicates.';
+-- @end validation

@@ -1,7 +1,8 @@
 /*
  * rfm.h — what rfm shares with the other aggregates over raw transactions (rfm_holdout,
- * tracking): one purchase row, the session's calendar day, the unit conversion and the
- * summary arithmetic, so every one of them applies rfm's same-day rule in the same time zone.
+ * tracking): one purchase row, the unit conversion, the argument checks and the summary
+ * arithmetic (the purchase rule of purchase_rule.h), so that with local_day.h's calendar day
+ * every one of them counts a customer's occasions exactly as rfm does.
  */
 #ifndef CUSTOMER_SCORE_RFM_H
 #define CUSTOMER_SCORE_RFM_H
@@ -18,16 +19,12 @@ typedef struct RfmOccasion
 	double		amount;
 } RfmOccasion;
 
-/* ts on the session's local wall clock, in microseconds since 2000-01-01 */
-extern int64 rfm_local_usecs(TimestampTz ts);
-/* the local calendar day (days since 2000-01-01) of a local wall-clock time */
-extern int32 rfm_local_day(int64 local);
 /* seconds in an interval, as EXTRACT(epoch) counts them */
 extern double rfm_interval_seconds(const Interval *unit);
 extern void rfm_check_window(const char *end_name, TimestampTz end, const char *unit_name,
 							 const Interval *unit, double unit_seconds);
 extern void rfm_check_row(TimestampTz at, double amount);
-extern void rfm_summarise(const RfmOccasion *rows, int32 n, int64 as_of_local,
-						  double unit_seconds, Datum *values);
+extern bool rfm_summarise(const RfmOccasion *rows, int32 n, int64 as_of_local,
+						  double unit_seconds, bool purchase_rule, Datum *values);
 
 #endif

@@ -35,6 +35,8 @@
 #include "utils/timestamp.h"
 
 #include "interrupts.h"
+#include "local_day.h"
+#include "purchase_rule.h"
 #include "rfm.h"
 #include "text_io.h"
 #include "validate.h"
@@ -181,11 +183,12 @@ holdout_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	RfmOccasion *entry;
 
 	CS_REQUIRE_AGG_CONTEXT(fcinfo, "rfm_holdout_transfn");
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || unit == NULL)
+	/* the purchase rule: a row without a time is not counted, a NULL amount is a purchase */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || unit == NULL)
 		goto done;
 
 	at = PG_GETARG_TIMESTAMPTZ(1);
-	amount = PG_GETARG_FLOAT8(2);
+	amount = PG_ARGISNULL(2) ? CS_AMOUNT_IF_NULL : PG_GETARG_FLOAT8(2);
 	calibration_end = PG_GETARG_TIMESTAMPTZ(3);
 	holdout_end = PG_GETARG_TIMESTAMPTZ(4);
 	unit_seconds = rfm_interval_seconds(unit);
@@ -201,16 +204,16 @@ holdout_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	{
 		state = holdout_alloc(NULL, HOLDOUT_INITIAL_CAPACITY);
 		state->calibration_end = calibration_end;
-		state->calibration_end_local = rfm_local_usecs(calibration_end);
+		state->calibration_end_local = cs_local_usecs(calibration_end, cs_session_zone());
 		state->holdout_end = holdout_end;
-		state->holdout_end_local = rfm_local_usecs(holdout_end);
+		state->holdout_end_local = cs_local_usecs(holdout_end, cs_session_zone());
 		state->unit_seconds = unit_seconds;
 	}
 	/* a new, larger state in the per-call context: the executor copies it into the aggregate's */
 	if (state->used == holdout_capacity(state))
 		state = holdout_alloc(state, Min((int64) state->used * 2, (int64) HOLDOUT_MAX_ROWS + 1));
 	entry = &state->entries[state->used++];
-	entry->day = rfm_local_day(rfm_local_usecs(at));
+	entry->day = cs_local_day(at, cs_session_zone());
 	entry->reserved = at > calibration_end ? 1 : 0;
 	entry->amount = amount;
 	if (state->used > 1 && entry_cmp(entry, entry - 1) < 0)
@@ -308,23 +311,30 @@ rfm_holdout_finalfn(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
-	rfm_summarise(state->entries, ncal, state->calibration_end_local, state->unit_seconds, values);
+	if (!rfm_summarise(state->entries, ncal, state->calibration_end_local, state->unit_seconds,
+					   true, values))
+		PG_RETURN_NULL();		/* only refund days by calibration_end: no purchase history */
 	values[5] = Int32GetDatum(ncal);
 	values[6] = TimestampTzGetDatum(state->first_at);
 	values[7] = TimestampTzGetDatum(state->last_at);
 
-	/* holdout occasions: days after the last calibration day, one per day */
+	/*
+	 * holdout occasions by the purchase rule: days after the last calibration day whose amounts
+	 * net to 0 or more, one per day (a refund day is none)
+	 */
 	last_day = state->entries[ncal - 1].day;
-	for (int32 i = ncal; i < state->used; i++)
+	for (int32 i = ncal; i < state->used;)
 	{
+		int32		day = state->entries[i].day;
+		double		day_sum = 0;
+
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		holdout_spend += state->entries[i].amount;
-		if (state->entries[i].day != last_day)
-		{
+		for (; i < state->used && state->entries[i].day == day; i++)
+			day_sum += state->entries[i].amount;
+		holdout_spend += day_sum;
+		if (day != last_day && day_sum >= 0)
 			holdout_occasions++;
-			last_day = state->entries[i].day;
-		}
 	}
 	values[8] = Int32GetDatum(holdout_occasions);
 	values[9] = Float8GetDatum(cs_check_result("the holdout spend", holdout_spend));
@@ -373,12 +383,12 @@ holdout_state_is_consistent(const HoldoutState *state)
 		if (e->reserved == 0)
 		{
 			ncal++;
-			if (e->day < rfm_local_day(state->first_at) - 1 || e->day > rfm_local_day(state->last_at) + 1)
+			if (e->day < cs_day_of_local(state->first_at) - 1 || e->day > cs_day_of_local(state->last_at) + 1)
 				return false;
 		}
 		else if (e->reserved != 1 ||
-				 e->day < rfm_local_day(state->calibration_end) - 1 ||
-				 e->day > rfm_local_day(state->holdout_end) + 1)
+				 e->day < cs_day_of_local(state->calibration_end) - 1 ||
+				 e->day > cs_day_of_local(state->holdout_end) + 1)
 			return false;
 	}
 	if (ncal != state->rows)

@@ -24,6 +24,7 @@
 #include "action_reader.h"
 #include "bgnbd.h"
 #include "interrupts.h"
+#include "local_day.h"
 #include "rfm.h"
 #include "validate.h"
 
@@ -79,7 +80,7 @@ read_purchase_days(const char *sql, TimestampTz end_at, int64 *count)
 		if (at > end_at)
 			continue;
 		days[n].customer = CS_COL_INT8S(&columns[0])[i];
-		days[n].day = rfm_local_day(rfm_local_usecs(at));
+		days[n].day = cs_local_day(at, cs_session_zone());
 		n++;
 	}
 	cs_sort(days, n, sizeof(CustomerDay), customer_day_cmp);
@@ -121,8 +122,8 @@ tracking_bgnbd(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("end_at must be later than start_at, got start_at %s and end_at %s",
 						pstrdup(timestamptz_to_str(start_at)), pstrdup(timestamptz_to_str(end_at)))));
-	start_local = rfm_local_usecs(start_at);
-	end_local = rfm_local_usecs(end_at);
+	start_local = cs_local_usecs(start_at, cs_session_zone());
+	end_local = cs_local_usecs(end_at, cs_session_zone());
 	if (ceil((double) (end_local - start_local) / period_usecs) > TRACKING_MAX_PERIODS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
