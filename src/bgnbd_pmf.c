@@ -8,8 +8,8 @@
  *
  * NB is the negative binomial of the purchase count of a customer who never drops out:
  * NB(j) = Gamma(r+j)/(Gamma(r) j!) (alpha/(alpha+t))^r (t/(alpha+t))^j.  Every term is formed
- * in logs; the tail P(NB >= x) is 1 minus the head when the head is small and the sum of the
- * tail's own terms otherwise, so it never comes from the difference of two numbers near 1.
+ * in logs; the tail P(NB >= x) is the regularised incomplete beta function I_q(x, r), whose
+ * cost does not grow with x (no sum over 0 .. x).
  */
 #include "postgres.h"
 
@@ -23,7 +23,8 @@
 #include "validate.h"
 #include "validation.h"
 
-#define PMF_TAIL_MAX_TERMS 10000000
+#define BETA_CF_MAX_ITERATIONS 10000000
+#define BETA_CF_TINY 1e-300
 
 /* log NB(j) with log_p0 = r log(alpha/(alpha+t)) and log_q = log(t/(alpha+t)) */
 static inline double
@@ -32,36 +33,68 @@ log_nb(double r, double j, double log_p0, double log_q)
 	return lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + log_p0 + j * log_q;
 }
 
-/* P(NB >= x) for x >= 1 and t > 0. */
+/*
+ * The continued fraction of the regularised incomplete beta function I_x(a, b) (modified
+ * Lentz), for x < (a + 1) / (a + b + 2), where it converges in O(sqrt(max(a, b))) steps.
+ */
 static double
-nb_tail(double r, double x, double log_p0, double log_q)
+beta_continued_fraction(double a, double b, double x)
 {
-	double		head = 0,
-				tail = 0,
-				term;
+	double		c = 1.0,
+				d = 1.0 - (a + b) * x / (a + 1.0),
+				h;
 
-	for (double j = 0; j < x; j++)
+	if (fabs(d) < BETA_CF_TINY)
+		d = BETA_CF_TINY;
+	d = 1.0 / d;
+	h = d;
+	for (int64 m = 1; m < BETA_CF_MAX_ITERATIONS; m++)
 	{
-		if (fmod(j, 65536.0) == 0)
-			CHECK_FOR_INTERRUPTS();
-		head += exp(log_nb(r, j, log_p0, log_q));
-	}
-	if (head <= 0.5)
-		return 1.0 - head;
-	/* the terms fall geometrically, at the rate q, once j > (r - 1) q / (1 - q) */
-	term = exp(log_nb(r, x, log_p0, log_q));
-	for (int64 k = 0; k < PMF_TAIL_MAX_TERMS && term > 0; k++)
-	{
-		double		j = x + k;
+		double		m2 = 2.0 * m,
+					coefficient,
+					delta;
 
-		if ((k & 0xFFFF) == 0)
+		if ((m & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		tail += term;
-		if (term <= 1e-17 * tail && j > r)
+		/* the even step, then the odd one */
+		coefficient = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
+		d = 1.0 + coefficient * d;
+		d = fabs(d) < BETA_CF_TINY ? 1.0 / BETA_CF_TINY : 1.0 / d;
+		c = 1.0 + coefficient / c;
+		if (fabs(c) < BETA_CF_TINY)
+			c = BETA_CF_TINY;
+		h *= d * c;
+		coefficient = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
+		d = 1.0 + coefficient * d;
+		d = fabs(d) < BETA_CF_TINY ? 1.0 / BETA_CF_TINY : 1.0 / d;
+		c = 1.0 + coefficient / c;
+		if (fabs(c) < BETA_CF_TINY)
+			c = BETA_CF_TINY;
+		delta = d * c;
+		h *= delta;
+		if (fabs(delta - 1.0) < 1e-16)
 			break;
-		term *= (r + j) / (j + 1.0) * exp(log_q);
 	}
-	return fmin(tail, 1.0);
+	return h;
+}
+
+/*
+ * P(NB >= x) = I_q(x, r) for x >= 1 and 0 < q < 1 (q = t / (alpha + t)), the regularised
+ * incomplete beta function: its continued fraction on the side where it converges, so the
+ * value never comes from the difference of two numbers near 1.
+ */
+static double
+nb_tail(double r, double x, double log_q, double log_p0)
+{
+	double		q = exp(log_q);
+	/* x^a (1-x)^b / (a B(a, b)) with a = x, b = r, in logs */
+	double		log_front = x * log_q + log_p0 - log(x) - cs_lbeta(x, r);
+
+	if (q < (x + 1.0) / (x + r + 2.0))
+		return fmin(1.0, exp(log_front) * beta_continued_fraction(x, r, q));
+	/* the complement, I_q(x, r) = 1 - I_{1-q}(r, x), with its own front factor */
+	log_front = log_p0 + x * log_q - log(r) - cs_lbeta(r, x);
+	return fmax(0.0, 1.0 - exp(log_front) * beta_continued_fraction(r, x, 1.0 - q));
 }
 
 /* P(X(t) = x) for a BG/NBD model; x >= 0, t >= 0, both finite. */
@@ -83,7 +116,7 @@ bgnbd_probability(const BgnbdModel *model, int64 frequency, double t)
 	log_q = log(t) - log(model->alpha + t);
 	active = exp(cs_lbeta(a, b + x) - cs_lbeta(a, b) + log_nb(r, x, log_p0, log_q));
 	if (frequency > 0)
-		dropped = exp(cs_lbeta(a + 1.0, b + x - 1.0) - cs_lbeta(a, b)) * nb_tail(r, x, log_p0, log_q);
+		dropped = exp(cs_lbeta(a + 1.0, b + x - 1.0) - cs_lbeta(a, b)) * nb_tail(r, x, log_q, log_p0);
 	return fmin(active + dropped, 1.0);
 }
 

@@ -338,7 +338,8 @@ rfm_holdout_finalfn(PG_FUNCTION_ARGS)
 	}
 	values[8] = Int32GetDatum(holdout_occasions);
 	values[9] = Float8GetDatum(cs_check_result("the holdout spend", holdout_spend));
-	values[10] = Float8GetDatum((double) (state->holdout_end_local - state->calibration_end_local)
+	/* in double precision: the two ends may span PostgreSQL's whole range, beyond an int64 */
+	values[10] = Float8GetDatum(((double) state->holdout_end_local - (double) state->calibration_end_local)
 								/ USECS_PER_SEC / state->unit_seconds);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

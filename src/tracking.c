@@ -112,7 +112,8 @@ tracking_bgnbd(PG_FUNCTION_ARGS)
 	int64	   *actual;
 	int32	   *births;
 	CustomerDay *days;
-	double		previous_expected = 0;
+	double		previous_expected = 0,
+				span;
 	int64		cumulative = 0;
 
 	rfm_check_window("start_at", start_at, "period", period, period_usecs);
@@ -122,14 +123,16 @@ tracking_bgnbd(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("end_at must be later than start_at, got start_at %s and end_at %s",
 						pstrdup(timestamptz_to_str(start_at)), pstrdup(timestamptz_to_str(end_at)))));
+	/* in double precision: the span of PostgreSQL's whole range overflows an int64 */
 	start_local = cs_local_usecs(start_at, cs_session_zone());
 	end_local = cs_local_usecs(end_at, cs_session_zone());
-	if (ceil((double) (end_local - start_local) / period_usecs) > TRACKING_MAX_PERIODS)
+	span = (double) end_local - (double) start_local;
+	if (!(ceil(span / period_usecs) <= TRACKING_MAX_PERIODS))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("tracking spans more than %d periods", TRACKING_MAX_PERIODS),
 				 errhint("Use a longer period.")));
-	nperiods = (int64) ceil((double) (end_local - start_local) / period_usecs);
+	nperiods = Max((int64) ceil(span / period_usecs), 1);
 
 	InitMaterializedSRF(fcinfo, 0);
 	days = read_purchase_days(sql, end_at, &ndays);
@@ -146,15 +149,15 @@ tracking_bgnbd(PG_FUNCTION_ARGS)
 			births[nbirths++] = days[i].day;
 			continue;
 		}
-		offset = (double) ((int64) days[i].day * USECS_PER_DAY - start_local);
-		if (offset >= 0 && (int64) days[i].day * USECS_PER_DAY <= end_local)
+		offset = (double) days[i].day * USECS_PER_DAY - (double) start_local;
+		if (offset >= 0 && offset <= span)
 			actual[Min((int64) floor(offset / period_usecs), nperiods - 1)]++;
 	}
 	cs_sort(births, nbirths, sizeof(int32), int32_cmp);
 
 	for (int64 k = 0; k < nperiods; k++)
 	{
-		double		tau = fmin(start_local + (k + 1) * period_usecs, (double) end_local);
+		double		tau = fmin((double) start_local + (k + 1) * period_usecs, (double) end_local);
 		double		expected = 0;
 		Datum		values[7];
 		bool		nulls[7] = {false};
@@ -174,8 +177,9 @@ tracking_bgnbd(PG_FUNCTION_ARGS)
 		}
 		cumulative += actual[k];
 		values[0] = Int32GetDatum((int32) (k + 1));
-		values[1] = TimestampTzGetDatum(start_at + (int64) (k * period_usecs));
-		values[2] = TimestampTzGetDatum(Min(start_at + (int64) ((k + 1) * period_usecs), end_at));
+		/* both inside start_at .. end_at, so the casts cannot overflow */
+		values[1] = TimestampTzGetDatum((TimestampTz) fmin((double) start_at + k * period_usecs, (double) end_at));
+		values[2] = TimestampTzGetDatum((TimestampTz) fmin((double) start_at + (k + 1) * period_usecs, (double) end_at));
 		values[3] = Int64GetDatum(actual[k]);
 		values[4] = Float8GetDatum(cs_check_result("expected purchases", expected - previous_expected));
 		values[5] = Int64GetDatum(cumulative);
