@@ -6,7 +6,7 @@ OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model
                src/model.o src/counting.o src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
 # validation: calibration/holdout summaries, period probabilities, tracking, bootstrap
 OBJS        += src/rfm_holdout.o src/bgnbd_pmf.o src/holdout.o src/tracking.o src/bootstrap.o \
-               src/standard_errors.o
+               src/standard_errors.o src/model_choice.o
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o

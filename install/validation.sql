@@ -211,4 +211,14 @@ CREATE FUNCTION customer_score.prediction_intervals(purchases customer_score.bgn
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION customer_score.prediction_intervals(customer_score.bgnbd, customer_score.gamma_gamma, text, double precision, double precision, integer, bigint, double precision, double precision) IS
     'Bootstrap prediction intervals: customers returns customer_id, frequency, recency, t, monetary (run with the caller''s privileges). Each of replicates resamples the customers with replacement (deterministic for a seed), refits BG/NBD and Gamma-Gamma (repeat buyers with positive monetary) and predicts; per customer the point expected purchases over horizon, expected spend and clv from the models given, and the (1-level)/2 and (1+level)/2 quantiles of the replicates.';
+--------------------------------------------------------------------------
+-- Model choice: the likelihood-ratio test of nested models
+--------------------------------------------------------------------------
+
+CREATE FUNCTION customer_score.likelihood_ratio_test(restricted_log_likelihood double precision,
+        full_log_likelihood double precision, degrees_of_freedom integer,
+        OUT statistic double precision, OUT p_value double precision)
+    AS 'MODULE_PATHNAME', 'likelihood_ratio_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.likelihood_ratio_test(double precision, double precision, integer) IS
+    'The likelihood-ratio test of two nested models fitted on the same data: statistic = 2 (full - restricted log-likelihood), p_value its chi-square upper tail with degrees_of_freedom (the full model''s extra parameters).';
 -- @end validation

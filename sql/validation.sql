@@ -150,6 +150,14 @@ WHERE m.h IS DISTINCT FROM o.h;
 SELECT rfm_holdout(rfm_holdout_partial(at, 1, '2024-03-31', '2024-06-30')) IS NOT NULL AS finished_in_days
 FROM (VALUES ('2024-03-01'::timestamptz)) AS tx(at);
 
+-- the likelihood-ratio test of nested models: 5% points of chi-square with 1, 2 and 10 degrees of freedom
+SELECT df, round(statistic::numeric, 4) AS statistic, round(p_value::numeric, 4) AS p_value
+FROM (VALUES (1, 3.841458820694124), (2, 5.991464547107979), (10, 18.307038053275146), (1, 0)) AS v(df, x),
+     LATERAL likelihood_ratio_test(-1000, -1000 + x / 2, df);
+SELECT p_value < 1e-20 AS tiny, p_value > 0 AS positive FROM likelihood_ratio_test(-1000, -950, 1);
+SELECT likelihood_ratio_test(-1000, -1001, 1);
+SELECT likelihood_ratio_test(-1000, -999, 0);
+
 -- forced parallel plans: rfm_holdout combines to the serial answer
 CREATE TABLE validation_tx AS
 SELECT customer_id + 100000 * k AS customer_id, day::timestamptz AS at, amount

@@ -9,7 +9,7 @@ CREATE EXTENSION IF NOT EXISTS customer_score;
 RESET client_min_messages;
 SET search_path = customer_score, public;
 
-SELECT plan(12);
+SELECT plan(15);
 
 CREATE TEMP TABLE hist AS
 SELECT frequency AS x, CASE WHEN frequency = 0 THEN 0 ELSE recency END AS tx, t, count(*) AS n
@@ -105,6 +105,16 @@ SELECT is((SELECT params(bgnbd_fit(0, 0, t))->'standard_errors' FROM generate_se
 -- Gamma-Gamma: standard errors for p, q and v
 SELECT ok((SELECT (SELECT count(*) FROM jsonb_object_keys(params(gamma_gamma_fit(x, zbar))->'standard_errors')) = 3
            FROM fixture.cdnow_summary_tx), 'Gamma-Gamma has standard errors of p, q and v');
+
+-- the likelihood-ratio test: chi-square tails in closed form for 2 and 4 degrees of freedom
+SELECT ok(bool_and(abs((likelihood_ratio_test(-100, -100 + x / 2, 2)).p_value - exp(-x / 2)) <= 1e-12 * exp(-x / 2) + 1e-300),
+          'p-values with 2 degrees of freedom are exp(-x/2), from x = 0.01 to 1400')
+FROM unnest(ARRAY[0.01, 0.5, 2, 5.991464547107979, 30, 200, 1400]) x;
+SELECT ok(bool_and(abs((likelihood_ratio_test(-100, -100 + x / 2, 4)).p_value - exp(-x / 2) * (1 + x / 2)) <= 1e-12 * exp(-x / 2) * (1 + x / 2)),
+          'p-values with 4 degrees of freedom are exp(-x/2) (1 + x/2)')
+FROM unnest(ARRAY[0.01, 0.5, 2, 9.487729036781154, 30, 200]) x;
+SELECT throws_ok($$SELECT likelihood_ratio_test(-90, -100, 1)$$, '22023', NULL,
+                 'a full model below the restricted one is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
