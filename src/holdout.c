@@ -116,6 +116,41 @@ put_holdout_row(ReturnSetInfo *rsinfo, text *label, const BinSums *s)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* A holdout table being summed: one bin per calibration frequency 0 .. max_frequency+, and all. */
+typedef struct HoldoutTable
+{
+	int32		max_frequency;
+	BinSums    *bins;
+	BinSums		all;
+} HoldoutTable;
+
+static void
+table_init(HoldoutTable *table, int32 max_frequency)
+{
+	table->max_frequency = max_frequency;
+	table->bins = palloc0(sizeof(BinSums) * (max_frequency + 1));
+	memset(&table->all, 0, sizeof(table->all));
+}
+
+/* Adds a customer of calibration frequency x to its bin and to all. */
+static void
+table_add(HoldoutTable *table, int64 x, double actual, double predicted,
+		  double total_actual, double total_predicted)
+{
+	bin_add(&table->bins[Min(x, (int64) table->max_frequency)], actual, predicted,
+			total_actual, total_predicted);
+	bin_add(&table->all, actual, predicted, total_actual, total_predicted);
+}
+
+/* The table's rows: '0' .. 'k+', then 'all'. */
+static void
+table_put(ReturnSetInfo *rsinfo, const HoldoutTable *table)
+{
+	for (int32 b = 0; b <= table->max_frequency; b++)
+		put_holdout_row(rsinfo, bin_label(b, table->max_frequency), &table->bins[b]);
+	put_holdout_row(rsinfo, cstring_to_text("all"), &table->all);
+}
+
 PG_FUNCTION_INFO_V1(holdout_table_bgnbd);
 Datum
 holdout_table_bgnbd(PG_FUNCTION_ARGS)
@@ -131,10 +166,10 @@ holdout_table_bgnbd(PG_FUNCTION_ARGS)
 		{.name = "holdout_frequency",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 		{.name = "holdout_t",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 	};
-	BinSums    *bins = palloc0(sizeof(BinSums) * (max_frequency + 1));
-	BinSums		all = {0};
+	HoldoutTable table;
 	int64		n;
 
+	table_init(&table, max_frequency);
 	InitMaterializedSRF(fcinfo, 0);
 	n = cs_read_columns("calibration and holdout", sql, columns, lengthof(columns));
 	for (int64 i = 0; i < n; i++)
@@ -153,12 +188,9 @@ holdout_table_bgnbd(PG_FUNCTION_ARGS)
 		cs_check_positive("holdout_t", holdout_t);
 		predicted = cs_check_result("expected purchases",
 									bgnbd_expected_purchases(model, holdout_t, x, recency, t));
-		bin_add(&bins[Min(x, (int64) max_frequency)], actual, predicted, actual, predicted);
-		bin_add(&all, actual, predicted, actual, predicted);
+		table_add(&table, x, actual, predicted, actual, predicted);
 	}
-	for (int32 b = 0; b <= max_frequency; b++)
-		put_holdout_row(rsinfo, bin_label(b, max_frequency), &bins[b]);
-	put_holdout_row(rsinfo, cstring_to_text("all"), &all);
+	table_put(rsinfo, &table);
 	return (Datum) 0;
 }
 
@@ -183,10 +215,10 @@ holdout_table_gamma_gamma(PG_FUNCTION_ARGS)
 		{.name = "holdout_frequency",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 		{.name = "holdout_spend",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
 	};
-	BinSums    *bins = palloc0(sizeof(BinSums) * (max_frequency + 1));
-	BinSums		all = {0};
+	HoldoutTable table;
 	int64		n;
 
+	table_init(&table, max_frequency);
 	InitMaterializedSRF(fcinfo, 0);
 	n = cs_read_columns("calibration and holdout", sql, columns, lengthof(columns));
 	for (int64 i = 0; i < n; i++)
@@ -206,12 +238,9 @@ holdout_table_gamma_gamma(PG_FUNCTION_ARGS)
 		if (purchases == 0)
 			continue;			/* no holdout purchase: no spend to compare */
 		predicted = cs_check_result("expected spend", gamma_gamma_expected_spend(model, x, monetary));
-		bin_add(&bins[Min(x, (int64) max_frequency)], spend / purchases, predicted, spend, predicted * purchases);
-		bin_add(&all, spend / purchases, predicted, spend, predicted * purchases);
+		table_add(&table, x, spend / purchases, predicted, spend, predicted * purchases);
 	}
-	for (int32 b = 0; b <= max_frequency; b++)
-		put_holdout_row(rsinfo, bin_label(b, max_frequency), &bins[b]);
-	put_holdout_row(rsinfo, cstring_to_text("all"), &all);
+	table_put(rsinfo, &table);
 	return (Datum) 0;
 }
 
