@@ -5,6 +5,9 @@ MODULE_big   = customer_score
 OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
                src/model.o src/counting.o src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o \
                src/pareto_nbd.o src/mbgnbd.o
+# validation: calibration/holdout summaries, period probabilities, tracking, bootstrap
+OBJS        += src/rfm_holdout.o src/bgnbd_pmf.o src/holdout.o src/tracking.o src/bootstrap.o \
+               src/standard_errors.o src/model_choice.o
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
@@ -20,6 +23,7 @@ INSTALL_PARTS += install/scores.sql
 INSTALL_PARTS += install/live_scores.sql
 # the purchase models of 0.2.0, generated from one template per kind of model
 INSTALL_PARTS += install/models.sql
+INSTALL_PARTS += install/validation.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
 # per capability, so each change ships its own upgrade beside its install part); a part names
@@ -33,6 +37,7 @@ REGRESS     += influence influence_errors
 REGRESS     += scores partials
 REGRESS     += live_scores purchase_rule real_data
 REGRESS     += purchase_models
+REGRESS     += validation
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

@@ -13,6 +13,7 @@ packages=(
   python3-psycopg2                        # a standard client driver, as BI tools use (test/shell/bi_client.sh)
   sqlsmith                                # random queries against the extension (test/shell/sqlsmith.sh)
   clang-14 libclang-rt-14-dev             # libFuzzer and the sanitizer runtimes (test/shell/fuzz.sh)
+  gnuplot-nox                             # the demo's validation pictures (scripts/validation-plots)
 )
 
 missing=()

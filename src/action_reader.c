@@ -524,3 +524,28 @@ cs_read_query(CsQuery *query)
 	/* SPI calls leave SPI's procedure context current: give the caller its own back */
 	MemoryContextSwitchTo(callercxt);
 }
+
+/*
+ * Run sql on a connection of its own and fill the columns, in the current memory context,
+ * without a key column or interned texts: the reader of the model checks (holdout.c,
+ * tracking.c, bootstrap.c).  Returns the rows read.
+ */
+int64
+cs_read_columns(const char *what, const char *sql, CsColumn *columns, int ncolumns)
+{
+	CsQuery		query = {
+		.what = what,
+		.sql = sql,
+		.columns = columns,
+		.ncolumns = ncolumns,
+		.key_column = -1,
+		.cxt = CurrentMemoryContext,
+	};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query.strings = cs_strings_create(CurrentMemoryContext);
+	cs_read_query(&query);
+	SPI_finish();
+	return query.nrows;
+}

@@ -102,6 +102,9 @@ extern int32 cs_strings_count(const CsStrings *strings);
  */
 extern void cs_read_query(CsQuery *query);
 
+/* Connect to SPI, run sql into columns (no key column) in the current context, disconnect. */
+extern int64 cs_read_columns(const char *what, const char *sql, CsColumn *columns, int ncolumns);
+
 /* Look a column up by name in a CsQuery's spec (elog if it is not there). */
 extern CsColumn *cs_query_column(CsQuery *query, const char *name);
 

@@ -14,6 +14,7 @@
 #include "model.h"
 #include "model_io.h"
 #include "optimize.h"
+#include "standard_errors.h"
 #include "validate.h"
 
 /* The doubles of a model value: params[0..nparams), then the log-likelihood. */
@@ -27,16 +28,20 @@ model_doubles(const void *model)
 void *
 cs_model_from_values(const CsModelSpec *spec, const CsModelValues *values)
 {
-	CsModelHeader *model = palloc0(CS_MODEL_SIZE(spec->nparams));
+	bool		has_se = (values->flags & MODEL_HAS_SE) != 0;
+	Size		size = has_se ? CS_MODEL_SIZE_SE(spec->nparams) : CS_MODEL_SIZE(spec->nparams);
+	CsModelHeader *model = palloc0(size);
 	double	   *doubles = model_doubles(model);
 
-	SET_VARSIZE(model, CS_MODEL_SIZE(spec->nparams));
+	SET_VARSIZE(model, size);
 	model->version = spec->version;
 	model->flags = values->flags;
 	for (int i = 0; i < spec->nparams; i++)
 		doubles[i] = values->params[i];
 	doubles[spec->nparams] = values->log_likelihood;
 	memcpy(&doubles[spec->nparams + 1], &values->customers, sizeof(int64));
+	if (has_se)
+		memcpy(&doubles[spec->nparams + 2], values->standard_errors, sizeof(double) * spec->nparams);
 	return model;
 }
 
@@ -47,7 +52,9 @@ cs_model_to_values(const CsModelSpec *spec, const void *model, CsModelValues *va
 	const CsModelHeader *header = model;
 	const double *doubles = model_doubles(model);
 
-	if (header->version != spec->version || VARSIZE(model) != CS_MODEL_SIZE(spec->nparams))
+	if (header->version != spec->version ||
+		VARSIZE(model) != ((header->flags & MODEL_HAS_SE) ? CS_MODEL_SIZE_SE(spec->nparams) :
+						   CS_MODEL_SIZE(spec->nparams)))
 		elog(ERROR, "%s value has unsupported version %d", spec->type_name, header->version);
 	memset(values, 0, sizeof(*values));
 	values->flags = header->flags;
@@ -55,6 +62,8 @@ cs_model_to_values(const CsModelSpec *spec, const void *model, CsModelValues *va
 		values->params[i] = doubles[i];
 	values->log_likelihood = doubles[spec->nparams];
 	memcpy(&values->customers, &doubles[spec->nparams + 1], sizeof(int64));
+	if (header->flags & MODEL_HAS_SE)
+		memcpy(values->standard_errors, &doubles[spec->nparams + 2], sizeof(double) * spec->nparams);
 }
 
 /* The model argument of a call, as values. */
@@ -240,7 +249,8 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 {
 	HistoryState *state;
 	CsFitData	data;
-	double		theta[CS_OPT_MAX_PARAMS];
+	double		theta[CS_OPT_MAX_PARAMS],
+				se_theta[CS_OPT_MAX_PARAMS];
 	CsOptimResult fit;
 	CsModelValues values;
 	char		what[64];
@@ -272,5 +282,16 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 		cs_check_result(what, values.params[i]);
 	snprintf(what, sizeof(what), "the %s log-likelihood", spec->label);
 	cs_check_result(what, values.log_likelihood);
+	/* standard errors from the observed information, for a fit that found its maximum */
+	if ((values.flags & MODEL_CONVERGED) &&
+		cs_standard_errors(spec->objective, data.arg, spec->nparams, theta, data.total, se_theta))
+	{
+		values.flags |= MODEL_HAS_SE;
+		for (int i = 0; i < spec->nparams; i++)
+			values.standard_errors[i] = values.params[i] * se_theta[i];
+		for (int i = 0; i < spec->nparams; i++)
+			if (!isfinite(values.standard_errors[i]))
+				values.flags &= ~MODEL_HAS_SE;
+	}
 	PG_RETURN_POINTER(cs_model_from_values(spec, &values));
 }

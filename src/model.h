@@ -14,6 +14,7 @@
  *   params[nparams]      the parameters, in the order of the spec's names
  *   log_likelihood       of the fit (meaningful when MODEL_FITTED)
  *   customers            customers the fit saw (meaningful when MODEL_FITTED)
+ *   standard_errors[nparams]   only with MODEL_HAS_SE (values without it are 0.1.0's size)
  * Each model's header gives the same layout as a struct with named fields.
  */
 #ifndef CUSTOMER_SCORE_MODEL_H
@@ -27,6 +28,7 @@
 
 #define MODEL_FITTED	0x01	/* log_likelihood and customers are known */
 #define MODEL_CONVERGED 0x02	/* the optimiser met its gradient test inside the bounds */
+#define MODEL_HAS_SE	0x04	/* standard errors follow the customers (a converged fit) */
 
 #define CS_MODEL_MAX_PARAMS 4
 
@@ -39,9 +41,10 @@ typedef struct CsModelHeader
 	uint16		reserved;
 } CsModelHeader;
 
-/* The size of a model value with nparams parameters. */
+/* The size of a model value with nparams parameters, and with their standard errors. */
 #define CS_MODEL_SIZE(nparams) \
 	(sizeof(CsModelHeader) + sizeof(double) * ((nparams) + 1) + sizeof(int64))
+#define CS_MODEL_SIZE_SE(nparams) (CS_MODEL_SIZE(nparams) + sizeof(double) * (nparams))
 
 /* The fields every model has, read from or written to its value. */
 typedef struct CsModelValues
@@ -50,6 +53,7 @@ typedef struct CsModelValues
 	double		params[CS_MODEL_MAX_PARAMS];
 	double		log_likelihood;
 	int64		customers;
+	double		standard_errors[CS_MODEL_MAX_PARAMS];	/* with MODEL_HAS_SE */
 } CsModelValues;
 
 /* What a fit's preparation hands to the optimiser and back to the result. */

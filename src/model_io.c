@@ -45,8 +45,10 @@ cs_model_customers(int64 customers)
 void
 cs_model_parse(const CsModelSpec *spec, const char *input, CsModelValues *out)
 {
-	CsModelField fields[CS_MODEL_MAX_PARAMS + 3];
+	CsModelField fields[2 * CS_MODEL_MAX_PARAMS + 3];
+	char		se_keys[CS_MODEL_MAX_PARAMS][NAMEDATALEN + 3];
 	int			n = spec->nparams;
+	int			se_present = 0;
 
 	memset(fields, 0, sizeof(fields));
 	for (int i = 0; i < n; i++)
@@ -58,8 +60,16 @@ cs_model_parse(const CsModelSpec *spec, const char *input, CsModelValues *out)
 	fields[n + 1].key = "customers";
 	fields[n + 2].key = "converged";
 	fields[n + 2].is_bool = true;
+	/* the standard errors, se_<parameter>, are optional: 0.1.0's text has none */
+	for (int i = 0; i < n; i++)
+	{
+		snprintf(se_keys[i], sizeof(se_keys[i]), "se_%s", spec->param_names[i]);
+		fields[n + 3 + i].key = se_keys[i];
+	}
 
-	cs_parse_model_fields(input, spec->type_name, fields, n + 3);
+	cs_parse_model_fields(input, spec->type_name, fields, 2 * n + 3);
+	for (int i = 0; i < n; i++)
+		se_present += fields[n + 3 + i].present ? 1 : 0;
 
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < n; i++)
@@ -89,6 +99,24 @@ cs_model_parse(const CsModelSpec *spec, const char *input, CsModelValues *out)
 		if (fields[n + 2].boolean)
 			out->flags |= MODEL_CONVERGED;
 	}
+	if (se_present > 0)
+	{
+		if (se_present != n || !fields[n].present)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type %s: \"%s\"", spec->type_name, input),
+					 errdetail("The standard errors come for every parameter or none, and only with the fit's fields.")));
+		for (int i = 0; i < n; i++)
+		{
+			if (!(fields[n + 3 + i].number >= 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("invalid input syntax for type %s: \"%s\"", spec->type_name, input),
+						 errdetail("Standard errors must not be negative.")));
+			out->standard_errors[i] = fields[n + 3 + i].number;
+		}
+		out->flags |= MODEL_HAS_SE;
+	}
 }
 
 char *
@@ -111,6 +139,12 @@ cs_model_format(const CsModelSpec *spec, const CsModelValues *values)
 						 values->customers,
 						 (values->flags & MODEL_CONVERGED) ? "true" : "false");
 	}
+	if (values->flags & MODEL_HAS_SE)
+		for (int i = 0; i < spec->nparams; i++)
+		{
+			appendStringInfo(&buf, ",se_%s=", spec->param_names[i]);
+			cs_append_float(&buf, values->standard_errors[i]);
+		}
 	appendStringInfoChar(&buf, ')');
 	return buf.data;
 }
@@ -126,11 +160,23 @@ cs_model_recv(const CsModelSpec *spec, StringInfo buf, CsModelValues *out)
 				 errmsg("invalid binary data for type %s", spec->type_name),
 				 errdetail("Unsupported format version %d.", version)));
 	memset(out, 0, sizeof(*out));
-	out->flags = pq_getmsgbyte(buf) & (MODEL_FITTED | MODEL_CONVERGED);
+	out->flags = pq_getmsgbyte(buf) & (MODEL_FITTED | MODEL_CONVERGED | MODEL_HAS_SE);
 	for (int i = 0; i < spec->nparams; i++)
 		out->params[i] = pq_getmsgfloat8(buf);
 	out->log_likelihood = pq_getmsgfloat8(buf);
 	out->customers = pq_getmsgint64(buf);
+	if (!(out->flags & MODEL_FITTED))
+		out->flags &= ~MODEL_HAS_SE;	/* standard errors belong to a fit */
+	if (out->flags & MODEL_HAS_SE)
+		for (int i = 0; i < spec->nparams; i++)
+		{
+			out->standard_errors[i] = pq_getmsgfloat8(buf);
+			if (!(out->standard_errors[i] >= 0) || !isfinite(out->standard_errors[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+						 errmsg("invalid binary data for type %s", spec->type_name),
+						 errdetail("Standard errors must be finite and not negative.")));
+		}
 	cs_model_check_params(spec, out->params);
 	if ((out->flags & MODEL_FITTED) &&
 		(!isfinite(out->log_likelihood) || out->customers < 0 || out->customers > CS_MODEL_MAX_CUSTOMERS))
@@ -153,7 +199,57 @@ cs_model_send(const CsModelSpec *spec, const CsModelValues *values)
 		pq_sendfloat8(&buf, values->params[i]);
 	pq_sendfloat8(&buf, values->log_likelihood);
 	pq_sendint64(&buf, values->customers);
+	if (values->flags & MODEL_HAS_SE)
+		for (int i = 0; i < spec->nparams; i++)
+			pq_sendfloat8(&buf, values->standard_errors[i]);
 	return pq_endtypsend(&buf);
+}
+
+/*
+ * params' keys aic and bic (2k - 2 LL and k log(customers) - 2 LL), standard_errors and
+ * confidence_intervals (95%, on the log scale, so inside (0, infinity)): null when unknown.
+ */
+static void
+append_fit_quality(StringInfo buf, const CsModelSpec *spec, const CsModelValues *values)
+{
+	int			k = spec->nparams;
+
+	if ((values->flags & MODEL_FITTED) && values->customers > 0)
+	{
+		appendStringInfoString(buf, ", \"aic\": ");
+		cs_append_float(buf, 2.0 * k - 2.0 * values->log_likelihood);
+		appendStringInfoString(buf, ", \"bic\": ");
+		cs_append_float(buf, k * log((double) values->customers) - 2.0 * values->log_likelihood);
+	}
+	else
+		appendStringInfoString(buf, ", \"aic\": null, \"bic\": null");
+	if (!(values->flags & MODEL_HAS_SE))
+	{
+		appendStringInfoString(buf, ", \"standard_errors\": null, \"confidence_intervals\": null");
+		return;
+	}
+	appendStringInfoString(buf, ", \"standard_errors\": {");
+	for (int i = 0; i < k; i++)
+	{
+		appendStringInfo(buf, "%s\"%s\": ", i > 0 ? ", " : "", spec->param_names[i]);
+		cs_append_float(buf, values->standard_errors[i]);
+	}
+	appendStringInfoString(buf, "}, \"confidence_intervals\": {");
+	for (int i = 0; i < k; i++)
+	{
+		double		spread = exp(1.959963984540054 * values->standard_errors[i] / values->params[i]);
+
+		appendStringInfo(buf, "%s\"%s\": [", i > 0 ? ", " : "", spec->param_names[i]);
+		/* an interval too wide for double precision has no finite upper end: null */
+		cs_append_float(buf, isfinite(spread) ? values->params[i] / spread : 0.0);
+		appendStringInfoString(buf, ", ");
+		if (isfinite(spread) && isfinite(values->params[i] * spread))
+			cs_append_float(buf, values->params[i] * spread);
+		else
+			appendStringInfoString(buf, "null");
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoChar(buf, '}');
 }
 
 /* params(model): a jsonb object; the fit's fields are null for a hand-made model */
@@ -177,10 +273,12 @@ cs_model_jsonb(const CsModelSpec *spec, const CsModelValues *values)
 	else
 		appendStringInfoString(&buf, "null");
 	if (fitted)
-		appendStringInfo(&buf, ", \"customers\": " INT64_FORMAT ", \"converged\": %s}",
+		appendStringInfo(&buf, ", \"customers\": " INT64_FORMAT ", \"converged\": %s",
 						 values->customers,
 						 (values->flags & MODEL_CONVERGED) ? "true" : "false");
 	else
-		appendStringInfoString(&buf, ", \"customers\": null, \"converged\": null}");
+		appendStringInfoString(&buf, ", \"customers\": null, \"converged\": null");
+	append_fit_quality(&buf, spec, values);
+	appendStringInfoChar(&buf, '}');
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }

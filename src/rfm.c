@@ -45,6 +45,7 @@
 #include "interrupts.h"
 #include "local_day.h"
 #include "purchase_rule.h"
+#include "rfm.h"
 #include "state_limit.h"
 #include "text_io.h"
 #include "validate.h"
@@ -52,13 +53,6 @@
 #define RFM_VERSION 1
 #define RFM_SORTED 0x0001
 #define RFM_INITIAL_CAPACITY 8
-
-typedef struct RfmOccasion
-{
-	int32		day;			/* days since 2000-01-01 on the local calendar */
-	int32		reserved;
-	double		amount;
-} RfmOccasion;
 
 typedef struct RfmState
 {
@@ -198,6 +192,35 @@ rfm_check_same_window(const RfmState *state, TimestampTz as_of, double unit_seco
  * ---------------------------------------------------------------------
  */
 
+/* The observation end and unit of a group: a finite end and a positive unit. */
+void
+rfm_check_window(const char *end_name, TimestampTz end, const char *unit_name,
+				 const Interval *unit, double unit_seconds)
+{
+	if (!(unit_seconds > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a positive interval, got %s", unit_name,
+						DatumGetCString(DirectFunctionCall1(interval_out,
+															PointerGetDatum(unit))))));
+	if (TIMESTAMP_NOT_FINITE(end))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite timestamp", end_name)));
+}
+
+/* One transaction row: a finite time and a finite amount. */
+void
+rfm_check_row(TimestampTz at, double amount)
+{
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("purchase time must be a finite timestamp, got %s",
+						TIMESTAMP_IS_NOBEGIN(at) ? "-infinity" : "infinity")));
+	cs_check_finite("amount", amount);
+}
+
 /*
  * Adds one row.  With the purchase rule (purchase_rule.h) a NULL amount is a purchase of unknown
  * value, counted with CS_AMOUNT_IF_NULL; 0.1.0's entry points skip such a row.
@@ -225,24 +248,8 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 	if (state != NULL)
 		rfm_check_same_window(state, as_of, unit_seconds);
 	else
-	{
-		if (!(unit_seconds > 0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unit must be a positive interval, got %s",
-							DatumGetCString(DirectFunctionCall1(interval_out,
-																PointerGetDatum(unit))))));
-		if (TIMESTAMP_NOT_FINITE(as_of))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("as_of must be a finite timestamp")));
-	}
-	if (TIMESTAMP_NOT_FINITE(at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("purchase time must be a finite timestamp, got %s",
-						TIMESTAMP_IS_NOBEGIN(at) ? "-infinity" : "infinity")));
-	cs_check_finite("amount", amount);
+		rfm_check_window("as_of", as_of, "unit", unit, unit_seconds);
+	rfm_check_row(at, amount);
 	if (at > as_of)
 		goto done;				/* after the observation end: not seen yet */
 
@@ -341,34 +348,71 @@ rfm_combinefn(PG_FUNCTION_ARGS)
  * bits.
  */
 static void
-rfm_occasions(const RfmState *state, bool purchase_rule, CsOccasions *occasions,
+rfm_occasions(const RfmOccasion *rows, int32 n, bool purchase_rule, CsOccasions *occasions,
 			  double *total, double *repeat_value)
 {
 	int32		day_start = 0;
 
 	*total = 0;
 	*repeat_value = 0;
-	while (day_start < state->used)
+	while (day_start < n)
 	{
-		int32		day = state->occasions[day_start].day;
+		int32		day = rows[day_start].day;
 		int32		day_end = day_start;
 		double		day_sum = 0;
 
-		while (day_end < state->used && state->occasions[day_end].day == day)
+		while (day_end < n && rows[day_end].day == day)
 		{
 			if ((day_end & 0xFFFF) == 0)
 				CHECK_FOR_INTERRUPTS();
-			day_sum += state->occasions[day_end++].amount;
+			day_sum += rows[day_end++].amount;
 		}
 		if (cs_occasions_add(occasions, day, purchase_rule && day_sum < 0))
 			for (int32 i = day_start; i < day_end; i++)
-				*repeat_value += state->occasions[i].amount;
+				*repeat_value += rows[i].amount;
 		for (int32 i = day_start; i < day_end; i++)
-			*total += state->occasions[i].amount;
+			*total += rows[i].amount;
 		day_start = day_end;
 	}
 	cs_check_result("the total of the amounts", *total);
 	cs_check_result("the value of the repeat purchases", *repeat_value);
+}
+
+/*
+ * The first five fields of rfm_summary (frequency, recency, t, monetary, total) from n >= 1 rows
+ * sorted by (day, amount), observed until as_of_local (local wall clock) in unit_seconds, by the
+ * purchase rule or 0.1.0's; false when the rows make no purchase occasion.
+ */
+bool
+rfm_summarise(const RfmOccasion *rows, int32 n, int64 as_of_local, double unit_seconds,
+			  bool purchase_rule, Datum *values)
+{
+	CsOccasions occasions = CS_OCCASIONS_INIT;
+	double		repeat_value,
+				total;
+	int32		as_of_day;
+	int64		as_of_rest;
+
+	rfm_occasions(rows, n, purchase_rule, &occasions, &total, &repeat_value);
+	if (occasions.count == 0)
+		return false;
+
+	/*
+	 * t in whole days and the rest: as_of_local - first_day * USECS_PER_DAY in one int64
+	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
+	 * Exact, as before, whenever the span fits in a double's 53 bits (285 years).
+	 */
+	as_of_day = cs_day_of_local(as_of_local);
+	as_of_rest = as_of_local - (int64) as_of_day * USECS_PER_DAY;
+
+	values[0] = Int32GetDatum(occasions.count - 1);
+	values[1] = Float8GetDatum((double) (occasions.last_day - occasions.first_day) * SECS_PER_DAY / unit_seconds);
+	values[2] = Float8GetDatum(((double) ((int64) as_of_day - occasions.first_day) * USECS_PER_DAY + (double) as_of_rest)
+							   / USECS_PER_SEC / unit_seconds);
+	values[3] = Float8GetDatum(purchase_rule ? cs_occasions_monetary(&occasions, repeat_value) :
+							   occasions.count > 1 ? repeat_value / (occasions.count - 1) : 0.0);
+	values[4] = Float8GetDatum(total);
+	return true;
 }
 
 /* The summary as customer_score.rfm_summary (NULL without a purchase occasion). */
@@ -379,20 +423,14 @@ rfm_final(FunctionCallInfo fcinfo, bool purchase_rule)
 	RfmState   *state;
 	Datum		values[8];
 	bool		nulls[8] = {false};
-	CsOccasions occasions = CS_OCCASIONS_INIT;
-	double		repeat_value,
-				total;
-	int32		as_of_day;
-	int64		as_of_rest;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	/* the final function must not change the state: sort a copy */
 	state = rfm_sorted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
-	if (state->used == 0)
-		PG_RETURN_NULL();
-	rfm_occasions(state, purchase_rule, &occasions, &total, &repeat_value);
-	if (occasions.count == 0)
+	if (state->used == 0 ||
+		!rfm_summarise(state->occasions, state->used, state->as_of_local, state->unit_seconds,
+					   purchase_rule, values))
 		PG_RETURN_NULL();
 
 	if (tupdesc == NULL)
@@ -407,21 +445,6 @@ rfm_final(FunctionCallInfo fcinfo, bool purchase_rule)
 		MemoryContextSwitchTo(old);
 	}
 
-	/*
-	 * t in whole days and the rest: as_of_local - first_day * USECS_PER_DAY in one int64
-	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
-	 * Exact, as before, whenever the span fits in a double's 53 bits (285 years).
-	 */
-	as_of_day = cs_day_of_local(state->as_of_local);
-	as_of_rest = state->as_of_local - (int64) as_of_day * USECS_PER_DAY;
-
-	values[0] = Int32GetDatum(occasions.count - 1);
-	values[1] = Float8GetDatum((double) (occasions.last_day - occasions.first_day) * SECS_PER_DAY / state->unit_seconds);
-	values[2] = Float8GetDatum(((double) ((int64) as_of_day - occasions.first_day) * USECS_PER_DAY + (double) as_of_rest)
-							   / USECS_PER_SEC / state->unit_seconds);
-	values[3] = Float8GetDatum(purchase_rule ? cs_occasions_monetary(&occasions, repeat_value) :
-							   occasions.count > 1 ? repeat_value / (occasions.count - 1) : 0.0);
-	values[4] = Float8GetDatum(total);
 	values[5] = Int32GetDatum((int32) state->rows);
 	values[6] = TimestampTzGetDatum(state->first_at);
 	values[7] = TimestampTzGetDatum(state->last_at);
@@ -659,4 +682,11 @@ rfm_state_send(PG_FUNCTION_ARGS)
 		pq_sendfloat8(&buf, state->occasions[i].amount);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Seconds in an interval, as rfm counts a unit, for the other aggregates over transactions. */
+double
+rfm_interval_seconds(const Interval *unit)
+{
+	return interval_seconds(unit);
 }

@@ -88,6 +88,21 @@ cs_expect_char(const char **cursor, char c, const char *type_name, const char *i
 	(*cursor)++;
 }
 
+/* The literal key (such as "as_of=") after optional spaces. */
+void
+cs_expect_key(const char **cursor, const char *key, const char *type_name, const char *input)
+{
+	char		detail[64];
+
+	cs_skip_space(cursor);
+	if (strncmp(*cursor, key, strlen(key)) != 0)
+	{
+		snprintf(detail, sizeof(detail), "Expected \"%s\".", key);
+		report_malformed(type_name, input, detail);
+	}
+	*cursor += strlen(key);
+}
+
 void
 cs_expect_end(const char **cursor, const char *type_name, const char *input)
 {

@@ -19,6 +19,8 @@ extern int64 cs_parse_int64(const char **cursor, const char *type_name,
 extern void cs_skip_space(const char **cursor);
 extern void cs_expect_char(const char **cursor, char c, const char *type_name,
 						   const char *input);
+extern void cs_expect_key(const char **cursor, const char *key, const char *type_name,
+						  const char *input);
 extern void cs_expect_end(const char **cursor, const char *type_name,
 						  const char *input);
 

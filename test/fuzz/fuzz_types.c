@@ -70,6 +70,10 @@ extern Datum rfm_state_in(PG_FUNCTION_ARGS);
 extern Datum rfm_state_out(PG_FUNCTION_ARGS);
 extern Datum rfm_state_recv(PG_FUNCTION_ARGS);
 extern Datum rfm_state_send(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_in(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_out(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_recv(PG_FUNCTION_ARGS);
+extern Datum rfm_holdout_state_send(PG_FUNCTION_ARGS);
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -95,6 +99,8 @@ static const FuzzType types[] = {
 	{"pareto_nbd_state", pareto_nbd_state_in, pareto_nbd_state_out, pareto_nbd_state_recv,
 	pareto_nbd_state_send},
 	{"mbgnbd_state", mbgnbd_state_in, mbgnbd_state_out, mbgnbd_state_recv, mbgnbd_state_send},
+	{"rfm_holdout_state", rfm_holdout_state_in, rfm_holdout_state_out, rfm_holdout_state_recv,
+	rfm_holdout_state_send},
 };
 
 static const FuzzType *type;

@@ -30,6 +30,7 @@ NOT_AVAILABLE(jsonb_in)
 NOT_AVAILABLE(MarkGUCPrefixReserved)
 NOT_AVAILABLE(pg_get_timezone_offset)
 NOT_AVAILABLE(timestamp2tm)
+NOT_AVAILABLE(timestamptz_to_str)
 
 /* read only by rfm.c's local_usecs(), which the harness never reaches */
 void	   *session_timezone = NULL;

@@ -20,6 +20,15 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
                                                '''1997-01-01''::timestamptz AS at, 5::float8 AS value, ''web'' AS channel, ''review'' AS kind '
                                                'UNION ALL SELECT 2, 2, 1, ''1997-01-02'', 10, ''web'', ''purchase''')
     WHEN argname = 'edges' THEN quote_literal('SELECT 1::bigint AS source, 2::bigint AS target, 1::float8 AS weight')
+    WHEN argname = 'query' THEN quote_literal('SELECT 2 AS frequency, 30.43::float8 AS recency, 38.86::float8 AS t, '
+                                             '1 AS holdout_frequency, 39::float8 AS holdout_t, 22.35::float8 AS monetary, '
+                                             '20::float8 AS holdout_spend UNION ALL SELECT 0, 0, 20, 0, 39, 0, 0')
+    WHEN argname = 'transactions' THEN quote_literal('SELECT 1::bigint AS customer_id, ''1997-01-01''::timestamptz AS at '
+                                                    'UNION ALL SELECT 1, ''1997-03-01'' UNION ALL SELECT 2, ''1997-02-01''')
+    WHEN argname = 'customers' THEN quote_literal('SELECT 1::bigint AS customer_id, 2 AS frequency, 30.43::float8 AS recency, '
+                                                 '38.86::float8 AS t, 22.35::float8 AS monetary '
+                                                 'UNION ALL SELECT 2, 0, 0, 20, 0 UNION ALL SELECT 3, 1, 10, 30, 15')
+    WHEN argname = 'level' THEN '0.9'
     WHEN argname = 'touches' THEN 'NULL'
     WHEN argname = 'attribution' THEN quote_literal('last')
     WHEN argname = 'model' AND argtype = 'text'::regtype THEN quote_literal('default')
@@ -45,6 +54,7 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
       WHEN 'customer_score.mbgnbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
       WHEN 'customer_score.gamma_gamma_state'::regtype THEN quote_literal('v1 (2,22.35):3 (1,10):1')
       WHEN 'customer_score.rfm_state'::regtype THEN quote_literal('v1 as_of=-71107200000000 as_of_local=-71107200000000 unit=604800 first_at=-94608000000000 last_at=-91929600000000 rows=2 days=-1095:29.33,-1064:14.96')
+      WHEN 'customer_score.rfm_holdout_state'::regtype THEN quote_literal('v1 calibration_end=0 calibration_end_local=0 holdout_end=86400000000 holdout_end_local=86400000000 unit=86400 first_at=-86400000000 last_at=-86400000000 rows=1 days=-1:5 holdout_days=0:2.5')
       WHEN 'customer_score.purchase_days'::regtype THEN quote_literal('{2024-01-01:15.00/2,2024-01-08:20/1}')
       WHEN 'date'::regtype THEN quote_literal('2024-01-05')
       WHEN 'date[]'::regtype THEN quote_literal('{2024-01-08,2024-01-01}')
@@ -91,6 +101,7 @@ CREATE FUNCTION pg_temp.edges(argtype regtype) RETURNS SETOF text LANGUAGE sql A
     WHEN 'customer_score.gamma_gamma_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2000000000,1e300):9223372036854775807''',
                                                        '''v1 (1,5e-324):1''']
     WHEN 'customer_score.rfm_state'::regtype THEN ARRAY['NULL']
+    WHEN 'customer_score.rfm_holdout_state'::regtype THEN ARRAY['NULL']
     WHEN 'customer_score.purchase_days'::regtype THEN ARRAY['NULL', '''{}''', '''{2024-01-01:1/0}''',
       '''{4714-11-24 BC:0/-9223372036854775808,5874897-12-31:99999999999999999999.99/9223372036854775807}''',
       '''{2024-01-01:-1e-1000/9223372036854775807,2024-01-08:1/9223372036854775807}''']

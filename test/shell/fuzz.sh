@@ -21,7 +21,7 @@ check "the libFuzzer harness builds (clang-14 -fsanitize=fuzzer,address,undefine
 [[ $built == ok ]] || exit 1
 fuzzer=$work/build/fuzz_types
 
-types=(bgnbd gamma_gamma pareto_nbd mbgnbd bgnbd_state gamma_gamma_state pareto_nbd_state mbgnbd_state rfm_state)
+types=(bgnbd gamma_gamma pareto_nbd mbgnbd bgnbd_state gamma_gamma_state pareto_nbd_state mbgnbd_state rfm_state rfm_holdout_state)
 # With two cores or more, a type's text and binary targets run side by side, each for the type's
 # share of the time; on one core one after the other, the text input getting two thirds.
 if (($(nproc 2>/dev/null || echo 1) >= 2)); then

@@ -1,0 +1,3 @@
+-- Validation (issue 12): rfm_holdout, holdout_table, period_transactions, tracking and
+-- prediction_intervals are new in 0.2.0; their definitions live in install/validation.sql.
+-- @block validation

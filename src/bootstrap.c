@@ -1,0 +1,411 @@
+/*
+ * bootstrap.c — prediction_intervals(purchases, spend, customers, horizon, level, replicates,
+ * seed, discount_rate, step): each customer's expected purchases, spend and CLV with bootstrap
+ * intervals at the given level.
+ *
+ * Each replicate resamples the customers with replacement (n draws from n, by a pg_prng
+ * stream seeded with seed, so a seed gives the same intervals on every run), refits BG/NBD and
+ * Gamma-Gamma with the aggregates' own final functions on histograms of the resampled
+ * histories, and predicts every customer with the refitted pair.  The interval is the
+ * (1 - level)/2 and (1 + level)/2 quantiles of the replicates (linear interpolation between
+ * order statistics, R's type 7); the point values come from the models passed in.
+ *
+ * Customers are grouped into distinct BG/NBD histories (what a fit sees), distinct
+ * Gamma-Gamma histories of repeat buyers with positive spend, and distinct (frequency,
+ * recency, t, monetary) predictions, so the cost of a replicate is n draws, two fits over the
+ * distinct histories and one prediction per distinct customer history.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "action_reader.h"
+#include "bgnbd.h"
+#include "gamma_gamma.h"
+#include "history.h"
+#include "interrupts.h"
+#include "validate.h"
+#include "validation.h"
+
+#define BOOTSTRAP_MAX_REPLICATES 100000
+
+/* The customers as read, and the distinct histories they map to. */
+typedef struct BootData
+{
+	int64		n;
+	int64	   *customer_id;
+	int64	   *frequency;
+	double	   *recency;		/* 0 without a repeat purchase, as the fits see it */
+	double	   *t;
+	double	   *monetary;
+	int32	   *bg_of;			/* each customer's BG/NBD history */
+	int32	   *gg_of;			/* its Gamma-Gamma history, -1 when it enters no spend fit */
+	int32	   *pred_of;		/* its prediction key */
+	int32		nbg,
+				ngg,
+				npred;
+	int64	   *first_bg;		/* a customer with each history, to read its keys */
+	int64	   *first_gg;
+	int64	   *first_pred;
+} BootData;
+
+/* sort context: which keys order the customers */
+typedef struct KeyOrder
+{
+	const BootData *d;
+	int			nkeys;			/* 2: (frequency, monetary); 3: + recency, t; 4: all */
+} KeyOrder;
+
+/* the key-th component of customer c's history for the given order */
+static inline double
+key_of(const KeyOrder *o, int64 c, int key)
+{
+	if (o->nkeys == 2)
+		return key == 0 ? (double) o->d->frequency[c] : o->d->monetary[c];
+	switch (key)
+	{
+		case 0:
+			return (double) o->d->frequency[c];
+		case 1:
+			return o->d->recency[c];
+		case 2:
+			return o->d->t[c];
+		default:
+			return o->d->monetary[c];
+	}
+}
+
+static int
+customer_key_cmp(const void *a, const void *b, void *arg)
+{
+	const KeyOrder *o = arg;
+	int64		ca = *(const int64 *) a;
+	int64		cb = *(const int64 *) b;
+
+	for (int k = 0; k < o->nkeys; k++)
+	{
+		double		ka = key_of(o, ca, k),
+					kb = key_of(o, cb, k);
+
+		if (ka != kb)
+			return (ka > kb) - (ka < kb);
+	}
+	return 0;
+}
+
+/*
+ * Numbers the distinct histories of the customers selected by include (all when NULL) under
+ * the given key order: of[c] is c's history (-1 when not included), first[h] a customer of h.
+ */
+static int32
+number_histories(const BootData *d, int nkeys, const bool *include, int32 *of, int64 **first)
+{
+	KeyOrder	o = {d, nkeys};
+	int64	   *order = palloc(sizeof(int64) * d->n);
+	int64		m = 0;
+	int32		nh = 0;
+
+	for (int64 c = 0; c < d->n; c++)
+	{
+		of[c] = -1;
+		if (include == NULL || include[c])
+			order[m++] = c;
+	}
+	qsort_arg(order, m, sizeof(int64), customer_key_cmp, &o);
+	*first = palloc(sizeof(int64) * Max(m, 1));
+	for (int64 i = 0; i < m; i++)
+	{
+		if (i == 0 || customer_key_cmp(&order[i], &order[i - 1], &o) != 0)
+			(*first)[nh++] = order[i];
+		of[order[i]] = nh - 1;
+	}
+	pfree(order);
+	return nh;
+}
+
+/* Reads and checks the customers of the query, and numbers their histories. */
+static void
+read_customers(BootData *d, const char *sql)
+{
+	CsColumn	columns[] = {
+		{.name = "customer_id",.kind = CS_COL_INT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "frequency",.kind = CS_COL_INT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "recency",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "t",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "monetary",.kind = CS_COL_FLOAT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+	};
+	int64		nrows = cs_read_columns("customers", sql, columns, lengthof(columns));
+	bool	   *spends;
+
+	if (nrows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the customers query returned no rows"),
+				 errdetail("Query: %s", sql)));
+
+	d->n = nrows;
+	d->customer_id = CS_COL_INT8S(&columns[0]);
+	d->frequency = CS_COL_INT8S(&columns[1]);
+	d->recency = CS_COL_FLOAT8S(&columns[2]);
+	d->t = CS_COL_FLOAT8S(&columns[3]);
+	d->monetary = CS_COL_FLOAT8S(&columns[4]);
+	spends = palloc(sizeof(bool) * d->n);
+	for (int64 c = 0; c < d->n; c++)
+	{
+		if ((c & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (d->frequency[c] > PG_INT32_MAX)
+			cs_reject("frequency", "at most 2147483647", (double) d->frequency[c]);
+		cs_check_history(d->frequency[c], d->recency[c], d->t[c]);
+		cs_check_non_negative("monetary", d->monetary[c]);
+		if (d->frequency[c] == 0)
+			d->recency[c] = 0;	/* carries no information without a repeat purchase */
+		spends[c] = d->frequency[c] > 0 && d->monetary[c] > 0;
+	}
+	d->bg_of = palloc(sizeof(int32) * d->n);
+	d->gg_of = palloc(sizeof(int32) * d->n);
+	d->pred_of = palloc(sizeof(int32) * d->n);
+	d->nbg = number_histories(d, 3, NULL, d->bg_of, &d->first_bg);
+	d->ngg = number_histories(d, 2, spends, d->gg_of, &d->first_gg);
+	d->npred = number_histories(d, 4, NULL, d->pred_of, &d->first_pred);
+	if (d->ngg == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no customer has a repeat purchase with positive monetary value"),
+				 errdetail("The spend model cannot be refitted without one.")));
+}
+
+/* A history state of the given kind from the counts of its distinct histories. */
+static Datum
+history_from_counts(const BootData *d, HistoryKind kind, const int64 *counts)
+{
+	int32		nh = kind == HISTORY_BGNBD ? d->nbg : d->ngg;
+	const int64 *first = kind == HISTORY_BGNBD ? d->first_bg : d->first_gg;
+	HistoryState *state = palloc0(HISTORY_HEADER_SIZE + sizeof(HistoryPoint) * Max(nh, 1));
+
+	SET_VARSIZE(state, HISTORY_HEADER_SIZE + sizeof(HistoryPoint) * Max(nh, 1));
+	state->version = HISTORY_VERSION;
+	state->kind = kind;
+	for (int32 h = 0; h < nh; h++)
+	{
+		int64		c = first[h];
+		HistoryPoint *p = &state->points[state->used];
+
+		if (counts[h] == 0)
+			continue;
+		p->key[0] = (double) d->frequency[c];
+		p->key[1] = kind == HISTORY_BGNBD ? d->recency[c] : d->monetary[c];
+		p->key[2] = kind == HISTORY_BGNBD ? d->t[c] : 0;
+		p->count = counts[h];
+		state->used++;
+	}
+	return PointerGetDatum(state);
+}
+
+/* The refitted models of each replicate, allocated in the caller's context. */
+static void
+fit_replicates(const BootData *d, int32 replicates, int64 seed,
+			   BgnbdModel **bg_models, GammaGammaModel **gg_models)
+{
+	MemoryContext keep = CurrentMemoryContext;
+	MemoryContext scratch = AllocSetContextCreate(keep, "customer_score bootstrap fit",
+												  ALLOCSET_DEFAULT_SIZES);
+	int64	   *bg_counts = palloc(sizeof(int64) * d->nbg);
+	int64	   *gg_counts = palloc(sizeof(int64) * Max(d->ngg, 1));
+	pg_prng_state rng;
+
+	pg_prng_seed(&rng, (uint64) seed);
+	for (int32 b = 0; b < replicates; b++)
+	{
+		int64		spenders = 0;
+		Datum		bg,
+					gg;
+
+		memset(bg_counts, 0, sizeof(int64) * d->nbg);
+		memset(gg_counts, 0, sizeof(int64) * Max(d->ngg, 1));
+		for (int64 i = 0; i < d->n; i++)
+		{
+			int64		c = (int64) pg_prng_uint64_range(&rng, 0, (uint64) (d->n - 1));
+
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			bg_counts[d->bg_of[c]]++;
+			if (d->gg_of[c] >= 0)
+			{
+				gg_counts[d->gg_of[c]]++;
+				spenders++;
+			}
+		}
+		if (spenders == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("bootstrap replicate %d drew no customer with a repeat purchase", b + 1),
+					 errhint("Bootstrap needs more repeat buyers; with very few the intervals are meaningless.")));
+		MemoryContextSwitchTo(scratch);
+		bg = DirectFunctionCall1(bgnbd_fit_finalfn, history_from_counts(d, HISTORY_BGNBD, bg_counts));
+		gg = DirectFunctionCall1(gamma_gamma_fit_finalfn, history_from_counts(d, HISTORY_GAMMA_GAMMA, gg_counts));
+		MemoryContextSwitchTo(keep);
+		bg_models[b] = palloc(VARSIZE(DatumGetPointer(bg)));
+		memcpy(bg_models[b], DatumGetPointer(bg), VARSIZE(DatumGetPointer(bg)));
+		gg_models[b] = palloc(VARSIZE(DatumGetPointer(gg)));
+		memcpy(gg_models[b], DatumGetPointer(gg), VARSIZE(DatumGetPointer(gg)));
+		MemoryContextReset(scratch);
+	}
+	MemoryContextDelete(scratch);
+}
+
+/* The three predictions of one customer under one pair of models. */
+typedef struct Prediction
+{
+	double		purchases;
+	double		spend;
+	double		clv;
+} Prediction;
+
+typedef struct Horizon
+{
+	double		horizon;
+	double		discount_rate;
+	double		step;
+} Horizon;
+
+/*
+ * The predictions of customer c under one pair of models; clv as clv() computes it, or, for a
+ * replicate without discounting, as purchases times spend, the sum clv() telescopes to (the
+ * same value up to rounding, at the cost of one prediction instead of one per step).
+ */
+static Prediction
+predict(const BgnbdModel *bg, const GammaGammaModel *gg, const BootData *d, int64 c, const Horizon *h,
+		bool replicate)
+{
+	Prediction	p;
+
+	p.purchases = bgnbd_expected_purchases(bg, h->horizon, d->frequency[c], d->recency[c], d->t[c]);
+	p.spend = gamma_gamma_expected_spend(gg, d->frequency[c], d->monetary[c]);
+	if (replicate && h->discount_rate == 0)
+	{
+		p.clv = p.purchases * p.spend;
+		return p;
+	}
+	p.clv = DatumGetFloat8(DirectFunctionCall9(clv_bgnbd_gamma_gamma,
+											   PointerGetDatum(bg), PointerGetDatum(gg),
+											   Int32GetDatum((int32) d->frequency[c]),
+											   Float8GetDatum(d->recency[c]), Float8GetDatum(d->t[c]),
+											   Float8GetDatum(d->monetary[c]),
+											   Float8GetDatum(h->horizon), Float8GetDatum(h->discount_rate),
+											   Float8GetDatum(h->step)));
+	return p;
+}
+
+static int
+double_cmp(const void *a, const void *b)
+{
+	double		da = *(const double *) a;
+	double		db = *(const double *) b;
+
+	return (da > db) - (da < db);
+}
+
+/* The p-quantile of values[0..n), sorted in place (R's type 7). */
+static double
+quantile(double *values, int32 n, double p)
+{
+	double		h = (n - 1) * p;
+	int32		lo = (int32) floor(h);
+
+	qsort(values, n, sizeof(double), double_cmp);
+	if (lo >= n - 1)
+		return values[n - 1];
+	return values[lo] + (h - lo) * (values[lo + 1] - values[lo]);
+}
+
+PG_FUNCTION_INFO_V1(prediction_intervals_bgnbd_gamma_gamma);
+Datum
+prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	BgnbdModel *bg = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
+	GammaGammaModel *gg = DatumGetGammaGammaModel(PG_GETARG_DATUM(1));
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Horizon		h = {PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)};
+	double		level = PG_GETARG_FLOAT8(4);
+	int32		replicates = PG_GETARG_INT32(5);
+	int64		seed = PG_GETARG_INT64(6);
+	MemoryContext cxt,
+				old;
+	BootData	d;
+	BgnbdModel **bg_models;
+	GammaGammaModel **gg_models;
+	double	   *draws;
+	double	   *bounds;			/* per prediction key: lower and upper of the three */
+	Prediction *points;			/* per prediction key: the point values */
+
+	if (!(level > 0 && level < 1))
+		cs_reject("level", "between 0 and 1 (exclusive)", level);
+	if (replicates < 2 || replicates > BOOTSTRAP_MAX_REPLICATES)
+		cs_reject("replicates", "between 2 and 100000", (double) replicates);
+	cs_check_non_negative("horizon", h.horizon);
+	cs_check_positive("step", h.step);
+	InitMaterializedSRF(fcinfo, 0);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "customer_score bootstrap", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	read_customers(&d, sql);
+	/* the point predictions first: they check horizon, discount_rate and step for every customer */
+	(void) predict(bg, gg, &d, 0, &h, false);
+	bg_models = palloc(sizeof(BgnbdModel *) * replicates);
+	gg_models = palloc(sizeof(GammaGammaModel *) * replicates);
+	fit_replicates(&d, replicates, seed, bg_models, gg_models);
+
+	draws = palloc(sizeof(double) * replicates * 3);
+	bounds = palloc(sizeof(double) * 6 * d.npred);
+	points = palloc(sizeof(Prediction) * d.npred);
+	for (int32 k = 0; k < d.npred; k++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		points[k] = predict(bg, gg, &d, d.first_pred[k], &h, false);
+		for (int32 b = 0; b < replicates; b++)
+		{
+			Prediction	p = predict(bg_models[b], gg_models[b], &d, d.first_pred[k], &h, true);
+
+			draws[b] = p.purchases;
+			draws[replicates + b] = p.spend;
+			draws[2 * replicates + b] = p.clv;
+		}
+		for (int j = 0; j < 3; j++)
+		{
+			bounds[6 * k + 2 * j] = quantile(draws + j * replicates, replicates, (1 - level) / 2);
+			bounds[6 * k + 2 * j + 1] = quantile(draws + j * replicates, replicates, (1 + level) / 2);
+		}
+	}
+
+	for (int64 c = 0; c < d.n; c++)
+	{
+		Prediction	p = points[d.pred_of[c]];
+		const double *bk = &bounds[6 * d.pred_of[c]];
+		Datum		values[10];
+		bool		nulls[10] = {false};
+
+		values[0] = Int64GetDatum(d.customer_id[c]);
+		values[1] = Float8GetDatum(cs_check_result("expected purchases", p.purchases));
+		values[4] = Float8GetDatum(cs_check_result("expected spend", p.spend));
+		values[7] = Float8GetDatum(p.clv);
+		for (int j = 0; j < 3; j++)
+		{
+			values[3 * j + 2] = Float8GetDatum(cs_check_result("a prediction bound", bk[2 * j]));
+			values[3 * j + 3] = Float8GetDatum(cs_check_result("a prediction bound", bk[2 * j + 1]));
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}

@@ -1,0 +1,172 @@
+-- Validation functions against independent computations: plain SQL recounts of the holdout,
+-- the holdout table and tracking; identities and published values for the period probabilities;
+-- the bootstrap's point values and its behaviour in level and seed.
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS customer_score;
+RESET client_min_messages;
+SET search_path = customer_score, public;
+SET timezone = 'UTC';
+
+SELECT plan(24);
+
+CREATE TEMP TABLE h AS
+SELECT customer_id, (rfm_holdout(day::timestamptz, amount, '1997-09-30', '1998-06-30', '7 days')).*
+FROM fixture.cdnow_sample GROUP BY customer_id;
+CREATE TEMP TABLE m AS SELECT bgnbd_fit(frequency, recency, t) AS bg FROM h;
+
+-- 1. rfm_holdout's holdout against a recount in plain SQL
+SELECT is((SELECT count(*) FROM h JOIN (
+             SELECT customer_id,
+                    count(DISTINCT day) FILTER (WHERE day > '1997-09-30' AND day <= '1998-06-30') AS n,
+                    coalesce(sum(amount) FILTER (WHERE day > '1997-09-30' AND day <= '1998-06-30'), 0) AS spend
+             FROM fixture.cdnow_sample GROUP BY customer_id) r USING (customer_id)
+           WHERE h.holdout_frequency <> r.n OR abs(h.holdout_spend - r.spend) > 1e-9 * (1 + abs(r.spend))),
+          0::bigint, 'CDNOW: holdout purchase days and spend equal a plain SQL recount');
+
+-- mid-day times in a zone with daylight saving time, calibration_end inside a day
+SET timezone = 'America/New_York';
+CREATE TEMP TABLE tz_tx AS
+SELECT c AS customer_id,
+       '2024-01-01 00:00-05'::timestamptz + ((c * 7919 + k * 104729) % (300 * 24)) * interval '1 hour' AS at,
+       ((c * 31 + k * 17) % 50) - 5 AS amount
+FROM generate_series(1, 300) c, generate_series(1, 1 + c % 9) k;
+CREATE TEMP TABLE tz_h AS
+SELECT customer_id, (rfm_holdout(at, amount, '2024-06-15 13:30-04', '2024-10-15 08:00-04', '1 day')).*
+FROM tz_tx GROUP BY customer_id;
+-- the purchase rule, in SQL: a holdout day is an occasion when its holdout rows net to 0 or more
+-- and it is not the day of the last calibration row
+SELECT is((SELECT count(*) FROM tz_h JOIN (
+             SELECT customer_id, count(*) FILTER (WHERE s >= 0 AND day IS DISTINCT FROM last_cal) AS n, sum(s) AS spend
+             FROM (SELECT customer_id, at::date AS day, sum(amount) AS s,
+                          (SELECT max(at)::date FROM tz_tx y WHERE y.customer_id = x.customer_id
+                                                          AND y.at <= '2024-06-15 13:30-04') AS last_cal
+                   FROM tz_tx x WHERE at > '2024-06-15 13:30-04' AND at <= '2024-10-15 08:00-04'
+                   GROUP BY customer_id, at::date) d
+             GROUP BY customer_id) r USING (customer_id)
+           WHERE holdout_frequency <> r.n OR holdout_spend <> r.spend),
+          0::bigint, 'New York time: holdout occasions by the purchase rule (the calibration day excluded) and spend equal a SQL recount');
+SELECT is((SELECT count(*) FROM tz_h JOIN (
+             SELECT customer_id, rfm(at, amount, '2024-06-15 13:30-04', '1 day') AS r FROM tz_tx GROUP BY customer_id) r
+           USING (customer_id)
+           WHERE frequency IS NOT NULL
+             AND (frequency, recency, t, monetary, total, purchases, first_at, last_at)::rfm_summary IS DISTINCT FROM r.r),
+          0::bigint, 'New York time: the calibration columns are rfm''s');
+SELECT is((SELECT count(*) FROM tz_h WHERE frequency IS NOT NULL),
+          (SELECT count(DISTINCT customer_id) FROM (
+             SELECT customer_id FROM tz_tx WHERE at <= '2024-06-15 13:30-04'
+             GROUP BY customer_id, at::date HAVING sum(amount) >= 0) d),
+          'customers without a calibration purchase occasion (none, or refund days only) get NULL');
+SELECT ok((SELECT bool_and(abs(holdout_t - extract(epoch FROM '2024-10-15 08:00-04'::timestamptz - '2024-06-15 13:30-04') / 86400) < 1e-12)
+           FROM tz_h), 'holdout_t is the holdout''s length in the unit');
+SET timezone = 'UTC';
+
+-- 2. the holdout table against plain SQL over expected_purchases
+CREATE TEMP TABLE ht AS SELECT t.* FROM m, holdout_table(bg, 'SELECT * FROM h') t;
+CREATE TEMP TABLE ref AS
+SELECT CASE WHEN frequency >= 7 THEN '7+' ELSE frequency::text END AS frequency_bin, count(*) AS customers,
+       avg(holdout_frequency) AS actual, avg(p) AS predicted, avg(abs(p - holdout_frequency)) AS mae,
+       sqrt(avg((p - holdout_frequency) ^ 2)) AS rmse, avg(p - holdout_frequency) AS bias,
+       corr(p, holdout_frequency) AS correlation
+FROM (SELECT h.*, expected_purchases(bg, holdout_t, frequency, recency, t) AS p FROM h, m) x
+GROUP BY 1
+UNION ALL
+SELECT 'all', count(*), avg(holdout_frequency), avg(p), avg(abs(p - holdout_frequency)),
+       sqrt(avg((p - holdout_frequency) ^ 2)), avg(p - holdout_frequency), corr(p, holdout_frequency)
+FROM (SELECT h.*, expected_purchases(bg, holdout_t, frequency, recency, t) AS p FROM h, m) x;
+SELECT is((SELECT count(*) FROM ht JOIN ref r USING (frequency_bin)
+           WHERE ht.customers <> r.customers
+              OR abs(ht.actual - r.actual) > 1e-12 OR abs(ht.predicted - r.predicted) > 1e-12
+              OR abs(ht.mae - r.mae) > 1e-12 OR abs(ht.rmse - r.rmse) > 1e-12 OR abs(ht.bias - r.bias) > 1e-12
+              OR abs(ht.correlation - r.correlation) > 1e-9),
+          0::bigint, 'holdout_table: counts, means, MAE, RMSE, bias and correlation equal plain SQL');
+SELECT is((SELECT count(*) FROM ht), 9::bigint, 'holdout_table: bins 0..6, 7+ and all');
+SELECT ok((SELECT bool_and(abs(actual_total - actual * customers) < 1e-9 AND abs(predicted_total - predicted * customers) < 1e-9) FROM ht),
+          'holdout_table: totals are the means times the customers');
+-- the BTYD walkthrough's rows to 3 decimals
+SELECT is((SELECT string_agg(to_char(actual, 'FM0.000'), ' ' ORDER BY frequency_bin) FROM ht WHERE frequency_bin <> 'all'),
+          '0.237 0.697 1.393 1.560 2.532 2.947 3.862 6.359', 'CDNOW actual holdout means per frequency (BTYD)');
+SELECT is((SELECT string_agg(to_char(predicted, 'FM0.000'), ' ' ORDER BY frequency_bin) FROM ht WHERE frequency_bin <> 'all'),
+          '0.225 0.523 1.044 1.520 2.164 2.654 3.504 6.157', 'CDNOW BG/NBD conditional expectations per frequency (BTYD)');
+
+-- the spend model's holdout table against plain SQL
+CREATE TEMP TABLE gg AS SELECT gamma_gamma_fit(frequency, monetary) FILTER (WHERE monetary > 0) AS gg FROM h;
+SELECT is((SELECT count(*) FROM (SELECT t.* FROM gg, holdout_table(gg, 'SELECT * FROM h', 2) t) a JOIN (
+             SELECT CASE WHEN frequency >= 2 THEN '2+' ELSE frequency::text END AS frequency_bin, count(*) AS customers,
+                    avg(holdout_spend / holdout_frequency) AS actual, avg(p) AS predicted,
+                    sum(holdout_spend) AS actual_total, sum(p * holdout_frequency) AS predicted_total,
+                    avg(abs(p - holdout_spend / holdout_frequency)) AS mae, corr(p, holdout_spend / holdout_frequency) AS correlation
+             FROM (SELECT h.*, expected_spend(gg, frequency, monetary) AS p FROM h, gg WHERE holdout_frequency > 0) x
+             GROUP BY 1) r USING (frequency_bin)
+           WHERE a.customers <> r.customers OR abs(a.actual - r.actual) > 1e-9 OR abs(a.predicted - r.predicted) > 1e-9
+              OR abs(a.actual_total - r.actual_total) > 1e-6 OR abs(a.predicted_total - r.predicted_total) > 1e-6
+              OR abs(a.mae - r.mae) > 1e-9 OR abs(a.correlation - r.correlation) > 1e-9),
+          0::bigint, 'holdout_table(gamma_gamma): holdout purchase values against expected_spend equal plain SQL');
+
+-- 3. P(X(t) = x): published values and identities
+SELECT ok(abs(probability_of_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), 2, 10) - 1.07869e-07) < 1e-4 * 1.07869e-07,
+          format('P(X(2) = 10) = %s (BTYD 1.07869e-07)', probability_of_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), 2, 10)));
+SELECT ok(abs(probability_of_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), 39, 0) - 0.5737864) < 5e-8,
+          'P(X(39) = 0) = 0.5737864 (BTYD)');
+SELECT ok((SELECT bool_and(abs(total - 1) < 1e-10) FROM (
+             SELECT t, sum(probability_of_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), t, k)) AS total
+             FROM unnest(ARRAY[0.5, 1, 39, 78, 500]) t, generate_series(0, 3000) k GROUP BY t) s),
+          'the probabilities sum to 1 over x (t = 0.5 .. 500 weeks)');
+SELECT ok((SELECT bool_and(abs(mean - expected_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), t)) < 1e-9 * (1 + mean)) FROM (
+             SELECT t, sum(k * probability_of_purchases(bgnbd(0.243, 4.414, 0.793, 2.426), t, k)) AS mean
+             FROM unnest(ARRAY[0.1429, 1, 3, 32, 78]) t, generate_series(0, 3000) k GROUP BY t) s),
+          'sum of x P(X(t) = x) equals E[X(t)] (FHL eq. 9) at t = 0.1429 .. 78');
+SELECT ok((SELECT bool_and(p >= 0 AND p <= 1) FROM (
+             SELECT probability_of_purchases(bgnbd(r, alpha, a, b), t, k) AS p
+             FROM (VALUES (0.01, 0.01, 0.01, 0.01), (50, 1, 0.5, 50), (0.2, 1e4, 1e3, 1e-3), (1e3, 1e-3, 2, 2)) AS v(r, alpha, a, b),
+                  unnest(ARRAY[0, 1e-6, 1, 1e3, 1e6]) t, unnest(ARRAY[0, 1, 10, 1000, 100000]) k) s),
+          'probabilities stay in [0, 1] for extreme models, times and counts (never NaN)');
+SELECT is((SELECT string_agg(round(p.expected::numeric, 6)::text, ' ' ORDER BY p.frequency_bin)
+           FROM m, period_transactions(bg, 'SELECT frequency, t FROM h', 3) p WHERE p.frequency_bin <> '3+'),
+          (SELECT string_agg(round(e::numeric, 6)::text, ' ' ORDER BY k) FROM (
+             SELECT k, sum(probability_of_purchases(bg, t, k)) AS e FROM h, m, generate_series(0, 2) k GROUP BY k) s),
+          'period_transactions: expected customers are sums of probability_of_purchases');
+SELECT is((SELECT string_agg(customers::text, ' ' ORDER BY frequency_bin) FROM m, period_transactions(bg, 'SELECT frequency, t FROM h', 3)),
+          (SELECT string_agg(n::text, ' ' ORDER BY b) FROM (SELECT least(frequency, 3) AS b, count(*) AS n FROM h GROUP BY 1) s),
+          'period_transactions: actual customers per bin equal a SQL count');
+
+-- 4. tracking against plain SQL
+CREATE TEMP TABLE tr AS
+SELECT t.* FROM m, tracking(bg, 'SELECT customer_id, day::timestamptz AS at FROM fixture.cdnow_sample',
+                           '1997-01-01', '1998-07-01', '7 days', '7 days') t;
+CREATE TEMP TABLE births AS SELECT customer_id, min(day) AS birth FROM fixture.cdnow_sample GROUP BY customer_id;
+SELECT is((SELECT count(*) FROM tr JOIN (
+             SELECT 1 + (d.day - date '1997-01-01') / 7 AS period_number, count(*) AS n
+             FROM (SELECT DISTINCT customer_id, day FROM fixture.cdnow_sample) d JOIN births b USING (customer_id)
+             WHERE d.day > b.birth GROUP BY 1) r USING (period_number)
+           WHERE tr.actual <> r.n),
+          0::bigint, 'tracking: repeat purchase days per week equal a SQL recount');
+SELECT ok((SELECT bool_and(abs(tr.expected_cumulative - r.e) < 1e-9 * r.e) FROM tr JOIN (
+             SELECT k AS period_number,
+                    sum(expected_purchases(bg, greatest(0, (date '1997-01-01' + 7 * k - b.birth) / 7.0))) AS e
+             FROM births b, m, generate_series(1, 78) k GROUP BY k) r USING (period_number)),
+          'tracking: expected cumulative repeat purchases equal the sum of expected_purchases over customers');
+SELECT is((SELECT string_agg(actual_cumulative::text, ' ' ORDER BY period_number) FROM tr WHERE period_number BETWEEN 20 AND 25),
+          '1359 1414 1484 1517 1573 1672', 'CDNOW cumulative repeat transactions of weeks 20..25 (BTYD)');
+
+-- 5. bootstrap: point values are the model's own predictions; wider at a higher level; a seed repeats
+CREATE TEMP TABLE mm AS
+SELECT bg, (SELECT gamma_gamma_fit(frequency, monetary) FILTER (WHERE monetary > 0) FROM h) AS gg FROM m;
+CREATE TEMP TABLE small AS SELECT * FROM h WHERE customer_id % 5 = 0;
+CREATE TEMP TABLE pi50 AS SELECT p.* FROM mm, prediction_intervals(bg, gg, 'SELECT * FROM small', 52, 0.5, 40, 3, 0.0074, 4) p;
+CREATE TEMP TABLE pi95 AS SELECT p.* FROM mm, prediction_intervals(bg, gg, 'SELECT * FROM small', 52, 0.95, 40, 3, 0.0074, 4) p;
+SELECT is((SELECT count(*) FROM pi50 p JOIN small s USING (customer_id), mm
+           WHERE p.purchases <> expected_purchases(bg, 52, s.frequency, s.recency, s.t)
+              OR p.spend <> expected_spend(gg, s.frequency, s.monetary)
+              OR p.clv <> clv(bg, gg, s.frequency, s.recency, s.t, s.monetary, 52, 0.0074, 4)),
+          0::bigint, 'prediction_intervals: point values are expected_purchases, expected_spend and clv');
+SELECT ok((SELECT bool_and(b.purchases_lower <= a.purchases_lower AND b.purchases_upper >= a.purchases_upper
+                           AND b.clv_lower <= a.clv_lower AND b.clv_upper >= a.clv_upper)
+           FROM pi50 a JOIN pi95 b USING (customer_id)),
+          'the same replicates give a 95% interval containing the 50% one');
+SELECT ok((SELECT avg(clv_upper - clv_lower) / avg(clv) BETWEEN 0.02 AND 1 FROM pi95),
+          'the 95% CLV intervals are neither degenerate nor wider than the CLV itself on average');
+
+SELECT * FROM finish();
+ROLLBACK;
