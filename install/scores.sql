@@ -205,6 +205,8 @@ CREATE TABLE customer_score.scores_history (
 );
 COMMENT ON TABLE customer_score.scores_history IS
     'Every stored score: one row per run and customer, the components in the order of score_runs.components. Read it through the views scores, score_explanation, score_reasons and score_changes.';
+-- a customer's scores across runs (score_changes for one customer)
+CREATE INDEX scores_history_customer ON customer_score.scores_history (customer_id, run_id);
 
 -- Deleting a run deletes its scores, as ON DELETE CASCADE would.  A foreign key would also check
 -- every inserted row against score_runs, one query per row: 8 of the 60 seconds of a refresh of a
@@ -969,6 +971,14 @@ BEGIN
     SET status = 'done', finished_at = clock_timestamp(), customers = refresh_store.customers,
         transactions = coalesce(s.transactions, 0), actions = coalesce(s.actions, 0)
     WHERE s.run_id = run;
+    -- the views' plans want statistics on score_runs, which a table of a few rows waits long
+    -- for from autovacuum: take them the first time, if this role may
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c, pg_catalog.pg_database d
+               WHERE c.oid = 'customer_score.score_runs'::regclass AND c.reltuples < 0
+                 AND d.datname = pg_catalog.current_database()
+                 AND (pg_catalog.pg_has_role(c.relowner, 'USAGE') OR pg_catalog.pg_has_role(d.datdba, 'USAGE'))) THEN
+        ANALYZE customer_score.score_runs;
+    END IF;
     PERFORM customer_score.refresh_progress(run, format('done: %s customers scored', customers), r.started_at);
 END
 $$;
@@ -1146,33 +1156,40 @@ LEFT JOIN LATERAL (
 COMMENT ON VIEW customer_score.model_explanation IS
     'Every model version and component in words: what it measures, the formula, weight, direction, normalisation, missing-data policy, its parameters (including the fitted BG/NBD and Gamma-Gamma values of the version''s latest run, as JSON text) and the data as_of.';
 
+-- @begin score-changes
+-- One pass over the history: each row carries its predecessor's values (lead over the
+-- customer's runs of a model, newest first), so the history is read once and sorted once, and a
+-- filter on customer_id or model reaches the scan (they are the window's partition keys) and its
+-- index, whatever the statistics say.
 CREATE VIEW customer_score.score_changes WITH (security_invoker = true) AS
-WITH ranked AS (
-    SELECT h.run_id, h.customer_id, r.model, r.version, r.as_of, h.score, sr.components, h.contribution,
-           row_number() OVER (PARTITION BY r.model, h.customer_id ORDER BY h.run_id DESC) AS recency
+WITH pairs AS (
+    SELECT h.customer_id, r.model, r.version, r.as_of, h.score, r.components, h.contribution,
+           row_number() OVER w AS recency,
+           lead(r.version) OVER w AS previous_version, lead(r.as_of) OVER w AS previous_as_of,
+           lead(h.score) OVER w AS previous_score, lead(r.components) OVER w AS previous_components,
+           lead(h.contribution) OVER w AS previous_contribution
     FROM customer_score.scores_history h
     JOIN customer_score.score_runs r ON r.run_id = h.run_id AND r.status = 'done'
-    JOIN customer_score.score_runs sr ON sr.run_id = h.run_id
-), cur AS (SELECT * FROM ranked WHERE recency = 1),
-   prev AS (SELECT * FROM ranked WHERE recency = 2)
-SELECT cur.customer_id, cur.model, coalesce(uc.component, up.component) AS component,
-       prev.version AS previous_version, cur.version AS current_version,
-       prev.version IS DISTINCT FROM cur.version AS version_changed,
-       prev.as_of AS previous_as_of, cur.as_of AS current_as_of,
-       prev.score AS previous_score, cur.score AS current_score, cur.score - prev.score AS score_change,
-       coalesce(up.contribution, 0) AS previous_contribution, coalesce(uc.contribution, 0) AS current_contribution,
-       coalesce(uc.contribution, 0) - coalesce(up.contribution, 0) AS contribution_change
-FROM cur
-JOIN prev ON prev.model = cur.model AND prev.customer_id = cur.customer_id
+    WINDOW w AS (PARTITION BY r.model, h.customer_id ORDER BY h.run_id DESC)
+)
+SELECT p.customer_id, p.model, coalesce(j.component_c, j.component_p) AS component,
+       p.previous_version, p.version AS current_version,
+       p.previous_version IS DISTINCT FROM p.version AS version_changed,
+       p.previous_as_of, p.as_of AS current_as_of,
+       p.previous_score, p.score AS current_score, p.score - p.previous_score AS score_change,
+       coalesce(j.contribution_p, 0) AS previous_contribution, coalesce(j.contribution_c, 0) AS current_contribution,
+       coalesce(j.contribution_c, 0) - coalesce(j.contribution_p, 0) AS contribution_change
+FROM pairs p
 CROSS JOIN LATERAL (
-    SELECT uc.component, uc.contribution, up.component AS prev_component, up.contribution AS prev_contribution
-    FROM unnest(cur.components, cur.contribution) uc(component, contribution)
-    FULL JOIN unnest(prev.components, prev.contribution) up(component, contribution) ON up.component = uc.component
+    SELECT uc.component, uc.contribution, up.component, up.contribution
+    FROM unnest(p.components, p.contribution) uc(component, contribution)
+    FULL JOIN unnest(p.previous_components, p.previous_contribution) up(component, contribution)
+      ON up.component = uc.component
 ) j(component_c, contribution_c, component_p, contribution_p)
-CROSS JOIN LATERAL (SELECT j.component_c AS component, j.contribution_c AS contribution) uc
-CROSS JOIN LATERAL (SELECT j.component_p AS component, j.contribution_p AS contribution) up;
+WHERE p.recency = 1 AND p.previous_score IS NOT NULL;
 COMMENT ON VIEW customer_score.score_changes IS
     'Why a score moved: between a customer''s last two scores under a model, the score change and, per component, how many points it moved the score (contribution_change; they add up to score_change), and whether the model version changed.';
+-- @end score-changes
 
 GRANT SELECT ON customer_score.components, customer_score.models, customer_score.model_versions,
                 customer_score.model_components, customer_score.reason_codes TO PUBLIC;

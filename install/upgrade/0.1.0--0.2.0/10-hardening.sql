@@ -20,3 +20,7 @@ ALTER TABLE customer_score.sources ADD COLUMN relation_name text;
 UPDATE customer_score.sources SET relation_name = customer_score.relation_name(relation::oid);
 
 -- @block refresh
+
+-- score_changes in one pass, and an index for one customer's history
+CREATE INDEX scores_history_customer ON customer_score.scores_history (customer_id, run_id);
+-- @block score-changes
