@@ -478,3 +478,8 @@ GRANT SELECT ON customer_score.live_days TO PUBLIC;
 -- triggers, so the restored state matches them.
 SELECT pg_catalog.pg_extension_config_dump('customer_score.live_tracking', '');
 SELECT pg_catalog.pg_extension_config_dump('customer_score.live_customers', '');
+
+-- The customer keys (install/scores.sql) are the user's data too.  Registered last, as the
+-- upgrade from 0.1.0 registers them after every table 0.1.0 had, so both list them alike.
+SELECT pg_catalog.pg_extension_config_dump('customer_score.customer_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('customer_score.customer_keys_customer_id_seq', '');
