@@ -84,6 +84,22 @@ JOIN scores u ON u.model = 'apparel_uuid' AND u.customer_key = md5(i.customer_id
 WHERE i.model = 'apparel';
 SELECT count(DISTINCT customer_key) AS keyed_explanations FROM score_explanation WHERE model = 'apparel_uuid';
 SELECT count(*) AS reasons_with_keys FROM score_reasons WHERE model = 'apparel_text' AND customer_key LIKE 'C%';
+-- live scores of a table with text ids: the trigger numbers the keys as refresh does
+CREATE TABLE rd.live_text (customer_id text, at timestamptz, amount numeric);
+INSERT INTO rd.live_text SELECT 'C' || lpad(id::text, 5, '0'), day::timestamptz, price FROM fixture.apparel_tx WHERE id <= 20;
+SELECT track_transactions('rd.live_text') AS counted;
+INSERT INTO rd.live_text VALUES ('C00001', '2006-01-01', 10), ('NEW-1', '2006-01-02', 5), ('NEW-1', '2006-03-01', 7);
+DELETE FROM rd.live_text WHERE customer_id = 'C00002';
+UPDATE rd.live_text SET customer_id = 'NEW-2' WHERE customer_id = 'C00003';
+SELECT count(*) AS drift FROM live_days_differences();
+SELECT customer_key, frequency, purchases FROM live_scores
+WHERE model = 'apparel_text' AND customer_key IN ('C00001', 'C00002', 'C00003', 'NEW-1', 'NEW-2') ORDER BY 1;
+-- the numbers are refresh's: a live customer and its scores share customer_id
+SELECT count(*) AS live_customers_with_scores
+FROM live_customers c JOIN scores s ON s.model = 'apparel_text' AND s.customer_id = c.customer_id
+JOIN customer_keys k ON k.customer_id = c.customer_id AND k.customer_key = s.customer_key;
+SELECT untrack_transactions();
+
 -- a model's sources agree on the kind of customer id
 CREATE VIEW rd.signals_int AS SELECT 1::bigint AS customer_id, 'nps'::text AS component, 1::float8 AS value;
 SELECT set_source('signals', 'rd.signals_int', 'apparel_text');

@@ -11,11 +11,14 @@
 -- @block purchase-days-history
 -- @block live-customers-comment
 -- @block track-transactions-trigger
+-- @block live-columns
 -- @block recount-live-days
+-- @block track-transactions
 -- @block live-scores-view
 -- @block live-scores-frequency
 -- @block live-scores-monetary
 -- @block live-scores-clv
+-- @block live-scores-customer-key
 
 -- A tracked table's state was counted without its rows of NULL amount: recount it under the rule.
 DO $$
