@@ -165,11 +165,12 @@ COMMENT ON FUNCTION customer_score.track_transactions() IS
 
 -- The kind of the at column (timestamptz, timestamp or date), after checking
 -- the three columns by name and type.
+-- @begin live-columns
 CREATE FUNCTION customer_score.live_columns(relation regclass) RETURNS text
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     wanted  constant text[] := ARRAY['customer_id', 'at', 'amount'];
-    allowed constant text[] := ARRAY['smallint, integer, bigint',
+    allowed constant text[] := ARRAY['smallint, integer, bigint, text, character varying, uuid',
                                      'timestamp with time zone, timestamp without time zone, date',
                                      'smallint, integer, bigint, numeric, real, double precision'];
     found_type regtype;
@@ -187,7 +188,7 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'table % has no column "%"', relation, wanted[i]
                 USING ERRCODE = 'undefined_column',
-                      HINT = 'A transactions table needs the columns customer_id (an integer type), at (timestamptz, timestamp or date) and amount (a number).';
+                      HINT = 'A transactions table needs the columns customer_id (an integer type, text, varchar or uuid), at (timestamptz, timestamp or date) and amount (a number).';
         END IF;
         IF NOT (found_type::text = ANY (string_to_array(allowed[i], ', '))) THEN
             RAISE EXCEPTION 'column "%" of % has type %, expected one of %', wanted[i], relation, found_type, allowed[i]
@@ -203,7 +204,8 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION customer_score.live_columns(regclass) IS
-    'Used by track_transactions and recount_live_days: checks that relation is a table with customer_id (an integer type), at (timestamptz, timestamp or date) and amount (a number), and returns the kind of at: timestamptz, timestamp or date.';
+    'Used by track_transactions and recount_live_days: checks that relation is a table with customer_id (an integer type, text, varchar or uuid), at (timestamptz, timestamp or date) and amount (a number), and returns the kind of at: timestamptz, timestamp or date.';
+-- @end live-columns
 
 -- @begin recount-live-days
 CREATE FUNCTION customer_score.recount_live_days(relation regclass)
@@ -211,6 +213,7 @@ CREATE FUNCTION customer_score.recount_live_days(relation regclass)
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     at_type text := customer_score.live_columns(relation);
+    keyed boolean := customer_score.source_keyed(relation);
     tz text;
 BEGIN
     -- the time zone the relation is tracked with, else the session's
@@ -218,14 +221,17 @@ BEGIN
     tz := coalesce(tz, current_setting('TimeZone'));
     -- the same rule as the trigger (src/purchase_rule.h): customer_id and at present, at finite,
     -- amount finite or NULL (a purchase of value 0)
+    -- text, varchar and uuid ids: the numbers customer_keys gives them (the trigger numbers new ones)
     RETURN QUERY EXECUTE format(
-        $q$SELECT x.customer_id::bigint, %s, sum(coalesce(x.amount::numeric, 0)), count(*)
-           FROM %s x
+        $q$SELECT %s, %s, sum(coalesce(x.amount::numeric, 0)), count(*)
+           FROM %s x %s
            WHERE x.customer_id IS NOT NULL AND isfinite(x.at)
              AND (x.amount IS NULL OR abs(x.amount::numeric) < 'Infinity'::numeric)
            GROUP BY 1, 2$q$,
+        CASE WHEN keyed THEN 'k.customer_id' ELSE 'x.customer_id::bigint' END,
         CASE at_type WHEN 'timestamptz' THEN 'customer_score.live_local_time(x.at, $1)::date' ELSE 'x.at::date' END,
-        relation)
+        relation,
+        CASE WHEN keyed THEN 'JOIN customer_score.customer_keys k ON k.customer_key = x.customer_id::text' ELSE '' END)
         USING tz;
 END
 $fn$;
@@ -308,6 +314,7 @@ $fn$;
 COMMENT ON FUNCTION customer_score.untrack_transactions(regclass) IS
     'Stop tracking: drop the live-score triggers of relation (default: the tracked table) and, when it is the tracked table (or the tracked table was dropped), empty live_customers and live_tracking.';
 
+-- @begin track-transactions
 CREATE FUNCTION customer_score.track_transactions(relation regclass) RETURNS bigint
 LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -360,6 +367,12 @@ BEGIN
     DELETE FROM customer_score.live_tracking;
     DELETE FROM customer_score.live_customers;
     INSERT INTO customer_score.live_tracking (relation, time_zone, at_type) VALUES (relation, tz, at_type);
+    IF customer_score.source_keyed(relation) THEN
+        -- text, varchar and uuid ids: numbered through customer_keys, as refresh numbers them
+        EXECUTE format('INSERT INTO customer_score.customer_keys (customer_key)
+                        SELECT DISTINCT x.customer_id::text FROM %s x WHERE x.customer_id IS NOT NULL
+                        ON CONFLICT (customer_key) DO NOTHING', relation);
+    END IF;
     INSERT INTO customer_score.live_customers (customer_id, days)
     SELECT r.customer_id, customer_score.purchase_days(array_agg(r.day), array_agg(r.amount), array_agg(r.rows))
     FROM customer_score.recount_live_days(relation) r
@@ -370,6 +383,7 @@ END
 $fn$;
 COMMENT ON FUNCTION customer_score.track_transactions(regclass) IS
     'Start (or restart) tracking relation (customer_id, at, amount): create its statement-level AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers, take the session TimeZone as the time zone of calendar days, and load live_customers by recounting its rows. Returns the number of rows counted. One table is tracked at a time.';
+-- @end track-transactions
 
 --------------------------------------------------------------------------
 -- The view
@@ -391,7 +405,8 @@ SELECT h.customer_id,
        customer_score.expected_purchases(r.purchase_model, r.horizon, h.frequency, x.recency, x.t) AS expected_purchases,
        customer_score.predicted_clv(r.purchase_model, r.spend_model, h.frequency, x.recency, x.t, h.monetary,
                                     r.horizon, r.step_discount_rate, r.clv_step) AS clv,
-       h.as_of
+       h.as_of,
+       customer_score.customer_key(h.customer_id, h.keyed) AS customer_key
 FROM (
     -- per customer, its days up to today on the tracked time zone's calendar (no row
     -- when nothing is tracked), summed by purchase_days_summary from the packed state
@@ -402,8 +417,11 @@ FROM (
            s.monetary,
            s.total,
            s.purchases,
-           now() AS as_of
-    FROM (SELECT customer_score.live_local_time(now(), z.time_zone) AS local_now FROM customer_score.live_tracking z) n
+           now() AS as_of,
+           n.keyed
+    FROM (SELECT customer_score.live_local_time(now(), z.time_zone) AS local_now,
+                 customer_score.source_keyed(z.relation) AS keyed
+          FROM customer_score.live_tracking z) n
     CROSS JOIN customer_score.live_customers c
     CROSS JOIN LATERAL customer_score.purchase_days_history(c.days, n.local_now::date) s
     WHERE s.frequency IS NOT NULL
@@ -439,6 +457,9 @@ COMMENT ON COLUMN customer_score.live_scores.total IS 'Everything the customer s
 COMMENT ON COLUMN customer_score.live_scores.purchases IS 'Rows (transactions) counted up to today.';
 COMMENT ON COLUMN customer_score.live_scores.p_alive IS 'Probability that the customer is still active, under the run''s BG/NBD model (NULL without one).';
 COMMENT ON COLUMN customer_score.live_scores.expected_purchases IS 'Purchases expected over the run''s horizon (in time units).';
+-- @begin live-scores-customer-key
+COMMENT ON COLUMN customer_score.live_scores.customer_key IS 'The customer id as the tracked table has it, as text (text, varchar and uuid ids are numbered through customer_keys).';
+-- @end live-scores-customer-key
 -- @begin live-scores-clv
 COMMENT ON COLUMN customer_score.live_scores.clv IS
     'Predicted lifetime value over the run''s horizon, in clv_step steps, discounted at the run''s yearly discount_rate converted to the step (predicted_clv, as refresh computes it). NULL without a spend model or where the spend model gives no finite expected spend (p * frequency + q <= 1); 0 for a repeat customer whose repeat purchases net to nothing.';
@@ -478,3 +499,8 @@ GRANT SELECT ON customer_score.live_days TO PUBLIC;
 -- triggers, so the restored state matches them.
 SELECT pg_catalog.pg_extension_config_dump('customer_score.live_tracking', '');
 SELECT pg_catalog.pg_extension_config_dump('customer_score.live_customers', '');
+
+-- The customer keys (install/scores.sql) are the user's data too.  Registered last, as the
+-- upgrade from 0.1.0 registers them after every table 0.1.0 had, so both list them alike.
+SELECT pg_catalog.pg_extension_config_dump('customer_score.customer_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('customer_score.customer_keys_customer_id_seq', '');

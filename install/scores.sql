@@ -181,6 +181,7 @@ CREATE TABLE customer_score.score_runs (
     spend_fit      text CHECK (spend_fit IN ('converged', 'not converged', 'degenerate')),
     clv_basis      text CHECK (clv_basis IN ('clv', 'expected_purchases')),
     warnings       text[] NOT NULL DEFAULT '{}',
+    customer_keys  boolean NOT NULL DEFAULT false,
     FOREIGN KEY (model, version) REFERENCES customer_score.model_versions (model, version)
 );
 COMMENT ON TABLE customer_score.score_runs IS
@@ -190,6 +191,7 @@ COMMENT ON COLUMN customer_score.score_runs.purchase_fit IS 'How the BG/NBD fit 
 COMMENT ON COLUMN customer_score.score_runs.spend_fit IS 'How the Gamma-Gamma fit ended (as purchase_fit); NULL without one (no repeat purchase with a positive amount). spend_model holds it only when it was used.';
 COMMENT ON COLUMN customer_score.score_runs.clv_basis IS 'What predicted_clv was: clv (BG/NBD and Gamma-Gamma), expected_purchases (no usable spend model: the expected purchases over the horizon, so that customers rank by predicted activity), NULL without a usable BG/NBD model.';
 COMMENT ON COLUMN customer_score.score_runs.warnings IS 'The WARNINGs the refresh raised (fits not used, as_of beyond the data).';
+COMMENT ON COLUMN customer_score.score_runs.customer_keys IS 'Whether the sources'' customer ids were text, varchar or uuid: the run''s customer_id values are then customer_keys.customer_id, and the views show the source''s id as customer_key.';
 -- @end score-runs-comments
 
 CREATE TABLE customer_score.scores_history (
@@ -207,6 +209,32 @@ COMMENT ON TABLE customer_score.scores_history IS
     'Every stored score: one row per run and customer, the components in the order of score_runs.components. Read it through the views scores, score_explanation, score_reasons and score_changes.';
 -- a customer's scores across runs (score_changes for one customer)
 CREATE INDEX scores_history_customer ON customer_score.scores_history (customer_id, run_id);
+
+-- @begin customer-keys
+-- Customers whose id is text, varchar or uuid in the sources: refresh numbers each key the first
+-- time it sees it and stores the customer under that number; the views show the key.
+CREATE TABLE customer_score.customer_keys (
+    customer_key text PRIMARY KEY,
+    customer_id  bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+);
+COMMENT ON TABLE customer_score.customer_keys IS
+    'The customers of sources whose customer_id is text, varchar or uuid: refresh gives each key a bigint customer_id the first time it reads it; scores_history stores that number and the views show the key (customer_key).';
+COMMENT ON COLUMN customer_score.customer_keys.customer_key IS 'The customer id as the source has it, as text.';
+COMMENT ON COLUMN customer_score.customer_keys.customer_id IS 'The number refresh stores the customer under (scores_history.customer_id of runs with customer_keys).';
+GRANT SELECT ON customer_score.customer_keys TO @extowner@ WITH GRANT OPTION;
+GRANT INSERT ON customer_score.customer_keys TO @extowner@ WITH GRANT OPTION;
+GRANT USAGE, SELECT ON SEQUENCE customer_score.customer_keys_customer_id_seq TO @extowner@ WITH GRANT OPTION;
+
+-- The id a view shows for a stored customer: the source's key for a run with customer_keys.
+CREATE FUNCTION customer_score.customer_key(customer_id bigint, keyed boolean) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN keyed THEN (SELECT k.customer_key FROM customer_score.customer_keys k
+                                 WHERE k.customer_id OPERATOR(pg_catalog.=) customer_key.customer_id)
+                ELSE customer_id::text END
+$$;
+COMMENT ON FUNCTION customer_score.customer_key(bigint, boolean) IS
+    'The customer id as the sources have it: customer_id as text, or for a run with customer_keys (text, varchar or uuid ids) the key customer_keys holds for it.';
+-- @end customer-keys
 
 -- Deleting a run deletes its scores, as ON DELETE CASCADE would.  A foreign key would also check
 -- every inserted row against score_runs, one query per row: 8 of the 60 seconds of a refresh of a
@@ -422,9 +450,12 @@ BEGIN
         -- integers and numerics are accepted where they convert without surprises
         IF NOT (found_type::text = wanted[i][2]
                 OR (wanted[i][2] = 'bigint' AND found_type IN ('integer'::regtype, 'smallint'::regtype))
+                -- customer ids of CRMs: text, varchar and uuid too (customer_keys numbers them)
+                OR (wanted[i][1] = 'customer_id' AND found_type IN ('text'::regtype, 'character varying'::regtype, 'uuid'::regtype))
                 OR (wanted[i][2] = 'double precision' AND found_type IN ('numeric'::regtype, 'real'::regtype, 'integer'::regtype, 'bigint'::regtype))
                 OR (wanted[i][2] = 'text' AND found_type IN ('character varying'::regtype, 'character'::regtype))
-                OR (wanted[i][2] = 'timestamp with time zone' AND found_type = 'date'::regtype)) THEN
+                -- a date or a wall-clock time: its day as written (rfm takes it in the session TimeZone)
+                OR (wanted[i][2] = 'timestamp with time zone' AND found_type IN ('date'::regtype, 'timestamp without time zone'::regtype))) THEN
             RAISE EXCEPTION 'column "%" of source % has type %, expected %', wanted[i][1], relation, found_type, wanted[i][2]
                 USING ERRCODE = 'datatype_mismatch';
         END IF;
@@ -581,6 +612,8 @@ DECLARE
     comps text[];
     weights double precision[];
     need  record;
+    kinds integer;
+    keyed boolean;
     c     text;
 BEGIN
     IF as_of IS NULL OR NOT isfinite(as_of) THEN
@@ -617,14 +650,27 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- one kind of customer id in all the sources: integers, or keys numbered through customer_keys
+    SELECT count(DISTINCT customer_score.source_keyed(s.relation)), bool_or(customer_score.source_keyed(s.relation))
+    INTO kinds, keyed
+    FROM unnest(ARRAY['transactions', 'actions', 'signals']) k(kind)
+    CROSS JOIN LATERAL customer_score.source_relation(k.kind, v.model) s
+    WHERE s.relation IS NOT NULL;
+    IF kinds > 1 THEN
+        RAISE EXCEPTION 'the sources of model % mix integer customer ids with text, varchar or uuid ones', v.model
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Give every source of the model the same kind of customer_id (a view can cast it, e.g. customer_id::text).';
+    END IF;
+
     INSERT INTO customer_score.score_runs (model, version, as_of, components, weights, time_unit, horizon,
-                                           clv_step, discount_rate, scale)
-    VALUES (v.model, v.version, as_of, comps, weights, v.time_unit, v.horizon, v.clv_step, v.discount_rate, v.scale)
+                                           clv_step, discount_rate, scale, customer_keys)
+    VALUES (v.model, v.version, as_of, comps, weights, v.time_unit, v.horizon, v.clv_step, v.discount_rate, v.scale,
+            coalesce(keyed, false))
     RETURNING run_id INTO run;
 
     -- scratch tables of an earlier refresh in the same transaction
     FOREACH c IN ARRAY ARRAY['cs_rfm', 'cs_ltv', 'cs_opt_outs', 'cs_source_actions', 'cs_actions', 'cs_influence',
-                             'cs_referral', 'cs_knowledge', 'cs_signals', 'cs_population', 'cs_raw'] LOOP
+                             'cs_referral', 'cs_knowledge', 'cs_signals', 'cs_population', 'cs_raw', 'cs_keyed'] LOOP
         IF pg_catalog.to_regclass('pg_temp.' || c) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', c);
         END IF;
@@ -634,6 +680,51 @@ END
 $$;
 COMMENT ON FUNCTION customer_score.refresh_begin(text, timestamptz) IS
     'Phase 0 of refresh: checks as_of, the model (its latest published version) and the sources its components need, takes the model''s refresh lock for the transaction and inserts the running score_runs row; returns its run_id.';
+
+-- The rows of a source query into a phase's scratch table, whose first column is customer_id
+-- bigint: the query, run as role under the run's snapshot, has @customer_id@ where it reads the
+-- id; a run with customer_keys reads it as text and numbers new keys in customer_keys.
+CREATE FUNCTION customer_score.refresh_read(run bigint, role regrole, query text, target text, columns text)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    keyed boolean := (customer_score.refresh_run(run)).customer_keys;
+    names text := (SELECT string_agg('x.' || quote_ident(split_part(btrim(c), ' ', 1)), ', ')
+                   FROM unnest(string_to_array(columns, ',')) c);
+    n     bigint;
+BEGIN
+    IF NOT keyed THEN
+        EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM customer_score.read_as($1, $2, $3) AS x(customer_id bigint, %s)',
+                       target, columns)
+            USING role, replace(query, '@customer_id@', 'customer_id::bigint'), run;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
+    END IF;
+    EXECUTE format('CREATE TEMP TABLE cs_keyed ON COMMIT DROP AS SELECT * FROM customer_score.read_as($1, $2, $3) AS x(customer_key text, %s)',
+                   columns)
+        USING role, replace(query, '@customer_id@', 'customer_id::text'), run;
+    INSERT INTO customer_score.customer_keys (customer_key)
+    SELECT DISTINCT k.customer_key FROM pg_temp.cs_keyed k WHERE k.customer_key IS NOT NULL
+    ON CONFLICT (customer_key) DO NOTHING;
+    EXECUTE format('INSERT INTO pg_temp.%I SELECT m.customer_id, %s FROM pg_temp.cs_keyed x
+                    LEFT JOIN customer_score.customer_keys m ON m.customer_key = x.customer_key', target, names);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DROP TABLE pg_temp.cs_keyed;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_read(bigint, regrole, text, text, text) IS
+    'Internal: the rows of a source query (with @customer_id@ where it reads the id; run as role under the run''s snapshot) into a phase''s scratch table; for a run with customer_keys the ids are read as text and numbered through customer_keys. Returns the rows inserted.';
+
+-- Whether a source's customer_id is text, varchar or uuid (numbered through customer_keys).
+CREATE FUNCTION customer_score.source_keyed(relation regclass) RETURNS boolean
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(bool_or(coalesce(nullif(t.typbasetype, 0), t.oid) IN ('text'::regtype, 'character varying'::regtype, 'uuid'::regtype)), false)
+    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+    WHERE a.attrelid = relation AND a.attname = 'customer_id' AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION customer_score.source_keyed(regclass) IS
+    'Internal: whether a source''s customer_id is text, varchar or uuid, so that refresh numbers its customers through customer_keys.';
 
 -- Phase 1, lifetime value: rfm per customer, the fits, the predictions, into pg_temp.cs_ltv.  The
 -- rfm rows go to a scratch table without an index and cs_ltv is written once, predictions
@@ -673,15 +764,13 @@ BEGIN
                               t double precision, monetary double precision, total double precision,
                               purchases integer, last_at timestamptz) ON COMMIT DROP;
     PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', r.started_at);
-    INSERT INTO pg_temp.cs_rfm
-    SELECT * FROM customer_score.read_as(tx_role, format($q$
+    PERFORM customer_score.refresh_read(run, tx_role, format($q$
         SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases, (r).last_at
-        FROM (SELECT customer_id::bigint AS customer_id,
+        FROM (SELECT @customer_id@ AS customer_id,
                      customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
-              FROM %s GROUP BY customer_id) s
-        WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, r.as_of, r.time_unit, tx_rel), run)
-        AS x(customer_id bigint, frequency integer, recency double precision, t double precision,
-             monetary double precision, total double precision, purchases integer, last_at timestamptz);
+              FROM %s GROUP BY 1) s
+        WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, r.as_of, r.time_unit, tx_rel), 'cs_rfm',
+        'frequency integer, recency double precision, t double precision, monetary double precision, total double precision, purchases integer, last_at timestamptz');
     -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
     SELECT count(*), coalesce(sum(l.purchases), 0), max(l.last_at) INTO n_hist, n_tx, last_at FROM pg_temp.cs_rfm l;
     UPDATE customer_score.score_runs s SET transactions = n_tx WHERE s.run_id = run;
@@ -777,13 +866,13 @@ BEGIN
     SELECT * FROM customer_score.read_as(CURRENT_USER::regrole,
                                          'SELECT customer_id FROM customer_score.opt_outs', run)
         AS o(customer_id bigint);
-    CREATE TEMP TABLE cs_source_actions ON COMMIT DROP AS
-    SELECT a.* FROM customer_score.read_as(act_role, format($q$
-        SELECT id::bigint, customer_id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
-               channel::text, kind::text FROM %s$q$, act_rel), run)
-        AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
-             channel text, kind text)
-    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id);
+    CREATE TEMP TABLE cs_source_actions (customer_id bigint, id bigint, sparked_by bigint, at timestamptz,
+                                         value double precision, channel text, kind text) ON COMMIT DROP;
+    PERFORM customer_score.refresh_read(run, act_role, format($q$
+        SELECT @customer_id@, id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
+               channel::text, kind::text FROM %s$q$, act_rel), 'cs_source_actions',
+        'id bigint, sparked_by bigint, at timestamptz, value double precision, channel text, kind text');
+    DELETE FROM pg_temp.cs_source_actions a USING pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id;
     INSERT INTO pg_temp.cs_actions
     SELECT a.id, a.customer_id, a.sparked_by, a.at, a.kind FROM pg_temp.cs_source_actions a
     WHERE a.at <= r.as_of AND a.customer_id IS NOT NULL;
@@ -832,13 +921,11 @@ BEGIN
     CREATE TEMP TABLE cs_signals (customer_id bigint, component text, value double precision) ON COMMIT DROP;
     SELECT s.relation, s.configured_by INTO sig_rel, sig_role FROM customer_score.source_relation('signals', r.model) s;
     IF sig_rel IS NOT NULL THEN
-        INSERT INTO pg_temp.cs_signals
-        SELECT * FROM customer_score.read_as(sig_role, format($q$
-            SELECT customer_id::bigint, component::text, avg(value)::double precision FROM %s
+        PERFORM customer_score.refresh_read(run, sig_role, format($q$
+            SELECT @customer_id@, component::text, avg(value)::double precision FROM %s
             WHERE customer_id IS NOT NULL AND component = ANY (%L::text[]) AND value IS NOT NULL
               AND value::double precision BETWEEN '-1e300' AND '1e300'
-            GROUP BY customer_id, component$q$, sig_rel, r.components), run)
-            AS g(customer_id bigint, component text, value double precision);
+            GROUP BY 1, 2$q$, sig_rel, r.components), 'cs_signals', 'component text, value double precision');
     END IF;
 END
 $$;
@@ -1040,19 +1127,24 @@ INSERT INTO customer_score.reason_codes VALUES
     ('EXPECTED_PURCHASES_LOW', 'expected_purchases', 'holds_back', 'Expected to buy less often than most customers over the coming period.');
 -- @end reason-codes-expected-purchases
 
+-- @begin latest-runs-scores
 CREATE VIEW customer_score.latest_runs WITH (security_invoker = true) AS
 SELECT DISTINCT ON (r.model)
        r.run_id, r.model, r.version, r.as_of, r.started_at, r.finished_at, r.customers, r.transactions, r.actions,
-       r.purchase_model::text AS purchase_model, r.spend_model::text AS spend_model
+       r.purchase_model::text AS purchase_model, r.spend_model::text AS spend_model, r.customer_keys
 FROM customer_score.score_runs r
 WHERE r.status = 'done'
 ORDER BY r.model, r.run_id DESC;
 COMMENT ON VIEW customer_score.latest_runs IS 'The most recent finished refresh of each model: the scores the other views show.';
+COMMENT ON COLUMN customer_score.latest_runs.customer_keys IS 'Whether the run''s customers have text, varchar or uuid ids (customer_key in the views).';
 
 CREATE VIEW customer_score.scores WITH (security_invoker = true) AS
-SELECT h.customer_id, r.model, r.version, r.as_of, h.score, h.confidence
+SELECT h.customer_id, r.model, r.version, r.as_of, h.score, h.confidence,
+       customer_score.customer_key(h.customer_id, r.customer_keys) AS customer_key
 FROM customer_score.latest_runs r
 JOIN customer_score.scores_history h ON h.run_id = r.run_id;
+COMMENT ON COLUMN customer_score.scores.customer_key IS 'The customer id as the sources have it, as text (customer_id as text for integer ids).';
+-- @end latest-runs-scores
 COMMENT ON VIEW customer_score.scores IS
     'The latest score of every customer under every model: the model version that made it, its as_of, the score (0 to the version''s scale) and the confidence (the share of the model''s weight that was observed for the customer).';
 COMMENT ON COLUMN customer_score.scores.confidence IS 'Share (0..1) of the model''s weight carried by components observed for this customer; lower when data such as actions is missing.';
@@ -1075,9 +1167,10 @@ SELECT e.customer_id, e.model, e.version, e.as_of, e.position, e.component, e.ra
            WHEN e.missing = 'renormalize' THEN format('%s not observed for this customer: left out and the other weights renormalised, so it does not lower the score', e.component)
            WHEN e.missing = 'neutral' THEN format('%s not observed: counted as 0.5 (model policy neutral)', e.component)
            ELSE format('%s not observed: counted as 0 (model policy zero)', e.component)
-       END AS explanation
+       END AS explanation,
+       customer_score.customer_key(e.customer_id, e.customer_keys) AS customer_key
 FROM (
-    SELECT h.customer_id, r.model, r.version, r.as_of, u.position::integer AS position, u.component,
+    SELECT h.customer_id, r.customer_keys, r.model, r.version, r.as_of, u.position::integer AS position, u.component,
            u.raw_value, u.normalized, u.weight, u.contribution, u.observed, h.score, sr.scale, sr.clv_basis,
            mc.normalization, mc.direction, mc.missing,
            CASE WHEN u.observed OR mc.missing <> 'renormalize'
@@ -1097,15 +1190,17 @@ COMMENT ON VIEW customer_score.score_explanation IS
     'How every latest score was derived, one row per customer and component: the raw value, its normalised value (0..1), the model weight and the weight actually used (renormalised over what was observed), the contribution in score points (contributions add up to the score exactly), its share of the score, whether it was observed, and a sentence.';
 COMMENT ON COLUMN customer_score.score_explanation.weight_used IS 'The component''s weight divided by the sum of the weights counted for this customer: what it counted for after renormalisation; 0 when left out.';
 COMMENT ON COLUMN customer_score.score_explanation.contribution IS 'Score points from this component: scale x weight_used x normalized, rounded to 4 decimals; they sum to the score.';
+COMMENT ON COLUMN customer_score.score_explanation.customer_key IS 'The customer id as the sources have it, as text.';
 -- @end score-explanation
 
+-- @begin score-reasons
 CREATE VIEW customer_score.score_reasons WITH (security_invoker = true) AS
 SELECT x.customer_id, x.model, x.version, x.rank::integer AS rank, x.code, x.effect, x.component,
-       x.impact, x.sentence
+       x.impact, x.sentence, x.customer_key
 FROM (
     SELECT i.*, row_number() OVER (PARTITION BY i.model, i.customer_id ORDER BY abs(i.impact) DESC, i.position) AS rank
     FROM (
-        SELECT e.customer_id, e.model, e.version, e.position, e.component,
+        SELECT e.customer_id, e.customer_key, e.model, e.version, e.position, e.component,
                -- points gained or lost against a customer at the median of this component
                round(e.contribution - (e.weight_used * 0.5 * sr.scale)::numeric, 4) AS impact,
                rc.code, rc.effect,
@@ -1123,6 +1218,8 @@ FROM (
 WHERE x.rank <= 4;
 COMMENT ON VIEW customer_score.score_reasons IS
     'Up to four ranked reason codes per customer and model, as credit scores give: what lifts the score most and what holds it back most, each with a stable code, a sentence and its impact in points against a customer at the median of that component.';
+COMMENT ON COLUMN customer_score.score_reasons.customer_key IS 'The customer id as the sources have it, as text.';
+-- @end score-reasons
 
 CREATE VIEW customer_score.model_explanation WITH (security_invoker = true) AS
 SELECT mc.model, mc.version, mv.status, mv.published_at, mc.position, mc.component,
@@ -1163,7 +1260,7 @@ COMMENT ON VIEW customer_score.model_explanation IS
 -- index, whatever the statistics say.
 CREATE VIEW customer_score.score_changes WITH (security_invoker = true) AS
 WITH pairs AS (
-    SELECT h.customer_id, r.model, r.version, r.as_of, h.score, r.components, h.contribution,
+    SELECT h.customer_id, r.customer_keys, r.model, r.version, r.as_of, h.score, r.components, h.contribution,
            row_number() OVER w AS recency,
            lead(r.version) OVER w AS previous_version, lead(r.as_of) OVER w AS previous_as_of,
            lead(h.score) OVER w AS previous_score, lead(r.components) OVER w AS previous_components,
@@ -1178,7 +1275,8 @@ SELECT p.customer_id, p.model, coalesce(j.component_c, j.component_p) AS compone
        p.previous_as_of, p.as_of AS current_as_of,
        p.previous_score, p.score AS current_score, p.score - p.previous_score AS score_change,
        coalesce(j.contribution_p, 0) AS previous_contribution, coalesce(j.contribution_c, 0) AS current_contribution,
-       coalesce(j.contribution_c, 0) - coalesce(j.contribution_p, 0) AS contribution_change
+       coalesce(j.contribution_c, 0) - coalesce(j.contribution_p, 0) AS contribution_change,
+       customer_score.customer_key(p.customer_id, p.customer_keys) AS customer_key
 FROM pairs p
 CROSS JOIN LATERAL (
     SELECT uc.component, uc.contribution, up.component, up.contribution
@@ -1189,6 +1287,7 @@ CROSS JOIN LATERAL (
 WHERE p.recency = 1 AND p.previous_score IS NOT NULL;
 COMMENT ON VIEW customer_score.score_changes IS
     'Why a score moved: between a customer''s last two scores under a model, the score change and, per component, how many points it moved the score (contribution_change; they add up to score_change), and whether the model version changed.';
+COMMENT ON COLUMN customer_score.score_changes.customer_key IS 'The customer id as the sources have it, as text.';
 -- @end score-changes
 
 GRANT SELECT ON customer_score.components, customer_score.models, customer_score.model_versions,

@@ -264,7 +264,7 @@ CREATE VIEW live_tx_view AS SELECT * FROM live_tx;
 SELECT track_transactions('live_tx_view');
 CREATE TABLE live_tx_bad (customer_id bigint, at timestamptz);
 SELECT track_transactions('live_tx_bad');
-CREATE TABLE live_tx_text (customer_id text, at timestamptz, amount numeric);
+CREATE TABLE live_tx_text (customer_id numeric, at timestamptz, amount numeric);   -- ids: integers, text, varchar or uuid
 SELECT track_transactions('live_tx_text');
 -- the trigger function is not called by hand nor attached by hand
 SELECT track_transactions();

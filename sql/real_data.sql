@@ -60,6 +60,52 @@ FROM score_runs WHERE run_id = :apparel_run2;
 SELECT model, count(*) AS customers FROM scores WHERE model IN ('grocery', 'apparel') GROUP BY model ORDER BY model;
 SELECT model, count(*) AS runs FROM score_runs WHERE model IN ('grocery', 'apparel') GROUP BY model ORDER BY model;
 
+-- customer ids as CRMs have them: text ('C00001') and uuid, numbered through customer_keys; the
+-- views show them as the source has them, and the scores are those of the integer ids
+CREATE VIEW rd.apparel_text AS SELECT 'C' || lpad(id::text, 5, '0') AS customer_id, day::timestamp AS at, price AS amount FROM fixture.apparel_tx;
+CREATE VIEW rd.apparel_uuid AS
+SELECT md5(id::text)::uuid AS customer_id, day::timestamptz AS at, price::numeric AS amount FROM fixture.apparel_tx;
+SELECT new_version('apparel_text') AS t1, new_version('apparel_uuid') AS u1 \gset
+INSERT INTO model_components (model, version, position, component, weight)
+SELECT m, 1, position, component, weight FROM model_components, unnest(ARRAY['apparel_text', 'apparel_uuid']) m
+WHERE model = 'apparel' AND version = :v2;
+UPDATE model_versions SET use_unconverged_fits = true WHERE model IN ('apparel_text', 'apparel_uuid');
+SELECT publish('apparel_text', 1), publish('apparel_uuid', 1);
+SELECT set_source('transactions', 'rd.apparel_text', 'apparel_text'), set_source('transactions', 'rd.apparel_uuid', 'apparel_uuid');
+SELECT refresh('apparel_text', '2005-10-09') > 0 AS text_ids, refresh('apparel_uuid', '2005-10-09') > 0 AS uuid_ids;
+SELECT model, customer_keys FROM latest_runs WHERE model LIKE 'apparel%' ORDER BY model;
+SELECT customer_key, score FROM scores WHERE model = 'apparel_text' ORDER BY score DESC, customer_key LIMIT 3;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE t.score = i.score) AS same_score_as_integer_ids,
+       count(*) FILTER (WHERE u.score = i.score) AS same_score_with_uuid_ids
+FROM scores i
+JOIN scores t ON t.model = 'apparel_text' AND t.customer_key = 'C' || lpad(i.customer_id::text, 5, '0')
+JOIN scores u ON u.model = 'apparel_uuid' AND u.customer_key = md5(i.customer_id::text)::uuid::text
+WHERE i.model = 'apparel';
+SELECT count(DISTINCT customer_key) AS keyed_explanations FROM score_explanation WHERE model = 'apparel_uuid';
+SELECT count(*) AS reasons_with_keys FROM score_reasons WHERE model = 'apparel_text' AND customer_key LIKE 'C%';
+-- live scores of a table with text ids: the trigger numbers the keys as refresh does
+CREATE TABLE rd.live_text (customer_id text, at timestamptz, amount numeric);
+INSERT INTO rd.live_text SELECT 'C' || lpad(id::text, 5, '0'), day::timestamptz, price FROM fixture.apparel_tx WHERE id <= 20;
+SELECT track_transactions('rd.live_text') AS counted;
+INSERT INTO rd.live_text VALUES ('C00001', '2006-01-01', 10), ('NEW-1', '2006-01-02', 5), ('NEW-1', '2006-03-01', 7);
+DELETE FROM rd.live_text WHERE customer_id = 'C00002';
+UPDATE rd.live_text SET customer_id = 'NEW-2' WHERE customer_id = 'C00003';
+SELECT count(*) AS drift FROM live_days_differences();
+SELECT customer_key, frequency, purchases FROM live_scores
+WHERE model = 'apparel_text' AND customer_key IN ('C00001', 'C00002', 'C00003', 'NEW-1', 'NEW-2') ORDER BY 1;
+-- the numbers are refresh's: a live customer and its scores share customer_id
+SELECT count(*) AS live_customers_with_scores
+FROM live_customers c JOIN scores s ON s.model = 'apparel_text' AND s.customer_id = c.customer_id
+JOIN customer_keys k ON k.customer_id = c.customer_id AND k.customer_key = s.customer_key;
+SELECT untrack_transactions();
+
+-- a model's sources agree on the kind of customer id
+CREATE VIEW rd.signals_int AS SELECT 1::bigint AS customer_id, 'nps'::text AS component, 1::float8 AS value;
+SELECT set_source('signals', 'rd.signals_int', 'apparel_text');
+SELECT refresh('apparel_text', '2005-10-09');
+DELETE FROM sources WHERE model = 'apparel_text' AND kind = 'signals';
+
 -- an as_of long after the data: a WARNING
 SELECT refresh('grocery', '2012-01-01') AS late_run \gset
 SELECT warnings FROM score_runs WHERE run_id = :late_run;
@@ -87,6 +133,6 @@ ROLLBACK;
 -- phases of a run that is not running
 SELECT refresh_influence(-1);
 
-DELETE FROM sources WHERE model IN ('grocery', 'apparel');
-DELETE FROM score_runs WHERE model IN ('grocery', 'apparel');
+DELETE FROM sources WHERE model IN ('grocery', 'apparel', 'apparel_text', 'apparel_uuid');
+DELETE FROM score_runs WHERE model IN ('grocery', 'apparel', 'apparel_text', 'apparel_uuid');
 DROP SCHEMA rd CASCADE;

@@ -77,6 +77,7 @@
 #include "utils/tuplestore.h"
 
 #include "interrupts.h"
+#include "customer_keys.h"
 #include "local_day.h"
 #include "purchase_rule.h"
 #include "purchase_days.h"
@@ -157,6 +158,7 @@ typedef struct LiveColumns
 	LiveAtKind	at_kind;
 	CsZone		zone;			/* the tracking time zone (LIVE_AT_TIMESTAMPTZ) or none */
 	bool		purchase_rule;	/* purchase_rule.h: a NULL amount counts (0.1.0: skipped) */
+	CsKeyMap   *keys;			/* text, varchar or uuid ids: their numbers; else NULL */
 } LiveColumns;
 
 /*
@@ -255,8 +257,10 @@ live_columns(TriggerData *trigdata, LiveColumns *cols)
 	cols->customer_id = live_find_column(rel, "customer_id", &column_cache[0], &cols->customer_type);
 	cols->at = live_find_column(rel, "at", &column_cache[1], &cols->at_type);
 	cols->amount = live_find_column(rel, "amount", &column_cache[2], &cols->amount_type);
-	if (cols->customer_type != INT2OID && cols->customer_type != INT4OID && cols->customer_type != INT8OID)
+	if (cols->customer_type != INT2OID && cols->customer_type != INT4OID && cols->customer_type != INT8OID &&
+		!cs_customer_key_type(cols->customer_type))
 		live_type_changed(rel, "customer_id");
+	cols->keys = NULL;
 	if (cols->at_type != (cols->at_kind == LIVE_AT_TIMESTAMPTZ ? TIMESTAMPTZOID :
 						  cols->at_kind == LIVE_AT_TIMESTAMP ? TIMESTAMPOID : DATEOID))
 		live_type_changed(rel, "at");
@@ -301,8 +305,11 @@ live_row_delta(TupleTableSlot *slot, const LiveColumns *cols, int sign, LiveDelt
 	value = slot_getattr(slot, cols->customer_id, &isnull);
 	if (isnull)
 		return false;
-	delta->customer_id = cols->customer_type == INT8OID ? DatumGetInt64(value) :
-		cols->customer_type == INT4OID ? (int64) DatumGetInt32(value) : (int64) DatumGetInt16(value);
+	if (cols->keys != NULL)
+		delta->customer_id = cs_key_map_lookup(cols->keys, cs_customer_key_text(value, cols->customer_type));
+	else
+		delta->customer_id = cols->customer_type == INT8OID ? DatumGetInt64(value) :
+			cols->customer_type == INT4OID ? (int64) DatumGetInt32(value) : (int64) DatumGetInt16(value);
 
 	value = slot_getattr(slot, cols->at, &isnull);
 	if (isnull)
@@ -360,6 +367,46 @@ live_row_delta(TupleTableSlot *slot, const LiveColumns *cols, int sign, LiveDelt
 	delta->rows = sign;
 	delta->amount = amount;
 	return true;
+}
+
+/*
+ * Numbers the customer keys (text, varchar or uuid ids) of the transition tables through
+ * customer_keys, as refresh numbers them, so that the deltas carry the same bigint.
+ */
+static CsKeyMap *
+live_number_keys(TriggerData *trigdata, const LiveColumns *cols, int64 rows)
+{
+	Tuplestorestate *tables[2] = {trigdata->tg_newtable, trigdata->tg_oldtable};
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(trigdata->tg_relation), &TTSOpsMinimalTuple);
+	char	  **keys = MemoryContextAllocHuge(CurrentMemoryContext, Max(rows, 1) * sizeof(char *));
+	CsKeyMap   *map = palloc(sizeof(CsKeyMap));
+	int64		n = 0;
+
+	for (int i = 0; i < 2; i++)
+	{
+		if (tables[i] == NULL)
+			continue;
+		tuplestore_select_read_pointer(tables[i], tuplestore_alloc_read_pointer(tables[i], EXEC_FLAG_REWIND));
+		tuplestore_rescan(tables[i]);
+		while (n < rows && tuplestore_gettupleslot(tables[i], true, false, slot))
+		{
+			bool		isnull;
+			Datum		value = slot_getattr(slot, cols->customer_id, &isnull);
+
+			CHECK_FOR_INTERRUPTS();
+			if (!isnull)
+				keys[n++] = cs_customer_key_text(value, cols->customer_type);
+		}
+		tuplestore_select_read_pointer(tables[i], 0);	/* leave the store as we found it */
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	if (n > INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a statement with %lld customer keys is more than the live scores take at once", (long long) n),
+				 errhint("Write the rows in smaller statements.")));
+	cs_key_map_build(map, keys, (int) n);
+	return map;
 }
 
 static int
@@ -891,6 +938,8 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	 * amounts live in customer_context (large statements), reset once the
 	 * customer's delta is built.
 	 */
+	if (cs_customer_key_type(cols.customer_type))
+		cols.keys = live_number_keys(trigdata, &cols, rows);
 	live_source_begin(trigdata, &cols, rows, &source);
 	while (live_source_next(&source, &delta))
 	{

@@ -40,7 +40,8 @@ SELECT c.customer_id, c.model, comp AS component, p.version AS previous_version,
        coalesce(p.contribution[array_position(p.components, comp)], 0) AS previous_contribution,
        coalesce(c.contribution[array_position(c.components, comp)], 0) AS current_contribution,
        coalesce(c.contribution[array_position(c.components, comp)], 0)
-         - coalesce(p.contribution[array_position(p.components, comp)], 0) AS contribution_change
+         - coalesce(p.contribution[array_position(p.components, comp)], 0) AS contribution_change,
+       c.customer_id::text AS customer_key
 FROM ranked c
 JOIN ranked p ON p.model = c.model AND p.customer_id = c.customer_id AND p.k = 2
 CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.components || p.components)) u(comp)

@@ -59,7 +59,9 @@ for script in "$sharedir"/customer_score--*--*.sql; do
   paths=$((paths + 1))
   q -d postgres -c "DROP DATABASE IF EXISTS cs_upgraded" -c "CREATE DATABASE cs_upgraded" >/dev/null
   q -d cs_upgraded -c "CREATE EXTENSION customer_score VERSION '$from'" -c "ALTER EXTENSION customer_score UPDATE" >/dev/null
-  check "upgrading from $from to $current gives the catalog of a fresh install" "$(md5sum <<<"$fresh")" "$(snapshot cs_upgraded | md5sum)"
+  upgraded=$(snapshot cs_upgraded)
+  check "upgrading from $from to $current gives the catalog of a fresh install" "$(md5sum <<<"$fresh")" "$(md5sum <<<"$upgraded")"
+  [[ $fresh == "$upgraded" ]] || diff <(echo "$fresh") <(echo "$upgraded") | head -n 40 | sed 's/^/# /'
   q -d postgres -c "DROP DATABASE cs_upgraded" >/dev/null
 done
 # 0.1.0 is released: its install script ships (install/released/), so an upgrade path must exist.

@@ -11,11 +11,14 @@
 -- @block purchase-days-history
 -- @block live-customers-comment
 -- @block track-transactions-trigger
+-- @block live-columns
 -- @block recount-live-days
+-- @block track-transactions
 -- @block live-scores-view
 -- @block live-scores-frequency
 -- @block live-scores-monetary
 -- @block live-scores-clv
+-- @block live-scores-customer-key
 
 -- A tracked table's state was counted without its rows of NULL amount: recount it under the rule.
 DO $$
@@ -34,26 +37,21 @@ BEGIN
 END
 $$;
 
--- Sources per model ('': the default of every model).
+-- Sources per model ('': the default of every model), after 10-hardening's columns of sources.
 ALTER TABLE customer_score.sources ADD COLUMN model text NOT NULL DEFAULT '';
 ALTER TABLE customer_score.sources DROP CONSTRAINT sources_pkey, ADD CONSTRAINT sources_pkey PRIMARY KEY (kind, model);
 -- @block sources-model-comment
 DROP FUNCTION IF EXISTS customer_score.source_relation(text);
 
 -- Each built-in component declared once (components.needs, components.raw_value).
-ALTER TABLE customer_score.components ADD COLUMN needs text[] NOT NULL DEFAULT '{}', ADD COLUMN raw_value text;
 -- @block components-comments
 -- @block components
 -- @block reason-codes-expected-purchases
 
 -- Fits that did not converge: recorded per run, used only where the version allows it.
-ALTER TABLE customer_score.model_versions ADD COLUMN use_unconverged_fits boolean NOT NULL DEFAULT false;
 -- @block model-versions-fits-comment
 -- @block new-version
-ALTER TABLE customer_score.score_runs
-    ADD COLUMN purchase_fit text CHECK (purchase_fit IN ('converged', 'not converged', 'degenerate')),
-    ADD COLUMN spend_fit text CHECK (spend_fit IN ('converged', 'not converged', 'degenerate')),
-    ADD COLUMN clv_basis text CHECK (clv_basis IN ('clv', 'expected_purchases')),
-    ADD COLUMN warnings text[] NOT NULL DEFAULT '{}';
 -- @block score-runs-comments
+-- @block latest-runs-scores
 -- @block score-explanation
+-- @block score-reasons
