@@ -33,6 +33,7 @@ typedef struct CountingData
 	double	   *inv_alpha_time; /* 1 / (alpha + times[k]) */
 	double	   *log_beta_time;	/* log(beta + times[k]) (Pareto/NBD) */
 	double	   *inv_beta_time;	/* 1 / (beta + times[k]) (Pareto/NBD) */
+	double	   *cumulative;		/* 5 per distinct time (Pareto/NBD's integrals from it on) */
 } CountingData;
 
 /*
