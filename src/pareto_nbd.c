@@ -340,9 +340,7 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 			{
 				double		died = log_s + in.log_value;
 
-				lse = cs_log_add_exp(alive, died);
-				w_alive = exp(alive - lse);
-				w_died = exp(died - lse);
+				lse = cs_log_add_exp_shares(alive, died, &w_alive, &w_died);
 			}
 			ll += w * (common + lse);
 			g_r += w * (pr.inv_sum + log_alpha - w_alive * data->log_alpha_time[ti] -
