@@ -382,7 +382,7 @@ bg_family_p_none(double p_alive, double r, double alpha, double horizon, double 
 	return (1.0 - p_alive) + p_alive * exp(-(r + x) * log1p(horizon / (alpha + t)));
 }
 
-/* The CountingPredictions callbacks of BG/NBD. */
+/* The CountingPredictions callbacks of BG/NBD (bgnbd_predictions, bgnbd.h). */
 static double
 bgnbd_p_alive_cb(const void *model, int64 x, double t_x, double t)
 {
@@ -411,7 +411,7 @@ bgnbd_pmf_cb(const void *model, double horizon, int32 n)
 	return bg_family_pmf(m->r, m->alpha, m->a, m->b, 0, horizon, n);
 }
 
-static const CountingPredictions bgnbd_predictions = {
+const CountingPredictions bgnbd_predictions = {
 	.label = "BG/NBD",
 	.p_alive = bgnbd_p_alive_cb,
 	.expected = bgnbd_expected_cb,

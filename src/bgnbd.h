@@ -36,6 +36,9 @@ StaticAssertDecl(sizeof(BgnbdModel) == CS_MODEL_SIZE(4), "BgnbdModel is model.h'
 
 #define DatumGetBgnbdModel(d) ((BgnbdModel *) PG_DETOAST_DATUM(d))
 
+/* BG/NBD's predictions for the generic counting-model code (clv, the SQL predictions) */
+extern const CountingPredictions bgnbd_predictions;
+
 extern double bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
 									   int64 frequency, double recency, double t);
 extern double bgnbd_p_alive(const BgnbdModel *model, int64 frequency,

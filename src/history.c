@@ -13,6 +13,7 @@
 
 #include "history.h"
 #include "interrupts.h"
+#include "state_limit.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -134,6 +135,8 @@ history_alloc(HistoryKind kind, int32 capacity)
 				 errmsg("too many distinct customer histories for one fit"),
 				 errdetail("The limit is %d distinct histories.", HISTORY_MAX_POINTS),
 				 errhint("Round recency and t to whole days or fit per segment.")));
+	cs_check_state_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint), capacity,
+						 history_type_name(kind), "distinct histories");
 	state = palloc0(HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
 	SET_VARSIZE(state, HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
 	state->version = HISTORY_VERSION;
@@ -156,9 +159,11 @@ history_grow(const HistoryState *state, int32 min_capacity)
 
 	while (capacity < min_capacity)
 		capacity *= 2;
-	/* doubling past the limit stops at it, so every history up to the limit fits */
+	/* doubling past a limit stops at it, so every history up to the limit fits */
 	if (min_capacity <= HISTORY_MAX_POINTS)
 		capacity = Min(capacity, (int64) HISTORY_MAX_POINTS);
+	if (min_capacity <= cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)))
+		capacity = Min(capacity, cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)));
 	grown = history_alloc(state->kind, (int32) Min(capacity, (int64) HISTORY_MAX_POINTS + 1));
 	grown->flags = state->flags;
 	grown->used = state->used;
@@ -193,7 +198,7 @@ history_add(FunctionCallInfo fcinfo, HistoryKind kind, const double *key, int64 
 	{
 		history_compact(state);
 		if (state->used > history_capacity(state) / 2)
-			state = history_grow(state, history_capacity(state) * 2);
+			state = history_grow(state, history_capacity(state) + 1);
 	}
 
 	point = &state->points[state->used++];
@@ -239,6 +244,35 @@ history_compacted_copy(const HistoryState *state)
 	copy->flags = state->flags;
 	copy->used = state->used;
 	memcpy(copy->points, state->points, sizeof(HistoryPoint) * state->used);
+	history_compact(copy);
+	return copy;
+}
+
+/*
+ * A compacted copy with the times (recency and t of a BG/NBD-kind history) rounded to a grid of
+ * `levels` steps of the largest t: a few thousand points that stand in for millions of distinct
+ * histories where an approximate fit is enough (a fit's starting point).  Rounding both times
+ * with one grid keeps recency <= t.
+ */
+HistoryState *
+history_coarse_copy(const HistoryState *state, int levels)
+{
+	HistoryState *copy = history_compacted_copy(state);
+	double		largest = 0,
+				step;
+
+	Assert(state->kind == HISTORY_BGNBD);
+	for (int32 i = 0; i < copy->used; i++)
+		largest = fmax(largest, copy->points[i].key[2]);
+	step = largest > 0 ? largest / levels : 1;
+	for (int32 i = 0; i < copy->used; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		copy->points[i].key[1] = rint(copy->points[i].key[1] / step) * step;
+		copy->points[i].key[2] = rint(copy->points[i].key[2] / step) * step;
+	}
+	copy->flags &= ~HISTORY_COMPACT;
 	history_compact(copy);
 	return copy;
 }

@@ -77,6 +77,7 @@ extern HistoryState *history_add(FunctionCallInfo fcinfo, HistoryKind kind,
 								 const double *key, int64 count);
 extern HistoryState *history_combine(FunctionCallInfo fcinfo, HistoryKind kind);
 extern HistoryState *history_compacted_copy(const HistoryState *state);
+extern HistoryState *history_coarse_copy(const HistoryState *state, int levels);
 extern int64 history_total_count(const HistoryState *state);
 
 extern Datum history_in(const char *input, HistoryKind kind, const char *type_name);

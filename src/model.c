@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "utils/guc.h"
 
 #include "history.h"
 #include "model.h"
@@ -175,6 +176,65 @@ cs_model_combinefn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
  * start points mean the same whatever unit the caller used; the scaled
  * parameters and the log-likelihood go back to the caller's unit here.
  */
+/* histories from which a fit starts from a coarse copy's optimum, and that copy's time grid */
+#define CS_WARM_START_HISTORIES 20000
+#define CS_COARSE_LEVELS 64
+
+bool		cs_fit_warm_start = true;
+
+/* Register customer_score.fit_warm_start; called once from _PG_init. */
+void
+cs_define_fit_settings(void)
+{
+	DefineCustomBoolVariable("customer_score.fit_warm_start",
+							 "Fits of many distinct histories start from the optimum of a coarse copy.",
+							 "Off: every start point runs on the full data (slower, the same optimum "
+							 "to the optimiser's tolerance).",
+							 &cs_fit_warm_start, true, PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+/* Prepare a state's data for the objective. */
+static void
+prepare_fit(const CsModelSpec *spec, const HistoryState *state, CsFitData *data)
+{
+	memset(data, 0, sizeof(*data));
+	data->scale = 1;
+	data->identified = true;
+	spec->prepare(state, data);
+}
+
+/*
+ * The fit of a compacted state: theta, in log-parameters of data's rescaled unit.  Every start
+ * of the spec runs on the histories.  With many distinct histories (continuous times give one
+ * per customer) most of the multi-start's evaluations only travel towards the optimum, so the
+ * starts run on a coarse copy (history_coarse_copy: times on a grid of
+ * CS_COARSE_LEVELS) and the exact likelihood is then optimised from the coarse optimum: the same
+ * optimum to the optimiser's tolerance, in a few evaluations of the full data.
+ * customer_score.fit_warm_start = off runs every start on the full data.
+ */
+static CsOptimResult
+fit_histories(const CsModelSpec *spec, const HistoryState *state, CsFitData *data, double *theta)
+{
+	HistoryState *coarse;
+	CsFitData	coarse_data;
+	double		start[1][CS_OPT_MAX_PARAMS];
+
+	prepare_fit(spec, state, data);
+	if (!cs_fit_warm_start || spec->history != HISTORY_BGNBD || state->used < CS_WARM_START_HISTORIES)
+		return cs_fit_from_starts(spec->objective, data->arg, spec->nparams, spec->starts,
+								  spec->nstarts, theta);
+	coarse = history_coarse_copy(state, CS_COARSE_LEVELS);
+	prepare_fit(spec, coarse, &coarse_data);
+	(void) cs_fit_from_starts(spec->objective, coarse_data.arg, spec->nparams, spec->starts,
+							  spec->nstarts, theta);
+	/* the coarse optimum in the full data's rescaled unit */
+	for (int i = 0; i < spec->nparams; i++)
+		start[0][i] = exp(theta[i]) *
+			((spec->scaled_params & (1 << i)) ? coarse_data.scale / data->scale : 1.0);
+	return cs_fit_from_starts(spec->objective, data->arg, spec->nparams,
+							  (const double (*)[CS_OPT_MAX_PARAMS]) start, 1, theta);
+}
+
 Datum
 cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 {
@@ -192,12 +252,7 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 	if (state->used == 0)
 		PG_RETURN_NULL();
 
-	memset(&data, 0, sizeof(data));
-	data.scale = 1;
-	data.identified = true;
-	spec->prepare(state, &data);
-	fit = cs_fit_from_starts(spec->objective, data.arg, spec->nparams, spec->starts,
-							 spec->nstarts, theta);
+	fit = fit_histories(spec, state, &data, theta);
 
 	memset(&values, 0, sizeof(values));
 	values.flags = MODEL_FITTED | (fit.converged && data.identified ? MODEL_CONVERGED : 0);

@@ -84,6 +84,10 @@ typedef struct CsModelSpec
 	bool		(*on_ridge) (const double *params);
 } CsModelSpec;
 
+/* customer_score.fit_warm_start (see fit_histories in model.c) */
+extern bool cs_fit_warm_start;
+extern void cs_define_fit_settings(void);
+
 extern void *cs_model_from_values(const CsModelSpec *spec, const CsModelValues *values);
 extern void cs_model_to_values(const CsModelSpec *spec, const void *model, CsModelValues *values);
 

@@ -8,5 +8,20 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
+
+#include "model.h"
+#include "state_limit.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Load time: define the extension's settings. */
+void
+_PG_init(void)
+{
+	cs_define_state_limit();
+	cs_define_fit_settings();
+	MarkGUCPrefixReserved("customer_score");
+}
