@@ -204,3 +204,4 @@ static const CountingPredictions mbgnbd_predictions = {
 };
 
 CS_COUNTING_FUNCTIONS(mbgnbd, mbgnbd_predictions)
+CS_MODEL_ENTRY(predicted_clv_, mbgnbd, counting_predicted_clv_sql, mbgnbd_predictions)

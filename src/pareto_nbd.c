@@ -541,3 +541,4 @@ static const CountingPredictions pareto_nbd_predictions = {
 };
 
 CS_COUNTING_FUNCTIONS(pareto_nbd, pareto_nbd_predictions)
+CS_MODEL_ENTRY(predicted_clv_, pareto_nbd, counting_predicted_clv_sql, pareto_nbd_predictions)
