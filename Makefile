@@ -36,7 +36,7 @@ REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
 REGRESS     += live_scores
-REGRESS     += purchase_models
+REGRESS     += purchase_models discrete_models
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

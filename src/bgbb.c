@@ -20,7 +20,6 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/memutils.h"
 
 #include "bgbb.h"
 #include "history.h"
@@ -87,8 +86,12 @@ bgbb_objective(const double *theta, double *grad, void *arg)
 		CHECK_FOR_INTERRUPTS();
 		data->term_log[0] = bgbb_term(p, x, n - x, 0, n, data->term_grad);
 		for (int32 k = 1; k < nterms; k++)
+		{
+			if ((k & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
 			data->term_log[k] = bgbb_term(p, x, t_x - x + k - 1, 1, t_x + k - 1,
 										  data->term_grad + 4 * k);
+		}
 		for (int32 k = 0; k < nterms; k++)
 			lse = cs_log_add_exp(lse, data->term_log[k]);
 		ll += w * (lse - base);
@@ -123,11 +126,6 @@ bgbb_prepare(const HistoryState *state, CsFitData *out)
 		data->total += (double) state->points[i].count;
 		transactions += state->points[i].key[0];
 	}
-	if (max_terms > MaxAllocSize / (5 * sizeof(double)))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("a BG/BB history spans too many periods without a transaction: %.0f",
-						max_terms - 1)));
 	data->term_log = palloc(sizeof(double) * (Size) max_terms);
 	data->term_grad = palloc(sizeof(double) * 4 * (Size) max_terms);
 	out->arg = data;
@@ -199,35 +197,27 @@ bgbb_p_alive(const BgbbModel *m, double x, double t_x, double n)
 
 /*
  * log sum_{s=1}^{horizon} B(gamma, delta+n+s)/B(gamma, delta), the expected
- * opportunities survived in (n, n + horizon].  Telescoping with h(k) =
- * Gamma(delta+k)/Gamma(gamma+delta+k-1) gives (h(n+1) - h(n+horizon+1)) /
- * (gamma - 1) times Gamma(gamma+delta)/Gamma(delta); near gamma = 1 that
- * difference cancels, so short horizons are summed term by term there.
+ * opportunities survived in (n, n + horizon].  Each term is the one before
+ * times (delta+n+s)/(gamma+delta+n+s), so the sum is the first term times a
+ * sum of products in (0, 1]: no cancellation near gamma = 1, where the
+ * telescoped closed form divides by gamma - 1.  It stops once the terms no
+ * longer change the sum.
  */
 static double
 bgbb_log_survived(double gamma, double delta, double n, double horizon)
 {
-	double		lead = lgamma(gamma + delta) - lgamma(delta);
-	double		h_from,
-				h_to;
+	double		first = cs_lbeta(gamma, delta + n + 1) - cs_lbeta(gamma, delta);
+	double		sum = 0,
+				ratio = 1;
 
-	if (fabs(gamma - 1.0) < 1e-3 && horizon <= 1e6)
+	for (double s = 1; s <= horizon && ratio > sum * 1e-17; s++)
 	{
-		double		lse = -INFINITY;
-
-		for (double s = 1; s <= horizon; s++)
-		{
-			if (fmod(s, 65536) == 0)
-				CHECK_FOR_INTERRUPTS();
-			lse = cs_log_add_exp(lse, lgamma(delta + n + s) - lgamma(gamma + delta + n + s));
-		}
-		return lead + lse;
+		if (fmod(s, 65536) == 0)
+			CHECK_FOR_INTERRUPTS();
+		sum += ratio;
+		ratio *= (delta + n + s) / (gamma + delta + n + s);
 	}
-	h_from = lgamma(delta + n + 1) - lgamma(gamma + delta + n);
-	h_to = lgamma(delta + n + horizon + 1) - lgamma(gamma + delta + n + horizon);
-	if (gamma > 1.0)
-		return lead + h_from + log(-expm1(h_to - h_from)) - log(gamma - 1.0);
-	return lead + h_to + log(-expm1(h_from - h_to)) - log(1.0 - gamma);
+	return first + log(sum);
 }
 
 /*
@@ -256,6 +246,15 @@ bgbb_history_args(FunctionCallInfo fcinfo, int first, double *key)
 	return (const BgbbModel *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 }
 
+/* A horizon of whole periods, at most as long as a history may be. */
+static void
+bgbb_check_horizon(int32 horizon)
+{
+	if (horizon < 0 || horizon > HISTORY_BGBB_MAX_PERIODS)
+		cs_reject("horizon", "a number of periods from 0 to " CppAsString2(HISTORY_BGBB_MAX_PERIODS),
+				  horizon);
+}
+
 /* p_alive(bgbb, frequency, recency, periods) */
 PG_FUNCTION_INFO_V1(bgbb_p_alive_sql);
 Datum
@@ -276,8 +275,7 @@ bgbb_expected_purchases_sql(PG_FUNCTION_ARGS)
 	const BgbbModel *m = bgbb_history_args(fcinfo, 2, key);
 	int32		horizon = PG_GETARG_INT32(1);
 
-	if (horizon < 0)
-		cs_reject("horizon", "a non-negative number of periods", horizon);
+	bgbb_check_horizon(horizon);
 	PG_RETURN_FLOAT8(cs_check_result("expected transactions",
 									 bgbb_expected(m, horizon, key[0], key[1], key[2])));
 }
@@ -290,7 +288,6 @@ bgbb_expected_purchases_new(PG_FUNCTION_ARGS)
 	const BgbbModel *m = (const BgbbModel *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	int32		horizon = PG_GETARG_INT32(1);
 
-	if (horizon < 0)
-		cs_reject("horizon", "a non-negative number of periods", horizon);
+	bgbb_check_horizon(horizon);
 	PG_RETURN_FLOAT8(cs_check_result("expected transactions", bgbb_expected(m, horizon, 0, 0, 0)));
 }

@@ -64,6 +64,10 @@ history_validate_bgbb(double *key)
 
 	history_check_periods("recency", key[1]);
 	history_check_periods("periods", key[2]);
+	/* the likelihood has a term per period after the last transaction */
+	if (key[2] > HISTORY_BGBB_MAX_PERIODS)
+		cs_reject("periods", "at most " CppAsString2(HISTORY_BGBB_MAX_PERIODS) " for a BG/BB history",
+				  key[2]);
 	if (key[1] > key[2])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

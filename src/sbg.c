@@ -165,11 +165,13 @@ sbg_derl(const SbgModel *m, double discount_rate, double renewals)
 
 	if (discount_rate == 0)
 	{
+		char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
 		if (m->alpha <= 1.0)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("the undiscounted residual lifetime is infinite for alpha %g <= 1",
-							m->alpha),
+					 errmsg("the undiscounted residual lifetime is infinite for alpha %s, which is not above 1",
+							cs_format_double(m->alpha, buf)),
 					 errhint("Pass a positive discount_rate.")));
 		return (m->beta + n - 1) / (m->alpha - 1);
 	}
@@ -182,6 +184,8 @@ sbg_derl(const SbgModel *m, double discount_rate, double renewals)
 	}
 	return sbg_retention_rate(m, n) * sum;
 }
+
+#define SBG_MIN_DISCOUNT_RATE 1e-6
 
 /* A period argument: a non-negative integer, at least minimum. */
 static double
@@ -226,6 +230,9 @@ sbg_derl_sql(PG_FUNCTION_ARGS)
 	double		d = PG_GETARG_FLOAT8(1);
 
 	cs_check_non_negative("discount_rate", d);
+	/* the series converges like (1 + d)^-k: about 40 / d terms */
+	if (d != 0 && d < SBG_MIN_DISCOUNT_RATE)
+		cs_reject("discount_rate", "0 or at least 1e-6", d);
 	PG_RETURN_FLOAT8(cs_check_result("discounted expected residual lifetime",
 									 sbg_derl(m, d, sbg_period_arg(fcinfo, 2, "renewals", 0))));
 }
