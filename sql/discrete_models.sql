@@ -47,8 +47,8 @@ FROM donations_fit;
 -- integer gamma and delta so the gammas are factorials; and at gamma = 1, where that form is 0/0
 -- (alpha 1, beta 3, gamma 2, delta 3, n 10: 0.25 * 3 * (1 - 4! 13! / (14! 3!)) = 0.75 * (1 - 24 / 84))
 SELECT abs(expected_purchases(bgbb(1, 3, 2, 3), 10) - 0.75 * (1 - 24.0 / 84)) < 1e-12 AS closed_form_same,
-       round(expected_purchases(bgbb(1, 1, 1, 2), 100000)::numeric, 6) AS at_gamma_1,
-       round((0.5 * 2 * (SELECT sum(1.0 / (2 + s)) FROM generate_series(1, 100000) s))::numeric, 6) AS harmonic;
+       round(expected_purchases(bgbb(1, 1, 1, 2), 10000)::numeric, 6) AS at_gamma_1,
+       round((0.5 * 2 * (SELECT sum(1.0 / (2 + s)) FROM generate_series(1, 10000) s))::numeric, 6) AS harmonic;
 
 -- compressed data equals the same customers one row each; NULL and 0-customer rows are skipped
 SELECT (SELECT bgbb_fit(frequency, recency, periods, customers)::text FROM fixture.donations) =
@@ -117,8 +117,8 @@ SELECT params(bgbb_fit(0, 0, 6))->'converged' AS no_transactions,
        params(sbg_fit(1, true))->'converged' AS no_renewal;
 
 -- extreme models and histories stay finite
-SELECT p_alive(bgbb(1e-3, 1e3, 1e3, 1e-3), 50, 50, 100000) BETWEEN 0 AND 1 AS p_alive_finite,
-       expected_purchases(bgbb(1e3, 1e-3, 1e-3, 1e3), 1000, 100000, 100000, 100000) >= 0 AS expected_finite,
+SELECT p_alive(bgbb(1e-3, 1e3, 1e3, 1e-3), 50, 50, 10000) BETWEEN 0 AND 1 AS p_alive_finite,
+       expected_purchases(bgbb(1e3, 1e-3, 1e-3, 1e3), 1000, 10000, 10000, 10000) >= 0 AS expected_finite,
        survival(sbg(1e-300, 1e300), 2147483647) BETWEEN 0 AND 1 AS survival_finite;
 
 -- forced parallel plans give the serial models
@@ -153,10 +153,10 @@ SELECT bgbb_fit(3, 2, 6);
 SELECT bgbb_fit(2, 5, 4);
 SELECT bgbb_fit(-1, 0, 6);
 SELECT bgbb_fit(1, 1, 6, -5);
-SELECT bgbb_fit(1, 1, 200000);
+SELECT bgbb_fit(1, 1, 20000);
 SELECT p_alive(bgbb(1, 1, 1, 1), 2, 7, 6);
 SELECT expected_purchases(bgbb(1, 1, 1, 1), -1);
-SELECT expected_purchases(bgbb(1, 1, 1, 1), 100001, 1, 1, 1);
+SELECT expected_purchases(bgbb(1, 1, 1, 1), 10001, 1, 1, 1);
 SELECT sbg_fit(0, true);
 SELECT sbg_fit(-2, false);
 SELECT survival(sbg(1, 1), -1);

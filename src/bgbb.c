@@ -27,32 +27,111 @@
 #include "numeric.h"
 #include "validate.h"
 
-/* The fit's data: the distinct histories and, as scratch, one slot per term. */
+/* The fit's data: the distinct histories of the compacted state. */
 typedef struct BgbbData
 {
 	int32		n;
 	const HistoryPoint *points;	/* keys: x, t_x, periods */
 	double		total;
-	double	   *term_log;		/* log of each term of one customer's L */
-	double	   *term_grad;		/* d log term / d (alpha, beta, gamma, delta), 4 per term */
 } BgbbData;
 
-/* log B(a + x, b + m) and its derivatives in a and b, written to g[0], g[1]. */
-static double
-lbeta_shifted(double a, double b, double x, double m, double *g)
+/* Running log-sum-exp of terms with their gradients, rescaled as the maximum moves. */
+typedef struct BgbbSum
 {
-	double		psi_sum = cs_digamma(a + b + x + m);
+	double		max;			/* the largest log term so far */
+	double		sum;			/* sum of exp(term - max) */
+	double		grad[4];		/* sum of exp(term - max) * d term */
+} BgbbSum;
 
-	g[0] = cs_digamma(a + x) - psi_sum;
-	g[1] = cs_digamma(b + m) - psi_sum;
-	return cs_lbeta(a + x, b + m);
+/* Add exp(term) with gradient g (NULL: no gradient) to the running sum. */
+static inline void
+bgbb_sum_add(BgbbSum *acc, double term, const double *g)
+{
+	double		w;
+
+	if (term > acc->max)
+	{
+		double		shrink = exp(acc->max - term);
+
+		acc->sum *= shrink;
+		for (int j = 0; j < 4; j++)
+			acc->grad[j] *= shrink;
+		acc->max = term;
+	}
+	w = exp(term - acc->max);
+	acc->sum += w;
+	if (g)
+		for (int j = 0; j < 4; j++)
+			acc->grad[j] += w * g[j];
 }
 
-/* One term of L: log B(alpha+x, beta+m) + log B(gamma+g, delta+k), and its gradient. */
+/*
+ * log L + log B(alpha,beta) + log B(gamma,delta) of one history at p =
+ * (alpha, beta, gamma, delta), and when grad is not NULL its gradient in p.
+ * The dropout terms follow each other by B(a, b+1) = B(a, b) b/(a+b) and
+ * psi(y+1) = psi(y) + 1/y, so a long silence costs a few divisions a period.
+ */
 static double
-bgbb_term(const double *p, double x, double m, double g, double k, double *grad)
+bgbb_point(const double *p, double x, double t_x, double n, double *grad)
 {
-	return lbeta_shifted(p[0], p[1], x, m, grad) + lbeta_shifted(p[2], p[3], g, k, grad + 2);
+	BgbbSum		acc = {-INFINITY, 0, {0, 0, 0, 0}};
+	double		g[4];
+	double		m = t_x - x;	/* the dropout terms' beta offset, at i = 0 */
+	double		psi_ax = grad ? cs_digamma(p[0] + x) : 0,
+				psi_g1 = grad ? cs_digamma(p[2] + 1) : 0;
+	double		psi_bm,
+				psi_abm,
+				psi_dk,
+				psi_gdk;
+	double		term;
+
+	/* alive through period n: B(alpha+x, beta+n-x) B(gamma, delta+n) */
+	term = cs_lbeta(p[0] + x, p[1] + n - x) + cs_lbeta(p[2], p[3] + n);
+	if (grad)
+	{
+		double		psi_ab = cs_digamma(p[0] + p[1] + n),
+					psi_gd = cs_digamma(p[2] + p[3] + n);
+
+		g[0] = psi_ax - psi_ab;
+		g[1] = cs_digamma(p[1] + n - x) - psi_ab;
+		g[2] = cs_digamma(p[2]) - psi_gd;
+		g[3] = cs_digamma(p[3] + n) - psi_gd;
+	}
+	bgbb_sum_add(&acc, term, grad ? g : NULL);
+
+	/* dropped out after period t_x + i: B(alpha+x, beta+m+i) B(gamma+1, delta+t_x+i) */
+	term = cs_lbeta(p[0] + x, p[1] + m) + cs_lbeta(p[2] + 1, p[3] + t_x);
+	psi_bm = grad ? cs_digamma(p[1] + m) : 0;
+	psi_abm = grad ? cs_digamma(p[0] + p[1] + t_x) : 0;
+	psi_dk = grad ? cs_digamma(p[3] + t_x) : 0;
+	psi_gdk = grad ? cs_digamma(p[2] + p[3] + 1 + t_x) : 0;
+	for (double i = 0; i < n - t_x; i++)
+	{
+		double		bm = p[1] + m + i,
+					abm = p[0] + p[1] + t_x + i,
+					dk = p[3] + t_x + i,
+					gdk = p[2] + p[3] + 1 + t_x + i;
+
+		if (fmod(i, 65536) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		if (grad)
+		{
+			g[0] = psi_ax - psi_abm;
+			g[1] = psi_bm - psi_abm;
+			g[2] = psi_g1 - psi_gdk;
+			g[3] = psi_dk - psi_gdk;
+			psi_bm += 1 / bm;
+			psi_abm += 1 / abm;
+			psi_dk += 1 / dk;
+			psi_gdk += 1 / gdk;
+		}
+		bgbb_sum_add(&acc, term, grad ? g : NULL);
+		term += log(bm / abm) + log(dk / gdk);
+	}
+	if (grad)
+		for (int j = 0; j < 4; j++)
+			grad[j] = acc.grad[j] / acc.sum;
+	return acc.max + log(acc.sum);
 }
 
 /*
@@ -64,44 +143,30 @@ static double
 bgbb_objective(const double *theta, double *grad, void *arg)
 {
 	BgbbData   *data = arg;
-	double		p[4];
-	double		base_grad[4],
+	double		p[4],
+				base_grad[4],
+				point_grad[4],
 				total_grad[4] = {0, 0, 0, 0};
 	double		base,
 				ll = 0;
 
 	for (int j = 0; j < 4; j++)
 		p[j] = exp(theta[j]);
-	base = lbeta_shifted(p[0], p[1], 0, 0, base_grad) + lbeta_shifted(p[2], p[3], 0, 0, base_grad + 2);
+	base = cs_lbeta(p[0], p[1]) + cs_lbeta(p[2], p[3]);
+	base_grad[0] = cs_digamma(p[0]) - cs_digamma(p[0] + p[1]);
+	base_grad[1] = cs_digamma(p[1]) - cs_digamma(p[0] + p[1]);
+	base_grad[2] = cs_digamma(p[2]) - cs_digamma(p[2] + p[3]);
+	base_grad[3] = cs_digamma(p[3]) - cs_digamma(p[2] + p[3]);
 
 	for (int32 i = 0; i < data->n; i++)
 	{
-		double		x = data->points[i].key[0],
-					t_x = data->points[i].key[1],
-					n = data->points[i].key[2],
-					w = (double) data->points[i].count;
-		int32		nterms = (int32) (n - t_x) + 1;
-		double		lse = -INFINITY;
+		const HistoryPoint *pt = &data->points[i];
+		double		w = (double) pt->count;
 
 		CHECK_FOR_INTERRUPTS();
-		data->term_log[0] = bgbb_term(p, x, n - x, 0, n, data->term_grad);
-		for (int32 k = 1; k < nterms; k++)
-		{
-			if ((k & 4095) == 0)
-				CHECK_FOR_INTERRUPTS();
-			data->term_log[k] = bgbb_term(p, x, t_x - x + k - 1, 1, t_x + k - 1,
-										  data->term_grad + 4 * k);
-		}
-		for (int32 k = 0; k < nterms; k++)
-			lse = cs_log_add_exp(lse, data->term_log[k]);
-		ll += w * (lse - base);
-		for (int32 k = 0; k < nterms; k++)
-		{
-			double		share = exp(data->term_log[k] - lse);
-
-			for (int j = 0; j < 4; j++)
-				total_grad[j] += w * share * (data->term_grad[4 * k + j] - base_grad[j]);
-		}
+		ll += w * (bgbb_point(p, pt->key[0], pt->key[1], pt->key[2], point_grad) - base);
+		for (int j = 0; j < 4; j++)
+			total_grad[j] += w * (point_grad[j] - base_grad[j]);
 	}
 	if (!isfinite(ll))
 		return INFINITY;
@@ -115,19 +180,15 @@ static void
 bgbb_prepare(const HistoryState *state, CsFitData *out)
 {
 	BgbbData   *data = palloc0(sizeof(BgbbData));
-	double		max_terms = 1,
-				transactions = 0;
+	double		transactions = 0;
 
 	data->n = state->used;
 	data->points = state->points;
 	for (int32 i = 0; i < data->n; i++)
 	{
-		max_terms = fmax(max_terms, state->points[i].key[2] - state->points[i].key[1] + 1);
 		data->total += (double) state->points[i].count;
 		transactions += state->points[i].key[0];
 	}
-	data->term_log = palloc(sizeof(double) * (Size) max_terms);
-	data->term_grad = palloc(sizeof(double) * 4 * (Size) max_terms);
 	out->arg = data;
 	out->total = data->total;
 	out->identified = transactions > 0;
@@ -173,16 +234,10 @@ bgbb_fit_transfn(PG_FUNCTION_ARGS)
 double
 bgbb_log_likelihood(const BgbbModel *m, double x, double t_x, double n)
 {
-	double		lse = cs_lbeta(m->alpha + x, m->beta + n - x) + cs_lbeta(m->gamma, m->delta + n);
+	double		p[4] = {m->alpha, m->beta, m->gamma, m->delta};
 
-	for (double i = 0; i < n - t_x; i++)
-	{
-		if (fmod(i, 65536) == 0)
-			CHECK_FOR_INTERRUPTS();
-		lse = cs_log_add_exp(lse, cs_lbeta(m->alpha + x, m->beta + t_x - x + i) +
-							 cs_lbeta(m->gamma + 1, m->delta + t_x + i));
-	}
-	return lse - cs_lbeta(m->alpha, m->beta) - cs_lbeta(m->gamma, m->delta);
+	return bgbb_point(p, x, t_x, n, NULL) - cs_lbeta(m->alpha, m->beta) -
+		cs_lbeta(m->gamma, m->delta);
 }
 
 /* P(alive at the next opportunity, period n + 1) given the history */

@@ -38,7 +38,7 @@
 #define HISTORY_COMPACT 0x0001
 #define HISTORY_MAX_KEYS 3
 /* a BG/BB likelihood sums one term per period after the last transaction */
-#define HISTORY_BGBB_MAX_PERIODS 100000
+#define HISTORY_BGBB_MAX_PERIODS 10000
 
 typedef enum HistoryKind
 {

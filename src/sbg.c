@@ -199,15 +199,22 @@ sbg_period_arg(FunctionCallInfo fcinfo, int arg, const char *what, int32 minimum
 	return period;
 }
 
+/* A prediction of the model (arg 0) at a period (arg 1, at least minimum). */
+static Datum
+sbg_at_period(FunctionCallInfo fcinfo, double (*fn) (const SbgModel *, double),
+			  const char *what, int32 minimum)
+{
+	const SbgModel *m = (const SbgModel *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+
+	PG_RETURN_FLOAT8(cs_check_result(what, fn(m, sbg_period_arg(fcinfo, 1, "period", minimum))));
+}
+
 /* survival(sbg, period) */
 PG_FUNCTION_INFO_V1(sbg_survival_sql);
 Datum
 sbg_survival_sql(PG_FUNCTION_ARGS)
 {
-	const SbgModel *m = (const SbgModel *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-
-	PG_RETURN_FLOAT8(cs_check_result("survival",
-									 sbg_survival(m, sbg_period_arg(fcinfo, 1, "period", 0))));
+	return sbg_at_period(fcinfo, sbg_survival, "survival", 0);
 }
 
 /* retention_rate(sbg, period) */
@@ -215,10 +222,7 @@ PG_FUNCTION_INFO_V1(sbg_retention_rate_sql);
 Datum
 sbg_retention_rate_sql(PG_FUNCTION_ARGS)
 {
-	const SbgModel *m = (const SbgModel *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-
-	PG_RETURN_FLOAT8(cs_check_result("retention rate",
-									 sbg_retention_rate(m, sbg_period_arg(fcinfo, 1, "period", 1))));
+	return sbg_at_period(fcinfo, sbg_retention_rate, "retention rate", 1);
 }
 
 /* discounted_residual_lifetime(sbg, discount_rate, renewals) */
