@@ -8,6 +8,8 @@ OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model
 # validation: calibration/holdout summaries, period probabilities, tracking, bootstrap
 OBJS        += src/rfm_holdout.o src/bgnbd_pmf.o src/holdout.o src/tracking.o src/bootstrap.o \
                src/standard_errors.o src/model_choice.o
+# the discrete-time and contractual models: BG/BB and the shifted-beta-geometric
+OBJS        += src/bgbb.o src/sbg.o
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
@@ -24,6 +26,8 @@ INSTALL_PARTS += install/live_scores.sql
 # the purchase models of 0.2.0, generated from one template per kind of model
 INSTALL_PARTS += install/models.sql
 INSTALL_PARTS += install/validation.sql
+# BG/BB and sBG, from the same template
+INSTALL_PARTS += install/discrete_models.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
 # per capability, so each change ships its own upgrade beside its install part); a part names
@@ -31,12 +35,12 @@ INSTALL_PARTS += install/validation.sql
 DATA         = install/released/$(EXTENSION)--0.1.0.sql
 UPGRADE_0_2_0 = $(sort $(wildcard install/upgrade/0.1.0--0.2.0/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
-EXTRA_CLEAN  = $(DATA_built) install/models.sql
+EXTRA_CLEAN  = $(DATA_built) install/models.sql install/discrete_models.sql
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
 REGRESS     += live_scores purchase_rule real_data
-REGRESS     += purchase_models
+REGRESS     += purchase_models discrete_models
 REGRESS     += validation
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
@@ -47,6 +51,9 @@ include $(PGXS)
 
 install/models.sql: install/model_sql.sh
 	bash install/model_sql.sh > $@.tmp && mv $@.tmp $@
+
+install/discrete_models.sql: install/discrete_sql.sh install/model_sql.sh
+	bash install/discrete_sql.sh > $@.tmp && mv $@.tmp $@
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@

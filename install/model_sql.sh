@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # model_sql.sh — writes install/models.sql (make runs it): the SQL of every counting model added in
 # 0.2.0 from one template, so each model type is one line below and its SQL has one home.
+#   model_type, fit_aggregates, fit_merge                the parts every model type has
 #   counting_model TYPE LABEL "PARAM ..." DESCRIPTION   the type, its state, its fit and predictions
 #   counting_predictions TYPE LABEL                     the predictions every counting model has
 # The output is one "-- @begin NAME" ... "-- @end NAME" block per model (install/upgrade/expand.awk
@@ -27,8 +28,8 @@ COMMENT ON FUNCTION $S.p_no_purchase($S.$t, $F8, integer, $F8, $F8) IS
 SQL
 }
 
-counting_model() {
-  local t=$1 label=$2 params=$3 description=$4 p sig="" types="" names="" jsonkeys=""
+model_type() {  # the type, its constructor, params, its fit's state type, combine and final functions
+  local t=$1 label=$2 params=$3 description=$4 history=$5 text=$6 p sig="" types="" names="" jsonkeys=""
   for p in $params; do
     sig+="${sig:+, }$p $F8" types+="${types:+, }$F8" names+="${names:+,}$p=.." jsonkeys+="$p, "
   done
@@ -93,43 +94,55 @@ CREATE TYPE $S.${t}_state (
     STORAGE = extended
 );
 COMMENT ON TYPE $S.${t}_state IS
-    'Partial state of ${t}_fit: a histogram of distinct (frequency, recency, t) histories with counts. Text form: v1 (x,recency,t):count ...';
+    'Partial state of ${t}_fit: a histogram of distinct $history histories with counts. Text form: v1 ($text):count ...';
 COMMENT ON FUNCTION $S.${t}_state_in(cstring) IS 'Text input of ${t}_state.';
 COMMENT ON FUNCTION $S.${t}_state_out($S.${t}_state) IS 'Text output of ${t}_state.';
 COMMENT ON FUNCTION $S.${t}_state_recv(internal) IS 'Binary input of ${t}_state.';
 COMMENT ON FUNCTION $S.${t}_state_send($S.${t}_state) IS 'Binary output of ${t}_state.';
-
-CREATE FUNCTION $S.${t}_fit_transfn($S.${t}_state, integer, $F8, $F8)
-    RETURNS $S.${t}_state
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION $S.${t}_fit_combinefn($S.${t}_state, $S.${t}_state)
     RETURNS $S.${t}_state
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION $S.${t}_fit_finalfn($S.${t}_state)
     RETURNS $S.$t
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION $S.${t}_fit_transfn($S.${t}_state, integer, $F8, $F8) IS 'Transition function of ${t}_fit.';
 COMMENT ON FUNCTION $S.${t}_fit_combinefn($S.${t}_state, $S.${t}_state) IS 'Combine function of ${t}_fit: merges two histograms.';
 COMMENT ON FUNCTION $S.${t}_fit_finalfn($S.${t}_state) IS 'Final function of ${t}_fit: the maximum-likelihood fit.';
 
-CREATE AGGREGATE $S.${t}_fit(frequency integer, recency $F8, t $F8) (
+SQL
+}
+
+fit_aggregates() {  # a transition function over ARGS and the fit and partial aggregates it drives
+  local t=$1 label=$2 args=$3 argtypes=$4 fitnote=$5
+  cat <<SQL
+CREATE FUNCTION $S.${t}_fit_transfn($S.${t}_state, $argtypes)
+    RETURNS $S.${t}_state
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION $S.${t}_fit_transfn($S.${t}_state, $argtypes) IS 'Transition function of ${t}_fit.';
+
+CREATE AGGREGATE $S.${t}_fit($args) (
     SFUNC = $S.${t}_fit_transfn,
     STYPE = $S.${t}_state,
     COMBINEFUNC = $S.${t}_fit_combinefn,
     FINALFUNC = $S.${t}_fit_finalfn,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE $S.${t}_fit(integer, $F8, $F8) IS
-    'Fit a $label model by maximum likelihood to customers'' (frequency, recency, t); the rate parameters come out in the unit of recency and t. NULL rows are skipped; an empty group gives NULL; a fit on a likelihood ridge or without repeat purchases says converged=false.';
+COMMENT ON AGGREGATE $S.${t}_fit($argtypes) IS
+    'Fit a $label model by maximum likelihood to customers'' $fitnote';
 
-CREATE AGGREGATE $S.${t}_partial(frequency integer, recency $F8, t $F8) (
+CREATE AGGREGATE $S.${t}_partial($args) (
     SFUNC = $S.${t}_fit_transfn,
     STYPE = $S.${t}_state,
     COMBINEFUNC = $S.${t}_fit_combinefn,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE $S.${t}_partial(integer, $F8, $F8) IS
+COMMENT ON AGGREGATE $S.${t}_partial($argtypes) IS
     'The ${t}_fit state (a histogram of histories) of a group of customers, to store and merge later with ${t}_merge; ${t}_fit(state) fits it.';
+SQL
+}
+
+fit_merge() {  # the merge aggregate and the fit of a stored state
+  local t=$1 label=$2
+  cat <<SQL
 CREATE AGGREGATE $S.${t}_merge(state $S.${t}_state) (
     SFUNC = $S.${t}_fit_combinefn,
     STYPE = $S.${t}_state,
@@ -143,6 +156,16 @@ CREATE FUNCTION $S.${t}_fit(state $S.${t}_state) RETURNS $S.$t
 COMMENT ON FUNCTION $S.${t}_fit($S.${t}_state) IS
     'Fit a $label model to a stored state: the same model as ${t}_fit over the rows it came from.';
 
+SQL
+}
+
+counting_model() {
+  local t=$1 label=$2
+  model_type "$@" "(frequency, recency, t)" "x,recency,t"
+  fit_aggregates "$t" "$label" "frequency integer, recency $F8, t $F8" "integer, $F8, $F8" \
+    "(frequency, recency, t); the rate parameters come out in the unit of recency and t. NULL rows are skipped; an empty group gives NULL; a fit on a likelihood ridge or without repeat purchases says converged=false."
+  fit_merge "$t" "$label"
+  cat <<SQL
 CREATE FUNCTION $S.expected_purchases(model $S.$t, horizon $F8,
         frequency integer, recency $F8, t $F8)
     RETURNS $F8
@@ -183,6 +206,9 @@ COMMENT ON FUNCTION $S.predicted_clv($S.$t, $S.gamma_gamma, integer, $F8, $F8, $
 
 SQL
 }
+
+# sourced (by install/discrete_sql.sh): only the template
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
 
 echo "-- Purchase models of 0.2.0 (generated by install/model_sql.sh; edit that, not this file)."
 echo

@@ -19,16 +19,86 @@
 
 #define HISTORY_INITIAL_CAPACITY 64
 
+/* How many keys a history of this kind has. */
 int
 history_key_count(HistoryKind kind)
 {
-	return kind == HISTORY_BGNBD ? 3 : 2;
+	return kind == HISTORY_BGNBD || kind == HISTORY_BGBB ? 3 : 2;
 }
 
+/* The SQL state type that holds histories of this kind, for messages. */
 static const char *
 history_type_name(HistoryKind kind)
 {
-	return kind == HISTORY_BGNBD ? "bgnbd_state" : "gamma_gamma_state";
+	switch (kind)
+	{
+		case HISTORY_BGNBD:
+			return "bgnbd_state";
+		case HISTORY_GAMMA_GAMMA:
+			return "gamma_gamma_state";
+		case HISTORY_BGBB:
+			return "bgbb_state";
+		case HISTORY_SBG:
+			return "sbg_state";
+	}
+	return "history state";
+}
+
+/* A whole number of periods in [0, PG_INT32_MAX], or an error naming it. */
+static void
+history_check_periods(const char *what, double value)
+{
+	if (!isfinite(value) || value != floor(value) || value < 0 || value > PG_INT32_MAX)
+		cs_reject(what, "a non-negative integer", value);
+}
+
+/*
+ * A discrete-time (BG/BB) history: frequency <= recency <= periods, and a
+ * customer with a transaction has recency >= frequency (one per period).
+ */
+static void
+history_validate_bgbb(double *key)
+{
+	char		fbuf[DOUBLE_SHORTEST_DECIMAL_LEN],
+				rbuf[DOUBLE_SHORTEST_DECIMAL_LEN],
+				pbuf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	history_check_periods("recency", key[1]);
+	history_check_periods("periods", key[2]);
+	/* the likelihood has a term per period after the last transaction */
+	if (key[2] > HISTORY_BGBB_MAX_PERIODS)
+		cs_reject("periods", "at most " CppAsString2(HISTORY_BGBB_MAX_PERIODS) " for a BG/BB history",
+				  key[2]);
+	if (key[1] > key[2])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("periods must not be less than recency, got recency %s and periods %s",
+						cs_format_double(key[1], rbuf), cs_format_double(key[2], pbuf)),
+				 errdetail("recency is the period of the last transaction, periods the number of periods observed.")));
+	if (key[0] > 0 && key[1] < key[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("recency must be at least frequency, got frequency %s and recency %s",
+						cs_format_double(key[0], fbuf), cs_format_double(key[1], rbuf)),
+				 errdetail("A customer transacts at most once per period, so the last transaction is in period frequency or later.")));
+	/* recency carries no information without a transaction */
+	if (key[0] == 0)
+		key[1] = 0.0;
+	key[1] += 0.0;				/* turn -0 into +0 */
+	key[2] += 0.0;
+}
+
+/* A contractual (sBG) history: a churned customer was observed at least one period. */
+static void
+history_validate_sbg(double *key)
+{
+	if (key[1] != 0.0 && key[1] != 1.0)
+		cs_reject("churned", "0 or 1", key[1]);
+	if (key[1] == 1.0 && key[0] < 1)
+		cs_reject("periods_observed", "at least 1 for a customer who churned", key[0]);
+	key[0] += 0.0;
+	key[1] += 0.0;
+	key[2] = 0.0;
 }
 
 /*
@@ -41,11 +111,19 @@ history_validate_key(HistoryKind kind, double *key)
 {
 	double		frequency = key[0];
 
+	if (kind == HISTORY_SBG)
+	{
+		history_check_periods("periods_observed", key[0]);
+		history_validate_sbg(key);
+		return;
+	}
 	if (!isfinite(frequency) || frequency != floor(frequency) || frequency < 0 ||
 		frequency > PG_INT32_MAX)
 		cs_reject("frequency", "a non-negative integer", frequency);
 
-	if (kind == HISTORY_BGNBD)
+	if (kind == HISTORY_BGBB)
+		history_validate_bgbb(key);
+	else if (kind == HISTORY_BGNBD)
 	{
 		cs_check_history((int64) frequency, key[1], key[2]);
 		/* recency carries no information without a repeat purchase */
@@ -207,6 +285,44 @@ history_add(FunctionCallInfo fcinfo, HistoryKind kind, const double *key, int64 
 	if (state->used > 1)
 		state->flags &= ~HISTORY_COMPACT;
 	return state;
+}
+
+/*
+ * The transition function of a fit over compressed discrete data: the keys
+ * are integer arguments 1..nkeys (an sBG's second one boolean) and the last
+ * argument, when given, counts the customers who share them.  A row with a NULL, or of no
+ * customers, leaves the state as it was.
+ */
+Datum
+history_weighted_transfn(FunctionCallInfo fcinfo, HistoryKind kind, const char *fname)
+{
+	int			nkeys = history_key_count(kind);
+	double		key[HISTORY_MAX_KEYS] = {0};
+	int64		customers = 1;
+
+	CS_REQUIRE_AGG_CONTEXT(fcinfo, fname);
+	for (int i = 1; i < PG_NARGS(); i++)
+		if (PG_ARGISNULL(i))
+		{
+			if (PG_ARGISNULL(0))
+				PG_RETURN_NULL();
+			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+		}
+	for (int i = 0; i < nkeys; i++)
+		key[i] = (kind == HISTORY_SBG && i == 1) ? (double) PG_GETARG_BOOL(i + 1)
+			: (double) PG_GETARG_INT32(i + 1);
+	if (PG_NARGS() > nkeys + 1)
+		customers = PG_GETARG_INT64(nkeys + 1);
+	if (customers < 0)
+		cs_reject("customers", "a non-negative count", (double) customers);
+	history_validate_key(kind, key);
+	if (customers == 0)
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	PG_RETURN_POINTER(history_add(fcinfo, kind, key, customers));
 }
 
 HistoryState *

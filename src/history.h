@@ -3,7 +3,8 @@
  * customer histories with their counts.
  *
  * A BG/NBD history is (frequency, recency, t); a Gamma-Gamma history is
- * (frequency, monetary).  Customers with identical histories share one
+ * (frequency, monetary); a BG/BB history is (frequency, recency, periods)
+ * and an sBG one (periods observed, churned).  Customers with identical histories share one
  * point, so the state's size and the fit's cost grow with the number of
  * distinct histories, not with the number of customers.
  *
@@ -36,11 +37,15 @@
 #define HISTORY_VERSION 1
 #define HISTORY_COMPACT 0x0001
 #define HISTORY_MAX_KEYS 3
+/* a BG/BB likelihood sums one term per period after the last transaction */
+#define HISTORY_BGBB_MAX_PERIODS 10000
 
 typedef enum HistoryKind
 {
 	HISTORY_BGNBD = 1,			/* keys: frequency, recency, t */
-	HISTORY_GAMMA_GAMMA = 2		/* keys: frequency, monetary */
+	HISTORY_GAMMA_GAMMA = 2,	/* keys: frequency, monetary */
+	HISTORY_BGBB = 3,			/* keys: frequency, recency, periods (whole periods) */
+	HISTORY_SBG = 4				/* keys: periods observed, churned (0 or 1) */
 } HistoryKind;
 
 typedef struct HistoryPoint
@@ -75,6 +80,8 @@ extern int	history_key_count(HistoryKind kind);
 extern void history_validate_key(HistoryKind kind, double *key);
 extern HistoryState *history_add(FunctionCallInfo fcinfo, HistoryKind kind,
 								 const double *key, int64 count);
+extern Datum history_weighted_transfn(FunctionCallInfo fcinfo, HistoryKind kind,
+									  const char *fname);
 extern HistoryState *history_combine(FunctionCallInfo fcinfo, HistoryKind kind);
 extern HistoryState *history_compacted_copy(const HistoryState *state);
 extern HistoryState *history_coarse_copy(const HistoryState *state, int levels);

@@ -34,6 +34,8 @@ CREATE TABLE fixture.apparel2020_tx (id int, day date, price float8);
 CREATE TABLE fixture.example_tx (at timestamp, id int);
 -- BTYDplus online grocery event log: no spend.
 CREATE TABLE fixture.grocery_tx (customer_id int, day date);
+-- lifetimes donations: BG/BB data in compressed form (customers share a history).
+CREATE TABLE fixture.donations (frequency int, recency int, periods int, customers bigint);
 SQL
 
 if ! data=$(shared_data_dir); then
@@ -60,6 +62,7 @@ load cdnow_summary    cdnow_customers_summary.csv                   'NR > 1'
 load cdnow_summary_tx cdnow_customers_summary_with_transactions.csv 'NR > 1'
 load apparel_tx       apparelTrans.csv                              'NR > 1'
 load apparel2020_tx   apparelTrans_2020.csv                         'NR > 1'
+load donations        donations.csv                                 'NR > 1'
 load example_tx       example_transactions.csv                      'NR > 1'
 load grocery_tx       groceryElog.csv                               'NR > 1'
 

@@ -1,11 +1,11 @@
 /*
  * fuzz_types.c — a libFuzzer harness over the input functions of the extension's types, linked
  * with the same source files the server loads (src/text_io.c, model_io.c, history.c, rfm.c,
- * bgnbd.c, gamma_gamma.c, pareto_nbd.c, mbgnbd.c) and calling the same entry points (bgnbd_in, bgnbd_recv, ...).
+ * bgnbd.c, gamma_gamma.c, pareto_nbd.c, mbgnbd.c, bgbb.c, sbg.c) and calling the same entry points (bgnbd_in, bgnbd_recv, ...).
  * pg_stubs.c stands in for the backend; see there for what is real and what is not.
  *
  * CS_FUZZ_TARGET picks the function: bgnbd, gamma_gamma, pareto_nbd, mbgnbd, bgnbd_state,
- * gamma_gamma_state, pareto_nbd_state, mbgnbd_state or rfm_state fuzz the text input function with the input as a C string (cut at the first NUL,
+ * gamma_gamma_state, pareto_nbd_state, mbgnbd_state, bgbb, sbg, bgbb_state, sbg_state or rfm_state fuzz the text input function with the input as a C string (cut at the first NUL,
  * as a cstring is); the same names with _recv fuzz the binary receive function with the input
  * as the message, NUL-terminated after its length as the server passes it.
  *
@@ -58,6 +58,22 @@ extern Datum mbgnbd_in(PG_FUNCTION_ARGS);
 extern Datum mbgnbd_out(PG_FUNCTION_ARGS);
 extern Datum mbgnbd_recv(PG_FUNCTION_ARGS);
 extern Datum mbgnbd_send(PG_FUNCTION_ARGS);
+extern Datum bgbb_in(PG_FUNCTION_ARGS);
+extern Datum bgbb_out(PG_FUNCTION_ARGS);
+extern Datum bgbb_recv(PG_FUNCTION_ARGS);
+extern Datum bgbb_send(PG_FUNCTION_ARGS);
+extern Datum sbg_in(PG_FUNCTION_ARGS);
+extern Datum sbg_out(PG_FUNCTION_ARGS);
+extern Datum sbg_recv(PG_FUNCTION_ARGS);
+extern Datum sbg_send(PG_FUNCTION_ARGS);
+extern Datum bgbb_state_in(PG_FUNCTION_ARGS);
+extern Datum bgbb_state_out(PG_FUNCTION_ARGS);
+extern Datum bgbb_state_recv(PG_FUNCTION_ARGS);
+extern Datum bgbb_state_send(PG_FUNCTION_ARGS);
+extern Datum sbg_state_in(PG_FUNCTION_ARGS);
+extern Datum sbg_state_out(PG_FUNCTION_ARGS);
+extern Datum sbg_state_recv(PG_FUNCTION_ARGS);
+extern Datum sbg_state_send(PG_FUNCTION_ARGS);
 extern Datum pareto_nbd_state_in(PG_FUNCTION_ARGS);
 extern Datum pareto_nbd_state_out(PG_FUNCTION_ARGS);
 extern Datum pareto_nbd_state_recv(PG_FUNCTION_ARGS);
@@ -101,6 +117,10 @@ static const FuzzType types[] = {
 	{"mbgnbd_state", mbgnbd_state_in, mbgnbd_state_out, mbgnbd_state_recv, mbgnbd_state_send},
 	{"rfm_holdout_state", rfm_holdout_state_in, rfm_holdout_state_out, rfm_holdout_state_recv,
 	rfm_holdout_state_send},
+	{"bgbb", bgbb_in, bgbb_out, bgbb_recv, bgbb_send},
+	{"sbg", sbg_in, sbg_out, sbg_recv, sbg_send},
+	{"bgbb_state", bgbb_state_in, bgbb_state_out, bgbb_state_recv, bgbb_state_send},
+	{"sbg_state", sbg_state_in, sbg_state_out, sbg_state_recv, sbg_state_send},
 };
 
 static const FuzzType *type;

@@ -49,6 +49,10 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
       WHEN 'customer_score.gamma_gamma'::regtype THEN quote_literal('(p=6.25,q=3.74,v=15.44)')
       WHEN 'customer_score.pareto_nbd'::regtype THEN quote_literal('(r=0.553,alpha=10.578,s=0.606,beta=11.669)')
       WHEN 'customer_score.mbgnbd'::regtype THEN quote_literal('(r=0.525,alpha=6.183,a=0.891,b=1.614)')
+      WHEN 'customer_score.bgbb'::regtype THEN quote_literal('(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)')
+      WHEN 'customer_score.sbg'::regtype THEN quote_literal('(alpha=0.704,beta=1.182)')
+      WHEN 'customer_score.bgbb_state'::regtype THEN quote_literal('v1 (2,4,6):3 (0,0,6):2 (6,6,6):1')
+      WHEN 'customer_score.sbg_state'::regtype THEN quote_literal('v1 (1,1):369 (2,1):163 (7,0):241')
       WHEN 'customer_score.bgnbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
       WHEN 'customer_score.pareto_nbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
       WHEN 'customer_score.mbgnbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
@@ -90,6 +94,14 @@ CREATE FUNCTION pg_temp.edges(argtype regtype) RETURNS SETOF text LANGUAGE sql A
                                            '''(r=1,alpha=1,s=1,beta=1)''']
     WHEN 'customer_score.mbgnbd'::regtype THEN ARRAY['NULL', '''(r=1e-300,alpha=1e300,a=1e-300,b=1e300)''',
                                            '''(r=1e300,alpha=1e-300,a=1e300,b=1e-300)''', '''(r=1,alpha=1,a=1,b=1)''']
+    WHEN 'customer_score.bgbb'::regtype THEN ARRAY['NULL', '''(alpha=1e-300,beta=1e300,gamma=1e-300,delta=1e300)''',
+                                           '''(alpha=1e300,beta=1e-300,gamma=1e300,delta=1e-300)''', '''(alpha=1,beta=1,gamma=1,delta=1)''']
+    WHEN 'customer_score.sbg'::regtype THEN ARRAY['NULL', '''(alpha=1e-300,beta=1e300)''', '''(alpha=1e300,beta=1e-300)''',
+                                          '''(alpha=1,beta=1)''']
+    WHEN 'customer_score.bgbb_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (10000,10000,10000):9223372036854775807''',
+                                                '''v1 (0,0,10000):1 (1,1,10000):1''', '''v1 (0,0,0):1''']
+    WHEN 'customer_score.sbg_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2147483647,1):9223372036854775807''',
+                                               '''v1 (0,0):1''', '''v1 (1,1):1''']
     WHEN 'customer_score.pareto_nbd_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2000000000,1e300,1e300):9223372036854775807''',
                                                  '''v1 (0,0,0):1''']
     WHEN 'customer_score.mbgnbd_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2000000000,1e300,1e300):9223372036854775807''',
@@ -199,6 +211,10 @@ INSERT INTO fuzz_seeds VALUES
   ('customer_score.gamma_gamma', '(p=6.25,q=3.74,v=15.44,log_likelihood=-4055.9,customers=946,converged=false)'),
   ('customer_score.bgnbd_state', 'v1 (0,0,38.86):2 (2,30.43,38.86):1 (17,28.43,28.86):4'),
   ('customer_score.gamma_gamma_state', 'v1 (1,11.77):3 (2,22.35):1 (7,73.74):2'),
+  ('customer_score.bgbb', '(alpha=1.2035223437610536,beta=0.7497163534417648,gamma=0.6567182103508744,delta=2.783442235477201,log_likelihood=-33225.581274347016,customers=11104,converged=true)'),
+  ('customer_score.sbg', '(alpha=0.7040772989194493,beta=1.1820430268460895,log_likelihood=-1680.2651884632867,customers=1000,converged=true)'),
+  ('customer_score.bgbb_state', 'v1 (0,0,6):3464 (1,1,6):1091 (2,4,6):179 (6,6,6):1203'),
+  ('customer_score.sbg_state', 'v1 (1,1):369 (2,1):163 (7,0):241'),
   ('customer_score.rfm_state', 'v1 as_of=-71107200000000 as_of_local=-71107200000000 unit=604800 first_at=-94608000000000 last_at=-91929600000000 rows=3 days=-1095:29.33,-1078:29.73,-1064:14.96');
 CREATE FUNCTION pg_temp.mutate(t text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
