@@ -10,11 +10,14 @@ OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attr
 # live scores: the trigger that keeps live_customers current, and its per-customer state type
 OBJS        += src/live_days.o src/purchase_days.o
 OBJS        += src/normalize.o src/interrupts.o
+# outcomes: backtest metrics over a (score, realized) histogram, path attribution
+OBJS        += src/outcome_metrics.o src/path_attribution.o src/composite.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
 INSTALL_PARTS += install/scores.sql
 INSTALL_PARTS += install/live_scores.sql
+INSTALL_PARTS += install/outcomes.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
 # per capability, so each change ships its own upgrade beside its install part).
@@ -26,6 +29,7 @@ REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
 REGRESS     += live_scores
+REGRESS     += outcomes
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

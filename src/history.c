@@ -27,7 +27,15 @@ history_key_count(HistoryKind kind)
 static const char *
 history_type_name(HistoryKind kind)
 {
-	return kind == HISTORY_BGNBD ? "bgnbd_state" : "gamma_gamma_state";
+	switch (kind)
+	{
+		case HISTORY_BGNBD:
+			return "bgnbd_state";
+		case HISTORY_GAMMA_GAMMA:
+			return "gamma_gamma_state";
+		default:
+			return "outcome_state";
+	}
 }
 
 /*
@@ -39,6 +47,16 @@ void
 history_validate_key(HistoryKind kind, double *key)
 {
 	double		frequency = key[0];
+
+	if (kind == HISTORY_OUTCOMES)
+	{
+		cs_check_finite("score", key[0]);
+		cs_check_non_negative("realized value", key[1]);
+		key[0] += 0.0;			/* turn -0 into +0 */
+		key[1] += 0.0;
+		key[2] = 0.0;
+		return;
+	}
 
 	if (!isfinite(frequency) || frequency != floor(frequency) || frequency < 0 ||
 		frequency > PG_INT32_MAX)

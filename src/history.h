@@ -3,7 +3,8 @@
  * customer histories with their counts.
  *
  * A BG/NBD history is (frequency, recency, t); a Gamma-Gamma history is
- * (frequency, monetary).  Customers with identical histories share one
+ * (frequency, monetary); an outcome (the backtest metrics' state) is
+ * (score, realized value).  Customers with identical histories share one
  * point, so the state's size and the fit's cost grow with the number of
  * distinct histories, not with the number of customers.
  *
@@ -40,7 +41,8 @@
 typedef enum HistoryKind
 {
 	HISTORY_BGNBD = 1,			/* keys: frequency, recency, t */
-	HISTORY_GAMMA_GAMMA = 2		/* keys: frequency, monetary */
+	HISTORY_GAMMA_GAMMA = 2,	/* keys: frequency, monetary */
+	HISTORY_OUTCOMES = 3		/* keys: score, realized value */
 } HistoryKind;
 
 typedef struct HistoryPoint
