@@ -142,6 +142,16 @@ SELECT channel, kind, round(weight::numeric, 4) AS weight, current_weight, paths
 FROM propose_action_weights('2024-06-30');
 SELECT * FROM action_paths('SELECT 1::bigint AS id, 1::bigint AS customer_id, now() - interval ''1 day'' AS at, -1::float8 AS value, ''web'' AS channel, ''visit'' AS kind', now());
 
+-- attribution 'weighted': a conversion split by the touches' action weights.  Purchase 3 (100)
+-- was touched by 20's answer (weight 8) and 50's review (weight 6): 800/14 and 600/14
+CREATE TEMP TABLE wa (id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value float8, channel text, kind text);
+INSERT INTO wa VALUES (2, 20, NULL, '2024-01-05', 0, 'community', 'answer'), (5, 50, NULL, '2024-01-08', 0, 'web', 'review'),
+                      (3, 30, 2, '2024-01-10', 100, 'web', 'purchase');
+CREATE TEMP TABLE wt (action_id bigint, touched_by bigint);
+INSERT INTO wt VALUES (3, 5);
+SELECT customer_id, round(direct_value::numeric, 4) AS direct_value, round((100 * 8 / 14.0)::numeric, 4) AS answer_by_hand
+FROM influence('SELECT * FROM wa', '2024-06-01', touches => 'SELECT * FROM wt', attribution => 'weighted') ORDER BY customer_id;
+
 -- Forced parallel plans: the combine function gives the serial answer
 CREATE TABLE outcome_rows AS
 SELECT g AS id, (g % 97)::float8 AS score, ((g * 7919) % 101)::float8 AS realized FROM generate_series(1, 50000) g;
