@@ -10,7 +10,9 @@ OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attr
 # live scores: the trigger that keeps live_customers current, and its per-customer state type
 OBJS        += src/live_days.o src/purchase_days.o
 OBJS        += src/normalize.o src/interrupts.o
-# outcomes: backtest metrics over a (score, realized) histogram, path attribution
+# queries run on somebody's behalf: read-only, sources read as the role that configured them
+OBJS        += src/query_guard.o
+# outcomes: backtest metrics over a (score, realized) histogram, path attribution, composites
 OBJS        += src/outcome_metrics.o src/path_attribution.o src/composite.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
@@ -20,7 +22,8 @@ INSTALL_PARTS += install/live_scores.sql
 INSTALL_PARTS += install/outcomes.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
-# per capability, so each change ships its own upgrade beside its install part).
+# per capability, so each change ships its own upgrade beside its install part); a part names
+# the install blocks that replace old definitions instead of repeating them.
 DATA         = install/released/$(EXTENSION)--0.1.0.sql
 UPGRADE_0_2_0 = $(sort $(wildcard install/upgrade/0.1.0--0.2.0/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
@@ -40,8 +43,9 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@
 
-$(EXTENSION)--0.1.0--0.2.0.sql: $(UPGRADE_0_2_0)
-	cat $(UPGRADE_0_2_0) > $@
+# a part's "-- @block NAME" line brings in the install parts' block NAME (install/upgrade/expand.awk)
+$(EXTENSION)--0.1.0--0.2.0.sql: $(UPGRADE_0_2_0) $(INSTALL_PARTS) install/upgrade/expand.awk
+	awk -v install="$(INSTALL_PARTS)" -f install/upgrade/expand.awk $(UPGRADE_0_2_0) > $@.tmp && mv $@.tmp $@
 
 # PGXS does not track header dependencies: rebuild every object when a header changes
 $(OBJS): $(wildcard src/*.h)

@@ -9,5 +9,9 @@
 \echo Use "CREATE EXTENSION customer_score" to load this file. \quit
 
 -- The schema is the extension's (created by CREATE EXTENSION from the control
--- file); every role may use its types and functions, as with built-ins.
+-- file); every role may use its types and functions, as with built-ins.  It is
+-- owned by whoever runs this script (in a trusted install, the bootstrap
+-- superuser), not by the role that created the extension: that role must not
+-- be able to add objects that shadow or overload the extension's own.
+ALTER SCHEMA customer_score OWNER TO CURRENT_USER;
 GRANT USAGE ON SCHEMA customer_score TO PUBLIC;

@@ -3,6 +3,7 @@
 -- (the metrics and backtest), weights learned from that, and what each kind of touch on the
 -- way to a conversion is worth.  Reference: docs/outcomes.md.
 
+-- @begin outcomes
 --------------------------------------------------------------------------
 -- The metrics: normalised Gini, top-decile capture, Spearman, calibration
 --------------------------------------------------------------------------
@@ -185,21 +186,25 @@ COMMENT ON VIEW customer_score.backtest_calibration IS
     'Calibration of each backtest with a predicted_clv component: the customers where it was observed in ten groups by predicted CLV, highest first, with the mean predicted CLV and the mean realized spend (realized over (as_of, until], predicted over the model''s horizon: compare them when the two periods match).';
 
 -- Phase of backtest: the customers' outcomes in (as_of, until] and their popularity at as_of,
--- into pg_temp.cs_outcomes.  Opted-out customers are left out.
-CREATE FUNCTION customer_score.backtest_outcomes(model text, version integer, as_of timestamptz, until timestamptz)
-RETURNS void
+-- into pg_temp.cs_outcomes.  The sources are read as refresh reads them (as the role that set
+-- them, read-only) under the snapshot of the refresh run; opted-out customers' actions are left out.
+CREATE FUNCTION customer_score.backtest_outcomes(run bigint, until timestamptz) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v       customer_score.model_versions;
-    tx_rel  regclass := (SELECT s.relation FROM customer_score.sources s WHERE s.kind = 'transactions');
-    act_rel regclass := (SELECT s.relation FROM customer_score.sources s WHERE s.kind = 'actions');
-    visible text;
+    r        customer_score.score_runs;
+    v        customer_score.model_versions;
+    tx_rel   regclass;
+    tx_role  regrole;
+    act_rel  regclass;
+    act_role regrole;
 BEGIN
-    SELECT * INTO v FROM customer_score.model_versions mv
-    WHERE mv.model = backtest_outcomes.model AND mv.version = backtest_outcomes.version;
-    IF NOT FOUND OR NOT isfinite(as_of) OR NOT isfinite(until) THEN
-        RAISE EXCEPTION 'no model version %/% or an infinite time', model, version USING ERRCODE = 'invalid_parameter_value';
+    SELECT * INTO r FROM customer_score.score_runs sr WHERE sr.run_id = backtest_outcomes.run;
+    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
+    IF NOT FOUND OR until IS NULL OR NOT isfinite(until) OR until <= r.as_of THEN
+        RAISE EXCEPTION 'no run % before %', run, until USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions') s;
+    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions') s;
     IF pg_catalog.to_regclass('pg_temp.cs_outcomes') IS NOT NULL THEN
         DROP TABLE pg_temp.cs_outcomes;
     END IF;
@@ -207,37 +212,47 @@ BEGIN
                                    purchases bigint NOT NULL DEFAULT 0, popularity double precision NOT NULL DEFAULT 0,
                                    influence double precision NOT NULL DEFAULT 0) ON COMMIT DROP;
     IF tx_rel IS NOT NULL THEN
-        EXECUTE format($q$
-            INSERT INTO pg_temp.cs_outcomes (customer_id, spend, purchases)
-            SELECT customer_id, sum(amount::double precision), count(*) FROM %s
+        INSERT INTO pg_temp.cs_outcomes (customer_id, spend, purchases)
+        SELECT * FROM customer_score.read_as(tx_role, format($q$
+            SELECT customer_id::bigint, sum(amount::double precision), count(*) FROM %s
             WHERE at > %L AND at <= %L AND customer_id IS NOT NULL AND amount IS NOT NULL
-            GROUP BY customer_id$q$, tx_rel, as_of, until);
+            GROUP BY customer_id$q$, tx_rel, r.as_of, until), run)
+            AS t(customer_id bigint, spend double precision, purchases bigint);
     END IF;
     IF act_rel IS NOT NULL THEN
-        visible := format($q$SELECT a.* FROM %s a
-                            WHERE NOT EXISTS (SELECT 1 FROM customer_score.opt_outs o WHERE o.customer_id = a.customer_id)$q$,
-                          act_rel);
+        IF pg_catalog.to_regclass('pg_temp.cs_bt_actions') IS NOT NULL THEN
+            DROP TABLE pg_temp.cs_bt_actions;
+        END IF;
+        CREATE TEMP TABLE cs_bt_actions ON COMMIT DROP AS
+        SELECT a.* FROM customer_score.read_as(act_role, format($q$
+            SELECT id::bigint, customer_id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
+                   channel::text, kind::text FROM %s$q$, act_rel), run)
+            AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
+                 channel text, kind text)
+        WHERE NOT EXISTS (SELECT 1 FROM customer_score.read_as(CURRENT_USER::regrole,
+                                                               'SELECT customer_id FROM customer_score.opt_outs', run)
+                                        AS o(customer_id bigint) WHERE o.customer_id = a.customer_id);
         -- popularity: likes, follows and shares by others of the customer's actions, by as_of
-        EXECUTE format($q$
-            INSERT INTO pg_temp.cs_outcomes AS o (customer_id, popularity)
-            SELECT s.customer_id, count(*)
-            FROM (%1$s) r JOIN (%1$s) s ON s.id = r.sparked_by
-            WHERE r.kind IN ('like', 'follow', 'share') AND r.customer_id <> s.customer_id AND r.at <= %2$L
-            GROUP BY s.customer_id
-            ON CONFLICT (customer_id) DO UPDATE SET popularity = EXCLUDED.popularity$q$, visible, as_of);
+        INSERT INTO pg_temp.cs_outcomes AS o (customer_id, popularity)
+        SELECT s.customer_id, count(*)
+        FROM pg_temp.cs_bt_actions x JOIN pg_temp.cs_bt_actions s ON s.id = x.sparked_by
+        WHERE x.kind IN ('like', 'follow', 'share') AND x.customer_id <> s.customer_id AND x.at <= r.as_of
+        GROUP BY s.customer_id
+        ON CONFLICT (customer_id) DO UPDATE SET popularity = EXCLUDED.popularity;
         -- realized influence: what conversions in (as_of, until] credited (no age decay, so the
         -- difference of the two cumulative figures is exactly that)
         INSERT INTO pg_temp.cs_outcomes AS o (customer_id, influence)
         SELECT coalesce(l.customer_id, e.customer_id), coalesce(l.influence_value, 0) - coalesce(e.influence_value, 0)
-        FROM customer_score.influence(visible, until, v.max_depth, v.depth_decay, v.max_gap) l
-        FULL JOIN customer_score.influence(visible, as_of, v.max_depth, v.depth_decay, v.max_gap) e
+        FROM customer_score.influence('SELECT * FROM pg_temp.cs_bt_actions', until, v.max_depth, v.depth_decay, v.max_gap) l
+        FULL JOIN customer_score.influence('SELECT * FROM pg_temp.cs_bt_actions', r.as_of, v.max_depth, v.depth_decay, v.max_gap) e
           ON e.customer_id = l.customer_id
         ON CONFLICT (customer_id) DO UPDATE SET influence = EXCLUDED.influence;
+        DROP TABLE pg_temp.cs_bt_actions;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION customer_score.backtest_outcomes(text, integer, timestamptz, timestamptz) IS
-    'Internal phase of backtest: realized spend, purchases and influence in (as_of, until] and popularity at as_of per customer, into a scratch table; opted-out customers'' actions are left out.';
+COMMENT ON FUNCTION customer_score.backtest_outcomes(bigint, timestamptz) IS
+    'Internal phase of backtest: realized spend, purchases and influence in (as_of, until] and popularity at as_of per customer of a refresh run, into a scratch table; the sources read as the refresh reads them, opted-out customers'' actions left out.';
 
 CREATE FUNCTION customer_score.backtest(model text, as_of timestamptz, until timestamptz) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -270,14 +285,16 @@ BEGIN
     RETURNING backtest_id INTO id;
 
     PERFORM customer_score.refresh_progress(run, format('backtest %s: outcomes to %s', id, until), r.started_at);
-    PERFORM customer_score.backtest_outcomes(r.model, r.version, as_of, until);
+    PERFORM customer_score.backtest_outcomes(run, until);
     INSERT INTO customer_score.backtest_customers
     SELECT id, h.customer_id, h.score, h.raw, h.normalized, h.observed, coalesce(o.popularity, 0),
            coalesce(o.spend, 0), coalesce(o.purchases, 0), coalesce(o.influence, 0)
     FROM customer_score.scores_history h
     LEFT JOIN pg_temp.cs_outcomes o ON o.customer_id = h.customer_id
     WHERE h.run_id = run
-      AND NOT EXISTS (SELECT 1 FROM customer_score.opt_outs x WHERE x.customer_id = h.customer_id)
+      AND NOT EXISTS (SELECT 1 FROM customer_score.read_as(CURRENT_USER::regrole,
+                                                           'SELECT customer_id FROM customer_score.opt_outs', run)
+                                    AS x(customer_id bigint) WHERE x.customer_id = h.customer_id)
     ORDER BY h.customer_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     DELETE FROM customer_score.score_runs sr WHERE sr.run_id = run;
@@ -470,14 +487,25 @@ RETURNS TABLE (channel text, kind text, weight double precision, current_weight 
                removal_effect double precision, markov_value double precision, shapley_value double precision)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    act_rel regclass := (SELECT s.relation FROM customer_score.sources s WHERE s.kind = 'actions');
+    act_rel  regclass;
+    act_role regrole;
 BEGIN
+    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions') s;
     IF act_rel IS NULL THEN
         RAISE EXCEPTION 'there is no actions source' USING ERRCODE = 'object_not_in_prerequisite_state',
               HINT = 'SELECT customer_score.set_source(''actions'', ''my_actions''::regclass);';
     END IF;
+    -- read as refresh reads it: as the role that set it, read-only
+    IF pg_catalog.to_regclass('pg_temp.cs_path_actions') IS NOT NULL THEN
+        DROP TABLE pg_temp.cs_path_actions;
+    END IF;
+    CREATE TEMP TABLE cs_path_actions ON COMMIT DROP AS
+    SELECT a.* FROM customer_score.read_as(act_role, format($q$
+        SELECT id::bigint, customer_id::bigint, at::timestamptz, value::double precision, channel::text, kind::text
+        FROM %s$q$, act_rel), 0)
+        AS a(id bigint, customer_id bigint, at timestamptz, value double precision, channel text, kind text);
     RETURN QUERY
-    WITH p AS (SELECT * FROM customer_score.action_paths(format('SELECT * FROM %s', act_rel), as_of)),
+    WITH p AS (SELECT * FROM customer_score.action_paths('SELECT * FROM pg_temp.cs_path_actions', as_of)),
     attributed AS (
         SELECT x.* FROM customer_score.path_attribution(
             (SELECT coalesce(array_agg(p.path ORDER BY p.path), '{}') FROM p),
@@ -500,6 +528,7 @@ BEGIN
     CROSS JOIN LATERAL (SELECT split_part(a.state, ':', 1) AS channel,
                                substr(a.state, length(split_part(a.state, ':', 1)) + 2) AS kind) k
     ORDER BY 1, 2;
+    DROP TABLE pg_temp.cs_path_actions;
 END
 $$;
 COMMENT ON FUNCTION customer_score.propose_action_weights(timestamptz) IS
@@ -511,3 +540,4 @@ GRANT USAGE, SELECT, UPDATE ON SEQUENCE customer_score.backtests_backtest_id_seq
 SELECT pg_catalog.pg_extension_config_dump('customer_score.backtests', '');
 SELECT pg_catalog.pg_extension_config_dump('customer_score.backtests_backtest_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('customer_score.backtest_customers', '');
+-- @end outcomes

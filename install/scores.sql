@@ -8,12 +8,18 @@
 CREATE TABLE customer_score.sources (
     kind     text PRIMARY KEY CHECK (kind IN ('transactions', 'actions', 'signals')),
     relation regclass NOT NULL,
-    set_at   timestamptz NOT NULL DEFAULT now()
+    set_at   timestamptz NOT NULL DEFAULT now(),
+    configured_by regrole NOT NULL DEFAULT CURRENT_USER::regrole,
+    relation_name text
 );
 COMMENT ON TABLE customer_score.sources IS
     'Where refresh reads the user''s data, set with set_source(kind, relation): transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) and signals (customer_id, component, value).';
 COMMENT ON COLUMN customer_score.sources.kind IS 'transactions, actions or signals.';
-COMMENT ON COLUMN customer_score.sources.relation IS 'A table or view with the kind''s columns; read with the privileges of whoever runs refresh.';
+-- @begin sources-comments
+COMMENT ON COLUMN customer_score.sources.relation IS 'A table or view with the kind''s columns; refresh reads it with the privileges of configured_by.';
+COMMENT ON COLUMN customer_score.sources.configured_by IS 'The role that set the source: refresh reads it as this role, read-only, and only when run by a role that has this role''s privileges.';
+COMMENT ON COLUMN customer_score.sources.relation_name IS 'The relation''s schema-qualified name when it was set: a source dropped or renamed since is an error naming it, never another relation.';
+-- @end sources-comments
 
 CREATE TABLE customer_score.opt_outs (
     customer_id  bigint PRIMARY KEY,
@@ -157,6 +163,8 @@ CREATE TABLE customer_score.scores_history (
 );
 COMMENT ON TABLE customer_score.scores_history IS
     'Every stored score: one row per run and customer, the components in the order of score_runs.components. Read it through the views scores, score_explanation, score_reasons and score_changes.';
+-- a customer's scores across runs (score_changes for one customer)
+CREATE INDEX scores_history_customer ON customer_score.scores_history (customer_id, run_id);
 
 -- Deleting a run deletes its scores, as ON DELETE CASCADE would.  A foreign key would also check
 -- every inserted row against score_runs, one query per row: 8 of the 60 seconds of a refresh of a
@@ -288,6 +296,50 @@ SELECT pg_catalog.pg_extension_config_dump('customer_score.scores_history', '');
 -- Configuration functions
 --------------------------------------------------------------------------
 
+-- @begin source-functions
+CREATE FUNCTION customer_score.relation_name(relation oid) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = relation
+$$;
+COMMENT ON FUNCTION customer_score.relation_name(oid) IS
+    'Internal: the schema-qualified name of a relation, NULL if there is none with that oid.';
+
+-- The rows of a read-only query, run as a role whose privileges the caller has, in a
+-- security-restricted operation, under one snapshot per snapshot_key in a transaction.
+CREATE FUNCTION customer_score.read_as(role regrole, query text, snapshot_key bigint) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'read_as' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.read_as(regrole, text, bigint) IS
+    'Internal (refresh reads its sources with it): the rows of a read-only query run as role, which the caller must have the privileges of, in a security-restricted operation (as PostgreSQL runs a table owner''s code in maintenance commands), every call with the same snapshot_key in a transaction under the snapshot of the first.';
+
+-- The relation of a source and the role that configured it; a dropped or renamed relation is an error.
+CREATE FUNCTION customer_score.source_relation(kind text, OUT relation regclass, OUT configured_by regrole)
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    recorded text;
+    now_named text;
+BEGIN
+    SELECT s.relation, s.configured_by, s.relation_name INTO relation, configured_by, recorded
+    FROM customer_score.sources s WHERE s.kind = source_relation.kind;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    now_named := customer_score.relation_name(relation::oid);
+    IF now_named IS NULL THEN
+        RAISE EXCEPTION 'the % source % no longer exists', kind, coalesce(recorded, relation::oid::text)
+            USING ERRCODE = 'undefined_table',
+                  HINT = format('Set it again: SELECT customer_score.set_source(%L, ''...''::regclass);', kind);
+    ELSIF recorded IS NOT NULL AND now_named <> recorded THEN
+        RAISE EXCEPTION 'the % source % was dropped or renamed: its oid now names %', kind, recorded, now_named
+            USING ERRCODE = 'undefined_table',
+                  HINT = format('Set it again: SELECT customer_score.set_source(%L, %L::regclass);', kind, now_named);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_score.source_relation(text) IS
+    'Internal: the relation of a source and the role that set it (NULLs when the kind is not set); an error naming the source when its relation was dropped or renamed since.';
+
 CREATE FUNCTION customer_score.set_source(kind text, relation regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -327,12 +379,22 @@ BEGIN
                 USING ERRCODE = 'datatype_mismatch';
         END IF;
     END LOOP;
-    INSERT INTO customer_score.sources (kind, relation) VALUES (kind, relation)
-    ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE SET relation = EXCLUDED.relation, set_at = now();
+    -- refresh reads it as this role: it must be able to read it now
+    IF NOT pg_catalog.has_table_privilege(relation, 'SELECT') THEN
+        RAISE EXCEPTION 'role % may not read source %', CURRENT_USER, relation
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'refresh reads a source with the privileges of the role that set it.';
+    END IF;
+    INSERT INTO customer_score.sources (kind, relation, configured_by, relation_name)
+    VALUES (kind, relation, CURRENT_USER::regrole, customer_score.relation_name(relation))
+    ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE
+        SET relation = EXCLUDED.relation, set_at = now(), configured_by = EXCLUDED.configured_by,
+            relation_name = EXCLUDED.relation_name;
 END
 $$;
 COMMENT ON FUNCTION customer_score.set_source(text, regclass) IS
-    'Point refresh at a relation of the user''s: kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type.';
+    'Point refresh at a relation of the user''s: kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type; refresh reads the relation as the role that set it.';
+-- @end source-functions
 
 CREATE FUNCTION customer_score.new_version(model text, note text DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -399,6 +461,7 @@ END
 $$;
 COMMENT ON FUNCTION customer_score.refresh_progress(bigint, text, timestamptz) IS 'Internal: reports refresh progress as a NOTICE and in application_name.';
 
+-- @begin refresh
 CREATE FUNCTION customer_score.refresh(model text DEFAULT 'default', as_of timestamptz DEFAULT now())
 RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -409,6 +472,9 @@ DECLARE
     tx_rel      regclass;
     act_rel     regclass;
     sig_rel     regclass;
+    tx_role     regrole;
+    act_role    regrole;
+    sig_role    regrole;
     comps       text[];
     weights     double precision[];
     dirs        text[];
@@ -453,9 +519,10 @@ BEGIN
     FROM customer_score.model_components mc WHERE mc.model = v.model AND mc.version = v.version;
     n := array_length(comps, 1);
 
-    SELECT s.relation INTO tx_rel FROM customer_score.sources s WHERE s.kind = 'transactions';
-    SELECT s.relation INTO act_rel FROM customer_score.sources s WHERE s.kind = 'actions';
-    SELECT s.relation INTO sig_rel FROM customer_score.sources s WHERE s.kind = 'signals';
+    -- each source is read as the role that set it (customer_score.read_as), all under one snapshot
+    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions') s;
+    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions') s;
+    SELECT s.relation, s.configured_by INTO sig_rel, sig_role FROM customer_score.source_relation('signals') s;
     needs_tx := comps && ARRAY['predicted_clv', 'historic_value', 'p_alive', 'referral_value'];
     needs_act := comps && ARRAY['influence_value', 'influence_points', 'referral_value', 'knowledge'];
     IF tx_rel IS NULL AND needs_tx THEN
@@ -475,8 +542,8 @@ BEGIN
     RETURNING run_id INTO run;
 
     -- scratch tables of an earlier refresh in the same transaction
-    FOREACH c IN ARRAY ARRAY['cs_rfm', 'cs_ltv', 'cs_actions', 'cs_influence', 'cs_referral', 'cs_knowledge',
-                             'cs_signals', 'cs_population', 'cs_raw'] LOOP
+    FOREACH c IN ARRAY ARRAY['cs_rfm', 'cs_ltv', 'cs_opt_outs', 'cs_source_actions', 'cs_actions', 'cs_influence',
+                             'cs_referral', 'cs_knowledge', 'cs_signals', 'cs_population', 'cs_raw'] LOOP
         IF pg_catalog.to_regclass('pg_temp.' || c) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', c);
         END IF;
@@ -493,13 +560,15 @@ BEGIN
                                   t double precision, monetary double precision, total double precision,
                                   purchases integer) ON COMMIT DROP;
         PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', started);
-        EXECUTE format($q$
-            INSERT INTO pg_temp.cs_rfm (customer_id, frequency, recency, t, monetary, total, purchases)
+        INSERT INTO pg_temp.cs_rfm (customer_id, frequency, recency, t, monetary, total, purchases)
+        SELECT * FROM customer_score.read_as(tx_role, format($q$
             SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases
             FROM (SELECT customer_id::bigint AS customer_id,
                          customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
                   FROM %s GROUP BY customer_id) s
-            WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, as_of, v.time_unit, tx_rel);
+            WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, as_of, v.time_unit, tx_rel), run)
+            AS r(customer_id bigint, frequency integer, recency double precision, t double precision,
+                 monetary double precision, total double precision, purchases integer);
         -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
         SELECT coalesce(sum(l.purchases), 0) INTO n_tx FROM pg_temp.cs_rfm l;
 
@@ -535,7 +604,9 @@ BEGIN
                                   p_alive double precision, predicted_clv double precision) ON COMMIT DROP;
     END IF;
 
-    -- influence: the actions of customers who did not opt out, and nobody else's
+    -- influence: the actions of customers who did not opt out, and nobody else's.  The source is
+    -- read once, the columns influence reads without topic (cs_source_actions), the opt-outs under the same
+    -- snapshot; cs_actions holds those up to as_of for referral and knowledge.
     CREATE TEMP TABLE cs_actions (id bigint, customer_id bigint, sparked_by bigint, at timestamptz, kind text) ON COMMIT DROP;
     CREATE TEMP TABLE cs_influence (customer_id bigint PRIMARY KEY, influence_value double precision,
                                     influence_points double precision) ON COMMIT DROP;
@@ -543,20 +614,25 @@ BEGIN
     CREATE TEMP TABLE cs_knowledge (customer_id bigint PRIMARY KEY, actions bigint) ON COMMIT DROP;
     IF act_rel IS NOT NULL AND needs_act THEN
         PERFORM customer_score.refresh_progress(run, 'influence', started);
-        EXECUTE format($q$
-            INSERT INTO pg_temp.cs_actions
-            SELECT a.id, a.customer_id, a.sparked_by, a.at, a.kind FROM %s a
-            WHERE a.at <= %L AND a.customer_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM customer_score.opt_outs o WHERE o.customer_id = a.customer_id)$q$,
-            act_rel, as_of);
+        CREATE TEMP TABLE cs_opt_outs ON COMMIT DROP AS
+        SELECT * FROM customer_score.read_as(CURRENT_USER::regrole,
+                                             'SELECT customer_id FROM customer_score.opt_outs', run)
+            AS o(customer_id bigint);
+        CREATE TEMP TABLE cs_source_actions ON COMMIT DROP AS
+        SELECT a.* FROM customer_score.read_as(act_role, format($q$
+            SELECT id::bigint, customer_id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
+                   channel::text, kind::text FROM %s$q$, act_rel), run)
+            AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
+                 channel text, kind text)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id);
+        INSERT INTO pg_temp.cs_actions
+        SELECT a.id, a.customer_id, a.sparked_by, a.at, a.kind FROM pg_temp.cs_source_actions a
+        WHERE a.at <= as_of AND a.customer_id IS NOT NULL;
         GET DIAGNOSTICS n_act = ROW_COUNT;
         ANALYZE pg_temp.cs_actions;
         INSERT INTO pg_temp.cs_influence
         SELECT i.customer_id, i.influence_value, i.influence_points
-        FROM customer_score.influence(
-                 format($q$SELECT a.* FROM %s a
-                           WHERE NOT EXISTS (SELECT 1 FROM customer_score.opt_outs o WHERE o.customer_id = a.customer_id)$q$,
-                        act_rel),
+        FROM customer_score.influence('SELECT * FROM pg_temp.cs_source_actions',
                  as_of, v.max_depth, v.depth_decay, v.max_gap, v.half_life) i;
 
         -- referral value: the predicted CLV of customers whose first purchase or sign-up a customer sparked
@@ -581,12 +657,13 @@ BEGIN
 
     CREATE TEMP TABLE cs_signals (customer_id bigint, component text, value double precision) ON COMMIT DROP;
     IF sig_rel IS NOT NULL THEN
-        EXECUTE format($q$
-            INSERT INTO pg_temp.cs_signals
-            SELECT customer_id, component, avg(value) FROM %s
+        INSERT INTO pg_temp.cs_signals
+        SELECT * FROM customer_score.read_as(sig_role, format($q$
+            SELECT customer_id::bigint, component::text, avg(value)::double precision FROM %s
             WHERE customer_id IS NOT NULL AND component = ANY (%L::text[]) AND value IS NOT NULL
               AND value::double precision BETWEEN '-1e300' AND '1e300'
-            GROUP BY customer_id, component$q$, sig_rel, comps);
+            GROUP BY customer_id, component$q$, sig_rel, comps), run)
+            AS g(customer_id bigint, component text, value double precision);
     END IF;
 
     -- the scored population: everyone with a transaction, an action or a signal.  In customer order,
@@ -681,12 +758,21 @@ BEGIN
     SET status = 'done', finished_at = clock_timestamp(), customers = n_customers,
         transactions = n_tx, actions = n_act, purchase_model = bg, spend_model = gg
     WHERE r.run_id = run;
+    -- the views' plans want statistics on score_runs, which a table of a few rows waits long
+    -- for from autovacuum: take them the first time, if this role may
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c, pg_catalog.pg_database d
+               WHERE c.oid = 'customer_score.score_runs'::regclass AND c.reltuples < 0
+                 AND d.datname = pg_catalog.current_database()
+                 AND (pg_catalog.pg_has_role(c.relowner, 'USAGE') OR pg_catalog.pg_has_role(d.datdba, 'USAGE'))) THEN
+        ANALYZE customer_score.score_runs;
+    END IF;
     PERFORM customer_score.refresh_progress(run, format('done: %s customers scored', n_customers), started);
     RETURN run;
 END
 $$;
 COMMENT ON FUNCTION customer_score.refresh(text, timestamptz) IS
     'Score every customer with the latest published version of a model as of a time: fits BG/NBD and Gamma-Gamma on the transactions source, computes each component (influence from the actions source without opted-out customers, signals by name), normalises within the population, stores the scores with each component''s raw value, normalised value and contribution, and returns the run id. Progress goes to NOTICEs and application_name.';
+-- @end refresh
 
 --------------------------------------------------------------------------
 -- Explanations: views with plain column types, for people and BI tools.
@@ -829,33 +915,40 @@ LEFT JOIN LATERAL (
 COMMENT ON VIEW customer_score.model_explanation IS
     'Every model version and component in words: what it measures, the formula, weight, direction, normalisation, missing-data policy, its parameters (including the fitted BG/NBD and Gamma-Gamma values of the version''s latest run, as JSON text) and the data as_of.';
 
+-- @begin score-changes
+-- One pass over the history: each row carries its predecessor's values (lead over the
+-- customer's runs of a model, newest first), so the history is read once and sorted once, and a
+-- filter on customer_id or model reaches the scan (they are the window's partition keys) and its
+-- index, whatever the statistics say.
 CREATE VIEW customer_score.score_changes WITH (security_invoker = true) AS
-WITH ranked AS (
-    SELECT h.run_id, h.customer_id, r.model, r.version, r.as_of, h.score, sr.components, h.contribution,
-           row_number() OVER (PARTITION BY r.model, h.customer_id ORDER BY h.run_id DESC) AS recency
+WITH pairs AS (
+    SELECT h.customer_id, r.model, r.version, r.as_of, h.score, r.components, h.contribution,
+           row_number() OVER w AS recency,
+           lead(r.version) OVER w AS previous_version, lead(r.as_of) OVER w AS previous_as_of,
+           lead(h.score) OVER w AS previous_score, lead(r.components) OVER w AS previous_components,
+           lead(h.contribution) OVER w AS previous_contribution
     FROM customer_score.scores_history h
     JOIN customer_score.score_runs r ON r.run_id = h.run_id AND r.status = 'done'
-    JOIN customer_score.score_runs sr ON sr.run_id = h.run_id
-), cur AS (SELECT * FROM ranked WHERE recency = 1),
-   prev AS (SELECT * FROM ranked WHERE recency = 2)
-SELECT cur.customer_id, cur.model, coalesce(uc.component, up.component) AS component,
-       prev.version AS previous_version, cur.version AS current_version,
-       prev.version IS DISTINCT FROM cur.version AS version_changed,
-       prev.as_of AS previous_as_of, cur.as_of AS current_as_of,
-       prev.score AS previous_score, cur.score AS current_score, cur.score - prev.score AS score_change,
-       coalesce(up.contribution, 0) AS previous_contribution, coalesce(uc.contribution, 0) AS current_contribution,
-       coalesce(uc.contribution, 0) - coalesce(up.contribution, 0) AS contribution_change
-FROM cur
-JOIN prev ON prev.model = cur.model AND prev.customer_id = cur.customer_id
+    WINDOW w AS (PARTITION BY r.model, h.customer_id ORDER BY h.run_id DESC)
+)
+SELECT p.customer_id, p.model, coalesce(j.component_c, j.component_p) AS component,
+       p.previous_version, p.version AS current_version,
+       p.previous_version IS DISTINCT FROM p.version AS version_changed,
+       p.previous_as_of, p.as_of AS current_as_of,
+       p.previous_score, p.score AS current_score, p.score - p.previous_score AS score_change,
+       coalesce(j.contribution_p, 0) AS previous_contribution, coalesce(j.contribution_c, 0) AS current_contribution,
+       coalesce(j.contribution_c, 0) - coalesce(j.contribution_p, 0) AS contribution_change
+FROM pairs p
 CROSS JOIN LATERAL (
-    SELECT uc.component, uc.contribution, up.component AS prev_component, up.contribution AS prev_contribution
-    FROM unnest(cur.components, cur.contribution) uc(component, contribution)
-    FULL JOIN unnest(prev.components, prev.contribution) up(component, contribution) ON up.component = uc.component
+    SELECT uc.component, uc.contribution, up.component, up.contribution
+    FROM unnest(p.components, p.contribution) uc(component, contribution)
+    FULL JOIN unnest(p.previous_components, p.previous_contribution) up(component, contribution)
+      ON up.component = uc.component
 ) j(component_c, contribution_c, component_p, contribution_p)
-CROSS JOIN LATERAL (SELECT j.component_c AS component, j.contribution_c AS contribution) uc
-CROSS JOIN LATERAL (SELECT j.component_p AS component, j.contribution_p AS contribution) up;
+WHERE p.recency = 1 AND p.previous_score IS NOT NULL;
 COMMENT ON VIEW customer_score.score_changes IS
     'Why a score moved: between a customer''s last two scores under a model, the score change and, per component, how many points it moved the score (contribution_change; they add up to score_change), and whether the model version changed.';
+-- @end score-changes
 
 GRANT SELECT ON customer_score.components, customer_score.models, customer_score.model_versions,
                 customer_score.model_components, customer_score.reason_codes TO PUBLIC;

@@ -115,11 +115,13 @@ FROM backtest_customers WHERE backtest_id = :bt ORDER BY customer_id;
 SELECT subject, metric, round(value::numeric, 4) AS value, customers FROM backtest_metrics WHERE backtest_id = :bt;
 SELECT decile, customers, round(mean_predicted_clv::numeric, 2) AS mean_predicted_clv, mean_realized_spend
 FROM backtest_calibration WHERE backtest_id = :bt;
--- argument errors
+-- argument errors (terse: the line numbers of PL/pgSQL contexts are not the interface)
+\set VERBOSITY terse
 SELECT backtest('default', '2024-03-31', '2024-03-31');
 SELECT backtest('default', '2024-03-31', '2999-01-01');
 SELECT backtest('default', '-infinity', '2024-03-31');
 SELECT backtest('nosuch', '2024-03-31', '2024-06-30');
+\set VERBOSITY default
 
 -- learned weights: a new draft, weights >= 0 summing to 1, the note states the metric before and after
 SELECT component, weight_before, weight_after >= 0 AS non_negative FROM learn_weights(:bt) ORDER BY component;
@@ -127,7 +129,9 @@ SELECT version, status, note ~ 'normalised Gini of realized spend on the fitting
 FROM model_versions WHERE model = 'default' ORDER BY version;
 SELECT round(sum(weight)::numeric, 10) AS weights_sum, bool_and(missing = 'renormalize') AS missing_kept
 FROM model_components WHERE model = 'default' AND version = 2;
+\set VERBOSITY terse
 SELECT learn_weights(-1);
+\set VERBOSITY default
 -- a customer with no social activity: the influence weights do not change its composite
 SELECT composite(ARRAY[0.5, 0.5, 0], ARRAY[0.8, 0.4, NULL], ARRAY[true, true, false], ARRAY['renormalize', 'renormalize', 'renormalize']) =
        composite(ARRAY[0.25, 0.25, 0.5], ARRAY[0.8, 0.4, NULL], ARRAY[true, true, false], ARRAY['renormalize', 'renormalize', 'renormalize']) AS unchanged;
@@ -140,7 +144,9 @@ SELECT channel, kind, round(weight::numeric, 4) AS weight, current_weight, paths
        round(removal_effect::numeric, 4) AS removal_effect, round(markov_value::numeric, 4) AS markov_value,
        round(shapley_value::numeric, 4) AS shapley_value
 FROM propose_action_weights('2024-06-30');
+\set VERBOSITY terse
 SELECT * FROM action_paths('SELECT 1::bigint AS id, 1::bigint AS customer_id, now() - interval ''1 day'' AS at, -1::float8 AS value, ''web'' AS channel, ''visit'' AS kind', now());
+\set VERBOSITY default
 
 -- attribution 'weighted': a conversion split by the touches' action weights.  Purchase 3 (100)
 -- was touched by 20's answer (weight 8) and 50's review (weight 6): 800/14 and 600/14

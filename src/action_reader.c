@@ -28,6 +28,7 @@
 #include "utils/timestamp.h"
 
 #include "action_reader.h"
+#include "query_guard.h"
 
 #define READER_INITIAL_CAPACITY 1024
 
@@ -478,7 +479,6 @@ cs_read_query(CsQuery *query)
 	ReaderDest	dest;
 	SPIExecuteOptions options;
 	SPIPlanPtr	plan;
-	int			rc;
 	MemoryContext callercxt = CurrentMemoryContext;
 
 	query->nrows = 0;
@@ -500,6 +500,7 @@ cs_read_query(CsQuery *query)
 				 errmsg("the %s query must be a single statement that returns rows", query->what),
 				 errdetail("The %s query must return columns %s.", query->what,
 						   describe_columns(query))));
+	cs_require_read_only(plan, query->what);
 
 	memset(&dest, 0, sizeof(dest));
 	dest.pub.receiveSlot = reader_receive;
@@ -514,10 +515,7 @@ cs_read_query(CsQuery *query)
 	memset(&options, 0, sizeof(options));
 	options.read_only = false;
 	options.dest = (DestReceiver *) &dest;
-	rc = SPI_execute_plan_extended(plan, &options);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_plan_extended failed for the %s query: %s",
-			 query->what, SPI_result_code_string(rc));
+	cs_execute_read_only(plan, &options, query->what);
 	if (!dest.started)
 		elog(ERROR, "the %s query returned no result description", query->what);
 

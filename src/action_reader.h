@@ -5,6 +5,7 @@
  * influence_rank and the action_weights lookup all take their input as the
  * text of a query (the pgRouting convention), so they work on any schema.
  * This reader runs such a query through SPI with the caller's privileges,
+ * read-only (query_guard.h: data-modifying statements are refused),
  * finds the columns it needs by name, checks their types, and streams the
  * rows straight from the executor into compact arrays (struct of arrays,
  * grown by doubling) in a memory context the caller owns and frees.
@@ -26,6 +27,7 @@
  *   22004 null_value_not_allowed NULL in a NOT NULL column (with the row's
  *                                key when the key column is known)
  *   54000 program_limit_exceeded more than CS_READER_MAX_ROWS rows
+ *   25006 read_only_sql_transaction a query that writes or locks rows
  */
 #ifndef CUSTOMER_SCORE_ACTION_READER_H
 #define CUSTOMER_SCORE_ACTION_READER_H

@@ -426,6 +426,8 @@ bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
 	data.inv_alpha_time = palloc(sizeof(double) * data.ntimes);
 	for (int32 i = 0; i < data.n; i++)
 	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();	/* two binary searches per history */
 		data.x[i] = state->points[i].key[0];
 		data.tx_index[i] = find_sorted(data.times, data.ntimes, state->points[i].key[1] / scale);
 		data.t_index[i] = find_sorted(data.times, data.ntimes, state->points[i].key[2] / scale);

@@ -174,6 +174,9 @@ history_grow(const HistoryState *state, int32 min_capacity)
 
 	while (capacity < min_capacity)
 		capacity *= 2;
+	/* doubling past the limit stops at it, so every history up to the limit fits */
+	if (min_capacity <= HISTORY_MAX_POINTS)
+		capacity = Min(capacity, (int64) HISTORY_MAX_POINTS);
 	grown = history_alloc(state->kind, (int32) Min(capacity, (int64) HISTORY_MAX_POINTS + 1));
 	grown->flags = state->flags;
 	grown->used = state->used;

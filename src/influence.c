@@ -677,10 +677,11 @@ influence(PG_FUNCTION_ARGS)
 			nulls[1] = true;
 		values[2] = Int64GetDatum(grp->actions_sparked);
 		values[3] = Int64GetDatum(grp->people_moved);
-		values[4] = Float8GetDatum(grp->direct);
-		values[5] = Float8GetDatum(grp->cascade);
-		values[6] = Float8GetDatum(grp->direct + grp->cascade);
-		values[7] = Float8GetDatum(grp->points);
+		/* sums of finite values can still overflow: 22003, never Infinity */
+		values[4] = Float8GetDatum(cs_check_result("direct_value", grp->direct));
+		values[5] = Float8GetDatum(cs_check_result("cascade_value", grp->cascade));
+		values[6] = Float8GetDatum(cs_check_result("influence_value", grp->direct + grp->cascade));
+		values[7] = Float8GetDatum(cs_check_result("influence_points", grp->points));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextDelete(cxt);
@@ -732,8 +733,8 @@ credit_trace(Walker *w, const CreditLine *line)
 	values[9] = Float8GetDatum(line->depth_factor);
 	values[10] = Float8GetDatum(line->age_factor);
 	values[11] = Float8GetDatum(line->share);
-	values[12] = Float8GetDatum(g->value[a] * f);
-	values[13] = Float8GetDatum(g->weight[a] * f);
+	values[12] = Float8GetDatum(cs_check_result("credited value", g->value[a] * f));
+	values[13] = Float8GetDatum(cs_check_result("credited points", g->weight[a] * f));
 	tuplestore_putvalues(sink->rsinfo->setResult, sink->rsinfo->setDesc, values, nulls);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(sink->rowcxt);

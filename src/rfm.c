@@ -169,6 +169,9 @@ rfm_grow(const RfmState *state, int32 min_capacity)
 
 	while (capacity < min_capacity)
 		capacity *= 2;
+	/* doubling past the limit stops at it, so every row up to the limit fits */
+	if (min_capacity <= RFM_MAX_OCCASIONS)
+		capacity = Min(capacity, (int64) RFM_MAX_OCCASIONS);
 	grown = rfm_alloc((int32) Min(capacity, (int64) RFM_MAX_OCCASIONS + 1));
 	memcpy(grown, state, RFM_HEADER_SIZE);
 	SET_VARSIZE(grown, RFM_HEADER_SIZE + (Size) Min(capacity, (int64) RFM_MAX_OCCASIONS + 1) * sizeof(RfmOccasion));

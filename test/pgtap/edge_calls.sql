@@ -33,6 +33,8 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
       WHEN 'timestamp with time zone'::regtype THEN quote_literal('1997-09-30')
       WHEN 'interval'::regtype THEN quote_literal('7 days')
       WHEN 'regclass'::regtype THEN quote_literal('pg_catalog.pg_class')
+      WHEN 'regrole'::regtype THEN quote_literal('postgres')
+      WHEN 'oid'::regtype THEN '1259'
       WHEN 'customer_score.bgnbd'::regtype THEN quote_literal('(r=0.243,alpha=4.414,a=0.793,b=2.426)')
       WHEN 'customer_score.gamma_gamma'::regtype THEN quote_literal('(p=6.25,q=3.74,v=15.44)')
       WHEN 'customer_score.bgnbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
@@ -67,6 +69,8 @@ CREATE FUNCTION pg_temp.edges(argtype regtype) RETURNS SETOF text LANGUAGE sql A
     WHEN 'interval'::regtype THEN ARRAY['NULL', '''0''', '''-7 days''', '''1 microsecond''', '''178000000 years''',
                                '''-178000000 years''']
     WHEN 'regclass'::regtype THEN ARRAY['NULL', '''pg_catalog.pg_class''']
+    WHEN 'regrole'::regtype THEN ARRAY['NULL', '''pg_database_owner''']
+    WHEN 'oid'::regtype THEN ARRAY['NULL', '0', '4294967295']
     WHEN 'customer_score.bgnbd'::regtype THEN ARRAY['NULL', '''(r=1e-300,alpha=1e300,a=1e-300,b=1e300)''',
                                            '''(r=1e300,alpha=1e-300,a=1e300,b=1e-300)''', '''(r=1,alpha=1,a=1,b=1)''']
     WHEN 'customer_score.gamma_gamma'::regtype THEN ARRAY['NULL', '''(p=1e-300,q=1e-300,v=1e300)''',

@@ -1,1 +1,3 @@
-../../outcomes.sql
+-- Scores proven on outcomes: backtests, their metrics, learned weights and data-driven action
+-- weights (install/outcomes.sql); every object is new in 0.2.0.
+-- @block outcomes
