@@ -16,13 +16,13 @@ for ((i = 1; i <= bt_runs; i++)); do
   printf '  pair %d: refresh %.2f s (CPU %.2f s), backtest %s %.2f s (CPU %.2f s)\n' "$i" "${f_secs[-1]}" "${f_cpu[-1]}" \
     "$bt_id" "${t_secs[-1]}" "${t_cpu[-1]}"
   # the backtest's phases after its refresh: outcomes, copy, delete
-  sed -n 's/^.*NOTICE: *refresh run [0-9]*: \(backtest .*\) (\([0-9.]*\) s)$/      at \2 s: \1/p' <<<"$out"
+  sed -n 's/^.*NOTICE: *refresh run [0-9]*: \(backtest.*\) (\([0-9.]*\) s)$/      at \2 s: \1/p' <<<"$out"
 done
 f_med=$(median "${f_secs[@]}") t_med=$(median "${t_secs[@]}")
 fc_med=$(median "${f_cpu[@]}") tc_med=$(median "${t_cpu[@]}")
 echo "  backtest_metrics of the last backtest:"
-bq -F ' ' -v bt="$bt_id" -c "SELECT subject, metric, round(value::numeric, 4), customers FROM customer_score.backtest_metrics
-                            WHERE backtest_id = :bt AND metric <> 'spearman'" | sed 's/^/    /'
+bq -F ' ' -c "SELECT subject, metric, round(value::numeric, 4), customers FROM customer_score.backtest_metrics
+               WHERE backtest_id = $bt_id AND metric <> 'spearman'" | sed 's/^/    /'
 out=$(timed "SELECT count(*) AS result FROM customer_score.backtest_metrics WHERE backtest_id = $bt_id")
 echo "  reading backtest_metrics of one backtest: $(get secs "$out") s"
 echo "  live runs untouched: $(bq -c "SELECT count(*) FROM customer_score.score_runs WHERE as_of = '$bt_as_of'") refresh runs as of $bt_as_of (the $bt_runs refreshes), backtests $(bq -c "SELECT count(*) FROM customer_score.backtests")"

@@ -208,6 +208,16 @@ BEGIN
     IF pg_catalog.to_regclass('pg_temp.cs_outcomes') IS NOT NULL THEN
         DROP TABLE pg_temp.cs_outcomes;
     END IF;
+    IF pg_catalog.to_regclass('pg_temp.cs_bt_opt_outs') IS NOT NULL THEN
+        DROP TABLE pg_temp.cs_bt_opt_outs;
+    END IF;
+    -- the opt-outs under the run's snapshot, read once (backtest leaves these customers out too)
+    CREATE TEMP TABLE cs_bt_opt_outs (customer_id bigint PRIMARY KEY) ON COMMIT DROP;
+    INSERT INTO pg_temp.cs_bt_opt_outs
+    SELECT DISTINCT o.customer_id FROM customer_score.read_as(CURRENT_USER::regrole,
+                                                              'SELECT customer_id FROM customer_score.opt_outs', run)
+        AS o(customer_id bigint);
+    ANALYZE pg_temp.cs_bt_opt_outs;
     CREATE TEMP TABLE cs_outcomes (customer_id bigint PRIMARY KEY, spend double precision NOT NULL DEFAULT 0,
                                    purchases bigint NOT NULL DEFAULT 0, popularity double precision NOT NULL DEFAULT 0,
                                    influence double precision NOT NULL DEFAULT 0) ON COMMIT DROP;
@@ -220,6 +230,7 @@ BEGIN
             AS t(customer_id bigint, spend double precision, purchases bigint);
     END IF;
     IF act_rel IS NOT NULL THEN
+        PERFORM customer_score.refresh_progress(run, 'backtest: reading the actions', r.started_at);
         IF pg_catalog.to_regclass('pg_temp.cs_bt_actions') IS NOT NULL THEN
             DROP TABLE pg_temp.cs_bt_actions;
         END IF;
@@ -229,9 +240,8 @@ BEGIN
                    channel::text, kind::text FROM %s$q$, act_rel), run)
             AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
                  channel text, kind text)
-        WHERE NOT EXISTS (SELECT 1 FROM customer_score.read_as(CURRENT_USER::regrole,
-                                                               'SELECT customer_id FROM customer_score.opt_outs', run)
-                                        AS o(customer_id bigint) WHERE o.customer_id = a.customer_id);
+        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.cs_bt_opt_outs o WHERE o.customer_id = a.customer_id);
+        PERFORM customer_score.refresh_progress(run, 'backtest: popularity and realized influence', r.started_at);
         -- popularity: likes, follows and shares by others of the customer's actions, by as_of
         INSERT INTO pg_temp.cs_outcomes AS o (customer_id, popularity)
         SELECT s.customer_id, count(*)
@@ -284,21 +294,21 @@ BEGIN
             r.purchase_model, r.spend_model)
     RETURNING backtest_id INTO id;
 
-    PERFORM customer_score.refresh_progress(run, format('backtest %s: outcomes to %s', id, until), r.started_at);
+    PERFORM customer_score.refresh_progress(run, format('backtest %s: realized spend to %s', id, until), r.started_at);
     PERFORM customer_score.backtest_outcomes(run, until);
+    PERFORM customer_score.refresh_progress(run, format('backtest %s: storing the scores and outcomes', id), r.started_at);
     INSERT INTO customer_score.backtest_customers
     SELECT id, h.customer_id, h.score, h.raw, h.normalized, h.observed, coalesce(o.popularity, 0),
            coalesce(o.spend, 0), coalesce(o.purchases, 0), coalesce(o.influence, 0)
     FROM customer_score.scores_history h
     LEFT JOIN pg_temp.cs_outcomes o ON o.customer_id = h.customer_id
     WHERE h.run_id = run
-      AND NOT EXISTS (SELECT 1 FROM customer_score.read_as(CURRENT_USER::regrole,
-                                                           'SELECT customer_id FROM customer_score.opt_outs', run)
-                                    AS x(customer_id bigint) WHERE x.customer_id = h.customer_id)
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.cs_bt_opt_outs x WHERE x.customer_id = h.customer_id)
     ORDER BY h.customer_id;
     GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM customer_score.refresh_progress(run, format('backtest %s: removing the run from the live scores', id), r.started_at);
     DELETE FROM customer_score.score_runs sr WHERE sr.run_id = run;
-    DROP TABLE pg_temp.cs_outcomes;
+    DROP TABLE pg_temp.cs_outcomes, pg_temp.cs_bt_opt_outs;
     UPDATE customer_score.backtests b SET finished_at = clock_timestamp(), customers = n WHERE b.backtest_id = id;
     PERFORM customer_score.refresh_progress(run, format('backtest %s done: %s customers', id, n), r.started_at);
     RETURN id;
