@@ -249,13 +249,16 @@ BEGIN
         WHERE x.kind IN ('like', 'follow', 'share') AND x.customer_id <> s.customer_id AND x.at <= r.as_of
         GROUP BY s.customer_id
         ON CONFLICT (customer_id) DO UPDATE SET popularity = EXCLUDED.popularity;
-        -- realized influence: what conversions in (as_of, until] credited (no age decay, so the
-        -- difference of the two cumulative figures is exactly that)
+        -- realized influence: what conversions in (as_of, until] credited.  Actions up to as_of
+        -- keep their place in the cascades but carry no money, so one walk to until counts
+        -- exactly the money of the later ones (no age decay: it would depend on the as_of)
         INSERT INTO pg_temp.cs_outcomes AS o (customer_id, influence)
-        SELECT coalesce(l.customer_id, e.customer_id), coalesce(l.influence_value, 0) - coalesce(e.influence_value, 0)
-        FROM customer_score.influence('SELECT * FROM pg_temp.cs_bt_actions', until, v.max_depth, v.depth_decay, v.max_gap) l
-        FULL JOIN customer_score.influence('SELECT * FROM pg_temp.cs_bt_actions', r.as_of, v.max_depth, v.depth_decay, v.max_gap) e
-          ON e.customer_id = l.customer_id
+        SELECT l.customer_id, l.influence_value
+        FROM customer_score.influence(format($q$
+                 SELECT id, customer_id, sparked_by, at, CASE WHEN at > %L THEN value ELSE 0 END AS value, channel, kind
+                 FROM pg_temp.cs_bt_actions$q$, r.as_of),
+                 until, v.max_depth, v.depth_decay, v.max_gap) l
+        WHERE l.influence_value > 0
         ON CONFLICT (customer_id) DO UPDATE SET influence = EXCLUDED.influence;
         DROP TABLE pg_temp.cs_bt_actions;
     END IF;

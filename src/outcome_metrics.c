@@ -152,6 +152,23 @@ score_blocks(const HistoryState *state, int32 *nblocks, double *customers, doubl
 }
 
 /*
+ * The blocks of a final function's state, or NULL when there is no state or nothing was
+ * realized (no capture curve to draw).  The state's points go to *points.
+ */
+static ScoreBlock *
+realized_blocks(FunctionCallInfo fcinfo, HistoryState **points, int32 *n, double *customers,
+				double *realized)
+{
+	ScoreBlock *blocks;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	*points = outcome_points(fcinfo);
+	blocks = score_blocks(*points, n, customers, realized);
+	return *realized > 0 ? blocks : NULL;
+}
+
+/*
  * The Gini coefficient of a capture curve: customers taken block by block in the given order,
  * the curve is the share of the realized value held so far against the share of customers, and
  * the coefficient is twice the area between it and the diagonal (straight lines within blocks).
@@ -200,11 +217,8 @@ normalized_gini_finalfn(PG_FUNCTION_ARGS)
 	double		realized;
 	double		perfect;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = outcome_points(fcinfo);
-	blocks = score_blocks(state, &n, &customers, &realized);
-	if (realized <= 0)
+	blocks = realized_blocks(fcinfo, &state, &n, &customers, &realized);
+	if (blocks == NULL)
 		PG_RETURN_NULL();
 
 	/* the best order: every customer a block of its own, by realized value */
@@ -260,11 +274,8 @@ top_decile_capture_finalfn(PG_FUNCTION_ARGS)
 	double		customers;
 	double		realized;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = outcome_points(fcinfo);
-	blocks = score_blocks(state, &n, &customers, &realized);
-	if (realized <= 0)
+	blocks = realized_blocks(fcinfo, &state, &n, &customers, &realized);
+	if (blocks == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(capture_at(blocks, n, customers, realized, 0.1));
 }
