@@ -118,12 +118,11 @@ COMMENT ON TABLE customer_score.backtests IS
 COMMENT ON COLUMN customer_score.backtests.missing IS 'The components'' missing-data policies, in the order of components.';
 
 CREATE TABLE customer_score.backtest_customers (
-    backtest_id        bigint NOT NULL REFERENCES customer_score.backtests ON DELETE CASCADE,
+    backtest_id        bigint NOT NULL,   -- a backtests row: see backtests_cascade below
     customer_id        bigint NOT NULL,
     score              double precision NOT NULL,
-    raw                double precision[] NOT NULL,
     normalized         double precision[] NOT NULL,
-    observed           boolean[] NOT NULL,
+    predicted_clv      double precision,
     popularity         double precision NOT NULL,
     realized_spend     double precision NOT NULL,
     realized_purchases bigint NOT NULL,
@@ -131,7 +130,29 @@ CREATE TABLE customer_score.backtest_customers (
     PRIMARY KEY (backtest_id, customer_id)
 );
 COMMENT ON TABLE customer_score.backtest_customers IS
-    'Every customer of a backtest (opted-out customers left out): the score and components as of as_of, in the order of backtests.components, the popularity baseline, and what was realized in (as_of, until].';
+    'Every customer of a backtest (opted-out customers left out): the score and the normalised components as of as_of (in the order of backtests.components, NULL where not observed), the predicted CLV, the popularity baseline, and what was realized in (as_of, until].';
+COMMENT ON COLUMN customer_score.backtest_customers.predicted_clv IS 'The raw predicted_clv component as of as_of; NULL where not observed or not in the model.';
+
+-- Deleting backtests deletes their customers, as ON DELETE CASCADE would; a foreign key would
+-- also check every row backtest inserts (a million queries for rows it writes for the backtest
+-- it inserted in the same transaction).  Runs with the rights of whoever deletes.
+CREATE FUNCTION customer_score.backtests_cascade() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE customer_score.backtest_customers;
+    ELSE
+        DELETE FROM customer_score.backtest_customers c USING old_backtests o WHERE c.backtest_id = o.backtest_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION customer_score.backtests_cascade() IS
+    'Trigger on backtests: deleting (or truncating) backtests deletes their rows of backtest_customers.';
+CREATE TRIGGER backtests_cascade_delete AFTER DELETE ON customer_score.backtests
+    REFERENCING OLD TABLE AS old_backtests FOR EACH STATEMENT EXECUTE FUNCTION customer_score.backtests_cascade();
+CREATE TRIGGER backtests_cascade_truncate AFTER TRUNCATE ON customer_score.backtests
+    FOR EACH STATEMENT EXECUTE FUNCTION customer_score.backtests_cascade();
 COMMENT ON COLUMN customer_score.backtest_customers.popularity IS 'Reactions received by as_of: likes, follows and shares by others of the customer''s actions (the Klout-style baseline).';
 COMMENT ON COLUMN customer_score.backtest_customers.realized_spend IS 'Sum of the customer''s transactions in (as_of, until].';
 COMMENT ON COLUMN customer_score.backtest_customers.realized_purchases IS 'Number of the customer''s transactions in (as_of, until].';
@@ -146,10 +167,10 @@ SELECT c.backtest_id, c.customer_id, 'score'::text AS subject, 0 AS position, c.
 FROM customer_score.backtest_customers c
 UNION ALL
 SELECT c.backtest_id, c.customer_id, u.component, u.position::integer,
-       CASE WHEN u.observed THEN u.normalized ELSE -1 END, c.realized_spend, c.realized_purchases, c.realized_influence
+       coalesce(u.normalized, -1), c.realized_spend, c.realized_purchases, c.realized_influence
 FROM customer_score.backtest_customers c
 JOIN customer_score.backtests b ON b.backtest_id = c.backtest_id
-CROSS JOIN LATERAL unnest(b.components, c.normalized, c.observed) WITH ORDINALITY u(component, normalized, observed, position)
+CROSS JOIN LATERAL unnest(b.components, c.normalized) WITH ORDINALITY u(component, normalized, position)
 UNION ALL
 SELECT c.backtest_id, c.customer_id, 'popularity', 1000000, c.popularity, c.realized_spend, c.realized_purchases, c.realized_influence
 FROM customer_score.backtest_customers c;
@@ -174,19 +195,18 @@ COMMENT ON COLUMN customer_score.backtest_metrics.metric IS 'gini (normalised), 
 COMMENT ON COLUMN customer_score.backtest_metrics.customers IS 'Customers the metric is over: every customer of the backtest.';
 
 CREATE VIEW customer_score.backtest_calibration WITH (security_invoker = true) AS
-SELECT b.backtest_id, k.decile, k.customers, k.mean_score AS mean_predicted_clv,
+SELECT p.backtest_id, k.decile, k.customers, k.mean_score AS mean_predicted_clv,
        k.mean_realized AS mean_realized_spend, k.realized AS realized_spend
-FROM customer_score.backtests b
-CROSS JOIN LATERAL (
-    SELECT customer_score.outcome_partial(c.raw[array_position(b.components, 'predicted_clv')], c.realized_spend) AS state
-    FROM customer_score.backtest_customers c
-    WHERE c.backtest_id = b.backtest_id AND c.observed[array_position(b.components, 'predicted_clv')]) p
+FROM (SELECT c.backtest_id, customer_score.outcome_partial(c.predicted_clv, c.realized_spend) AS state
+      FROM customer_score.backtest_customers c
+      WHERE c.predicted_clv IS NOT NULL
+      GROUP BY c.backtest_id) p
 CROSS JOIN LATERAL customer_score.calibration(p.state) k;
 COMMENT ON VIEW customer_score.backtest_calibration IS
     'Calibration of each backtest with a predicted_clv component: the customers where it was observed in ten groups by predicted CLV, highest first, with the mean predicted CLV and the mean realized spend (realized over (as_of, until], predicted over the model''s horizon: compare them when the two periods match).';
 
 -- Phase of backtest: the customers' outcomes in (as_of, until] and their popularity at as_of,
--- into pg_temp.cs_outcomes.  The sources are read as refresh reads them (as the role that set
+-- into scratch tables pg_temp.cs_bt_*.  The sources are read as refresh reads them (as the role that set
 -- them, read-only) under the snapshot of the refresh run; opted-out customers' actions are left out.
 CREATE FUNCTION customer_score.backtest_outcomes(run bigint, until timestamptz) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -197,6 +217,7 @@ DECLARE
     tx_role  regrole;
     act_rel  regclass;
     act_role regrole;
+    t        text;
 BEGIN
     SELECT * INTO r FROM customer_score.score_runs sr WHERE sr.run_id = backtest_outcomes.run;
     SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
@@ -205,24 +226,23 @@ BEGIN
     END IF;
     SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions') s;
     SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions') s;
-    IF pg_catalog.to_regclass('pg_temp.cs_outcomes') IS NOT NULL THEN
-        DROP TABLE pg_temp.cs_outcomes;
-    END IF;
-    IF pg_catalog.to_regclass('pg_temp.cs_bt_opt_outs') IS NOT NULL THEN
-        DROP TABLE pg_temp.cs_bt_opt_outs;
-    END IF;
-    -- the opt-outs under the run's snapshot, read once (backtest leaves these customers out too)
-    CREATE TEMP TABLE cs_bt_opt_outs (customer_id bigint PRIMARY KEY) ON COMMIT DROP;
-    INSERT INTO pg_temp.cs_bt_opt_outs
+    FOREACH t IN ARRAY ARRAY['cs_bt_opt_outs', 'cs_bt_spend', 'cs_bt_actions', 'cs_bt_popularity', 'cs_bt_influence'] LOOP
+        IF pg_catalog.to_regclass('pg_temp.' || t) IS NOT NULL THEN
+            EXECUTE format('DROP TABLE pg_temp.%I', t);
+        END IF;
+    END LOOP;
+    -- Scratch tables without indexes, joined once by hash at the end: an indexed temp table
+    -- updated row by row thrashes temp_buffers on a million customers.
+    -- The opt-outs under the run's snapshot, read once (backtest leaves these customers out too).
+    CREATE TEMP TABLE cs_bt_opt_outs ON COMMIT DROP AS
     SELECT DISTINCT o.customer_id FROM customer_score.read_as(CURRENT_USER::regrole,
                                                               'SELECT customer_id FROM customer_score.opt_outs', run)
         AS o(customer_id bigint);
-    ANALYZE pg_temp.cs_bt_opt_outs;
-    CREATE TEMP TABLE cs_outcomes (customer_id bigint PRIMARY KEY, spend double precision NOT NULL DEFAULT 0,
-                                   purchases bigint NOT NULL DEFAULT 0, popularity double precision NOT NULL DEFAULT 0,
-                                   influence double precision NOT NULL DEFAULT 0) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_bt_spend (customer_id bigint, spend double precision, purchases bigint) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_bt_popularity (customer_id bigint, popularity double precision) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_bt_influence (customer_id bigint, influence double precision) ON COMMIT DROP;
     IF tx_rel IS NOT NULL THEN
-        INSERT INTO pg_temp.cs_outcomes (customer_id, spend, purchases)
+        INSERT INTO pg_temp.cs_bt_spend
         SELECT * FROM customer_score.read_as(tx_role, format($q$
             SELECT customer_id::bigint, sum(amount::double precision), count(*) FROM %s
             WHERE at > %L AND at <= %L AND customer_id IS NOT NULL AND amount IS NOT NULL
@@ -231,9 +251,6 @@ BEGIN
     END IF;
     IF act_rel IS NOT NULL THEN
         PERFORM customer_score.refresh_progress(run, 'backtest: reading the actions', r.started_at);
-        IF pg_catalog.to_regclass('pg_temp.cs_bt_actions') IS NOT NULL THEN
-            DROP TABLE pg_temp.cs_bt_actions;
-        END IF;
         CREATE TEMP TABLE cs_bt_actions ON COMMIT DROP AS
         SELECT a.* FROM customer_score.read_as(act_role, format($q$
             SELECT id::bigint, customer_id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
@@ -241,31 +258,34 @@ BEGIN
             AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
                  channel text, kind text)
         WHERE NOT EXISTS (SELECT 1 FROM pg_temp.cs_bt_opt_outs o WHERE o.customer_id = a.customer_id);
+        ANALYZE pg_temp.cs_bt_actions;
         PERFORM customer_score.refresh_progress(run, 'backtest: popularity and realized influence', r.started_at);
         -- popularity: likes, follows and shares by others of the customer's actions, by as_of
-        INSERT INTO pg_temp.cs_outcomes AS o (customer_id, popularity)
+        INSERT INTO pg_temp.cs_bt_popularity
         SELECT s.customer_id, count(*)
         FROM pg_temp.cs_bt_actions x JOIN pg_temp.cs_bt_actions s ON s.id = x.sparked_by
         WHERE x.kind IN ('like', 'follow', 'share') AND x.customer_id <> s.customer_id AND x.at <= r.as_of
-        GROUP BY s.customer_id
-        ON CONFLICT (customer_id) DO UPDATE SET popularity = EXCLUDED.popularity;
+        GROUP BY s.customer_id;
         -- realized influence: what conversions in (as_of, until] credited.  Actions up to as_of
         -- keep their place in the cascades but carry no money, so one walk to until counts
         -- exactly the money of the later ones (no age decay: it would depend on the as_of)
-        INSERT INTO pg_temp.cs_outcomes AS o (customer_id, influence)
+        INSERT INTO pg_temp.cs_bt_influence
         SELECT l.customer_id, l.influence_value
         FROM customer_score.influence(format($q$
                  SELECT id, customer_id, sparked_by, at, CASE WHEN at > %L THEN value ELSE 0 END AS value, channel, kind
                  FROM pg_temp.cs_bt_actions$q$, r.as_of),
                  until, v.max_depth, v.depth_decay, v.max_gap) l
-        WHERE l.influence_value > 0
-        ON CONFLICT (customer_id) DO UPDATE SET influence = EXCLUDED.influence;
+        WHERE l.influence_value > 0;
         DROP TABLE pg_temp.cs_bt_actions;
     END IF;
+    ANALYZE pg_temp.cs_bt_opt_outs;
+    ANALYZE pg_temp.cs_bt_spend;
+    ANALYZE pg_temp.cs_bt_popularity;
+    ANALYZE pg_temp.cs_bt_influence;
 END
 $$;
 COMMENT ON FUNCTION customer_score.backtest_outcomes(bigint, timestamptz) IS
-    'Internal phase of backtest: realized spend, purchases and influence in (as_of, until] and popularity at as_of per customer of a refresh run, into a scratch table; the sources read as the refresh reads them, opted-out customers'' actions left out.';
+    'Internal phase of backtest: realized spend and purchases, realized influence in (as_of, until] and popularity at as_of per customer of a refresh run, and the opt-outs, into scratch tables (pg_temp.cs_bt_*); the sources read as the refresh reads them, opted-out customers'' actions left out.';
 
 CREATE FUNCTION customer_score.backtest(model text, as_of timestamptz, until timestamptz) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -274,6 +294,7 @@ DECLARE
     id   bigint;
     r    customer_score.score_runs;
     n    bigint;
+    nestloop text;
 BEGIN
     IF as_of IS NULL OR until IS NULL OR NOT isfinite(as_of) OR NOT isfinite(until) THEN
         RAISE EXCEPTION 'as_of and until must be finite timestamps' USING ERRCODE = 'invalid_parameter_value';
@@ -300,18 +321,25 @@ BEGIN
     PERFORM customer_score.refresh_progress(run, format('backtest %s: realized spend to %s', id, until), r.started_at);
     PERFORM customer_score.backtest_outcomes(run, until);
     PERFORM customer_score.refresh_progress(run, format('backtest %s: storing the scores and outcomes', id), r.started_at);
+    -- the statistics of scores_history know nothing of the run just written (about one row, they
+    -- say), and a nested loop over a million rows is what that estimate buys: hash joins only
+    nestloop := pg_catalog.current_setting('enable_nestloop');
+    PERFORM pg_catalog.set_config('enable_nestloop', 'off', true);
     INSERT INTO customer_score.backtest_customers
-    SELECT id, h.customer_id, h.score, h.raw, h.normalized, h.observed, coalesce(o.popularity, 0),
-           coalesce(o.spend, 0), coalesce(o.purchases, 0), coalesce(o.influence, 0)
+    SELECT id, h.customer_id, h.score, h.normalized, h.raw[array_position(r.components, 'predicted_clv')], coalesce(p.popularity, 0),
+           coalesce(s.spend, 0), coalesce(s.purchases, 0), coalesce(i.influence, 0)
     FROM customer_score.scores_history h
-    LEFT JOIN pg_temp.cs_outcomes o ON o.customer_id = h.customer_id
+    LEFT JOIN pg_temp.cs_bt_spend s ON s.customer_id = h.customer_id
+    LEFT JOIN pg_temp.cs_bt_popularity p ON p.customer_id = h.customer_id
+    LEFT JOIN pg_temp.cs_bt_influence i ON i.customer_id = h.customer_id
     WHERE h.run_id = run
       AND NOT EXISTS (SELECT 1 FROM pg_temp.cs_bt_opt_outs x WHERE x.customer_id = h.customer_id)
     ORDER BY h.customer_id;
     GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM pg_catalog.set_config('enable_nestloop', nestloop, true);
     PERFORM customer_score.refresh_progress(run, format('backtest %s: removing the run from the live scores', id), r.started_at);
     DELETE FROM customer_score.score_runs sr WHERE sr.run_id = run;
-    DROP TABLE pg_temp.cs_outcomes, pg_temp.cs_bt_opt_outs;
+    DROP TABLE pg_temp.cs_bt_opt_outs, pg_temp.cs_bt_spend, pg_temp.cs_bt_popularity, pg_temp.cs_bt_influence;
     UPDATE customer_score.backtests b SET finished_at = clock_timestamp(), customers = n WHERE b.backtest_id = id;
     PERFORM customer_score.refresh_progress(run, format('backtest %s done: %s customers', id, n), r.started_at);
     RETURN id;
@@ -327,17 +355,17 @@ COMMENT ON FUNCTION customer_score.backtest(text, timestamptz, timestamptz) IS
 -- The composite a weight vector gives, with refresh's rules: each component's normalised value
 -- (or what its missing policy counts instead), weighted, over the weights that count.  A
 -- customer with no counted component gets 0, as refresh gives it.
-CREATE FUNCTION customer_score.composite(weights double precision[], normalized double precision[],
-                                         observed boolean[], missing text[]) RETURNS double precision
+CREATE FUNCTION customer_score.composite(weights double precision[], normalized double precision[], missing text[])
+    RETURNS double precision
     AS 'MODULE_PATHNAME', 'composite_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION customer_score.composite(double precision[], double precision[], boolean[], text[]) IS
-    'A composite score in 0..1 from weights and one customer''s normalised components, with refresh''s rules: a component not observed counts as its missing policy says (renormalize: left out, the other weights scaled up; neutral: 0.5; zero: 0). 0 when nothing counts. Weights finite and >= 0, the arrays of one length (else 22023).';
+COMMENT ON FUNCTION customer_score.composite(double precision[], double precision[], text[]) IS
+    'A composite score in 0..1 from weights and one customer''s normalised components (NULL where not observed), with refresh''s rules: a component not observed counts as its missing policy says (renormalize: left out, the other weights scaled up; neutral: 0.5; zero: 0). 0 when nothing counts. Weights finite and >= 0, the arrays of one length (else 22023).';
 
 -- normalised Gini of one half of a backtest's customers under a weight vector
 CREATE FUNCTION customer_score.learned_gini(backtest_id bigint, weights double precision[], fit_half boolean)
 RETURNS double precision
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN (SELECT customer_score.normalized_gini(customer_score.composite(learned_gini.weights, c.normalized, c.observed, b.missing),
+RETURN (SELECT customer_score.normalized_gini(customer_score.composite(learned_gini.weights, c.normalized, b.missing),
                                               c.realized_spend)
         FROM customer_score.backtest_customers c
         JOIN customer_score.backtests b ON b.backtest_id = c.backtest_id

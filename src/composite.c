@@ -36,9 +36,10 @@ array_elements(ArrayType *array, Oid type, int16 len, bool byval, char align, co
 
 PG_FUNCTION_INFO_V1(composite_score);
 /*
- * composite(weights, normalized, observed, missing): sum of weight x value over the components
- * that count, divided by their weights.  An observed component counts its normalised value; one
- * not observed counts 0.5 (neutral), 0 (zero) or nothing (renormalize).  0 when nothing counts.
+ * composite(weights, normalized, missing): sum of weight x value over the components that
+ * count, divided by their weights.  An observed component (normalised value not NULL, as refresh
+ * stores them) counts its value; one not observed counts 0.5 (neutral), 0 (zero) or nothing
+ * (renormalize).  0 when nothing counts.
  */
 Datum
 composite_score(PG_FUNCTION_ARGS)
@@ -46,12 +47,10 @@ composite_score(PG_FUNCTION_ARGS)
 	int			n = -1;
 	bool	   *wnull;
 	bool	   *vnull;
-	bool	   *onull;
 	bool	   *mnull;
 	Datum	   *w = array_elements(PG_GETARG_ARRAYTYPE_P(0), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, "weights", &n, &wnull);
 	Datum	   *v = array_elements(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, "normalized", &n, &vnull);
-	Datum	   *o = array_elements(PG_GETARG_ARRAYTYPE_P(2), BOOLOID, 1, true, TYPALIGN_CHAR, "observed", &n, &onull);
-	Datum	   *m = array_elements(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, -1, false, TYPALIGN_INT, "missing", &n, &mnull);
+	Datum	   *m = array_elements(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, "missing", &n, &mnull);
 	double		sum = 0;
 	double		counted = 0;
 
@@ -60,18 +59,14 @@ composite_score(PG_FUNCTION_ARGS)
 		double		weight;
 		double		value;
 
-		if (wnull[k] || onull[k] || mnull[k])
+		if (wnull[k] || mnull[k])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("weights, observed and missing must not hold NULLs (component %d)", k + 1)));
+					 errmsg("weights and missing must not hold NULLs (component %d)", k + 1)));
 		weight = DatumGetFloat8(w[k]);
 		cs_check_non_negative("weight", weight);
-		if (DatumGetBool(o[k]))
+		if (!vnull[k])
 		{
-			if (vnull[k])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("component %d is observed but its normalised value is NULL", k + 1)));
 			value = DatumGetFloat8(v[k]);
 			cs_check_finite("normalized value", value);
 		}
