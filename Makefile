@@ -9,7 +9,7 @@ OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attr
                src/influence_rank.o
 # live scores: the trigger that keeps live_customers current, and its per-customer state type
 OBJS        += src/live_days.o src/purchase_days.o
-OBJS        += src/normalize.o src/interrupts.o
+OBJS        += src/normalize.o src/interrupts.o src/local_day.o
 # queries run on somebody's behalf: read-only, sources read as the role that configured them
 OBJS        += src/query_guard.o
 # outcomes: backtest metrics over a (score, realized) histogram, path attribution, composites
@@ -31,7 +31,7 @@ EXTRA_CLEAN  = $(DATA_built)
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
-REGRESS     += live_scores
+REGRESS     += live_scores purchase_rule real_data
 REGRESS     += outcomes
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm

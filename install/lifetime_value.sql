@@ -41,18 +41,22 @@ COMMENT ON TYPE customer_score.rfm_state IS
     'Partial state of the rfm aggregate (purchase days and amounts of one customer); concrete so parallel query and Citus can ship it between processes.';
 
 -- STABLE, not IMMUTABLE: calendar days depend on the session's TimeZone.
+-- The purchase rule (src/purchase_rule.h, docs/scores.md "How transactions are counted"):
+-- the C symbols *_rule; 0.1.0's symbols without it stay in the library.
+-- @begin rfm-support
 CREATE FUNCTION customer_score.rfm_transfn(customer_score.rfm_state, timestamptz, double precision, timestamptz, interval)
     RETURNS customer_score.rfm_state
-    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_transfn_rule' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION customer_score.rfm_transfn_days(customer_score.rfm_state, timestamptz, double precision, timestamptz)
     RETURNS customer_score.rfm_state
-    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_transfn_days_rule' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION customer_score.rfm_combinefn(customer_score.rfm_state, customer_score.rfm_state)
     RETURNS customer_score.rfm_state
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION customer_score.rfm_finalfn(customer_score.rfm_state)
     RETURNS customer_score.rfm_summary
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_finalfn_rule' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- @end rfm-support
 COMMENT ON FUNCTION customer_score.rfm_transfn(customer_score.rfm_state, timestamptz, double precision, timestamptz, interval) IS 'Transition function of rfm(at, amount, as_of, unit).';
 COMMENT ON FUNCTION customer_score.rfm_transfn_days(customer_score.rfm_state, timestamptz, double precision, timestamptz) IS 'Transition function of rfm(at, amount, as_of) (unit one day).';
 COMMENT ON FUNCTION customer_score.rfm_combinefn(customer_score.rfm_state, customer_score.rfm_state) IS 'Combine function of rfm: merges two partial states.';
@@ -69,8 +73,10 @@ CREATE AGGREGATE customer_score.rfm(at timestamptz, amount double precision, as_
     FINALFUNC = customer_score.rfm_finalfn,
     PARALLEL = SAFE
 );
+-- @begin rfm-comment
 COMMENT ON AGGREGATE customer_score.rfm(timestamptz, double precision, timestamptz, interval) IS
-    'Summarise one customer''s transactions (at, amount) as observed at as_of, with recency and t in unit: purchases on one calendar day (session TimeZone) form one occasion; rows after as_of are ignored; NULL rows are skipped.';
+    'Summarise one customer''s transactions (at, amount) as observed at as_of, with recency and t in unit: purchases on one calendar day (session TimeZone) form one occasion; a day whose amounts net below 0 is a refund day, no occasion, netted against the occasion before it; a NULL amount is a purchase of value 0; rows after as_of or without a time are ignored (docs/scores.md, How transactions are counted).';
+-- @end rfm-comment
 
 CREATE AGGREGATE customer_score.rfm(at timestamptz, amount double precision, as_of timestamptz) (
     SFUNC = customer_score.rfm_transfn_days,
@@ -295,6 +301,17 @@ CREATE FUNCTION customer_score.clv(purchases customer_score.bgnbd, spend custome
 COMMENT ON FUNCTION customer_score.clv(customer_score.bgnbd, customer_score.gamma_gamma, integer, double precision, double precision, double precision, double precision, double precision, double precision) IS
     'Predicted customer lifetime value over horizon (in the model''s time unit): the sum over steps of the purchases expected in each step times the expected spend, discounted by (1 + discount_rate) per step.';
 
+-- What refresh and live_scores show as predicted CLV (the purchase rule's conventions).
+-- @begin predicted-clv
+CREATE FUNCTION customer_score.predicted_clv(purchases customer_score.bgnbd, spend customer_score.gamma_gamma,
+        frequency integer, recency double precision, t double precision, monetary double precision,
+        horizon double precision, discount_rate double precision, step double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'predicted_clv' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.predicted_clv(customer_score.bgnbd, customer_score.gamma_gamma, integer, double precision, double precision, double precision, double precision, double precision, double precision) IS
+    'clv as refresh and live_scores use it: NULL when an argument or model is NULL or the spend model gives no finite expected spend for the customer (p * frequency + q <= 1); 0 for a repeat customer whose repeat purchases net to nothing (monetary 0: everything refunded, or data without spend); otherwise clv(...).';
+-- @end predicted-clv
+
 --------------------------------------------------------------------------
 -- Stored states: aggregate per partition or shard, store the state, merge
 -- and finish later (rollups).  The result equals one pass over all rows.
@@ -324,8 +341,10 @@ CREATE AGGREGATE customer_score.rfm_merge(state customer_score.rfm_state) (
 );
 COMMENT ON AGGREGATE customer_score.rfm_merge(customer_score.rfm_state) IS
     'Merge stored rfm states of one customer (e.g. one per partition); all must share as_of and unit.';
+-- @begin rfm-of-state
 CREATE FUNCTION customer_score.rfm(state customer_score.rfm_state) RETURNS customer_score.rfm_summary
-    AS 'MODULE_PATHNAME', 'rfm_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_finalfn_rule' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- @end rfm-of-state
 COMMENT ON FUNCTION customer_score.rfm(customer_score.rfm_state) IS
     'The rfm_summary of a stored rfm state.';
 

@@ -99,14 +99,25 @@ CREATE FUNCTION customer_score.purchase_days_summary(customer_score.purchase_day
 COMMENT ON FUNCTION customer_score.purchase_days_summary(customer_score.purchase_days, date) IS
     'Over the days up to until: their number, the first and the last day, the first day''s amount, the sum of the amounts and of the rows (NULLs and 0 days when there is none). live_scores reads each customer with it.';
 
+-- @begin purchase-days-history
+CREATE FUNCTION customer_score.purchase_days_history(customer_score.purchase_days, until date,
+                                                     OUT frequency integer, OUT first_day date, OUT last_day date,
+                                                     OUT monetary double precision, OUT total numeric, OUT purchases bigint)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'purchase_days_history' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.purchase_days_history(customer_score.purchase_days, date) IS
+    'The purchase history of the days up to until under the purchase rule (docs/scores.md, How transactions are counted): a day whose amounts net below 0 is a refund day, no occasion, netted against the occasion before it; frequency = occasions - 1, the first and last occasion, monetary = the value from the second occasion on per repeat occasion (0 if not positive), total = all amounts, purchases = rows. NULL without an occasion. live_scores reads each customer with it.';
+-- @end purchase-days-history
 CREATE TABLE customer_score.live_customers (
     customer_id bigint PRIMARY KEY,
     days        customer_score.purchase_days NOT NULL
 ) WITH (fillfactor = 80,       -- room on the page for HOT updates of a customer who buys again
       toast_tuple_target = 8160); -- a customer's days stay in the row, uncompressed, up to about 8 kB
                                   -- (some 1,000 days): a write rewrites them, which TOAST would make dear
+-- @begin live-customers-comment
 COMMENT ON TABLE customer_score.live_customers IS
-    'The live state: per customer of the tracked transactions table, the purchase days packed in one value (per day the exact sum of the amounts and the number of rows), kept current by the track_transactions() triggers. Rows with a NULL customer_id, at or amount, or a non-finite at or amount, are not counted. live_days shows it one row per day.';
+    'The live state: per customer of the tracked transactions table, the purchase days packed in one value (per day the exact sum of the amounts and the number of rows), kept current by the track_transactions() triggers. Rows with a NULL customer_id or at, or a non-finite at or amount, are not counted; a NULL amount counts as 0 (docs/scores.md, How transactions are counted). live_days shows it one row per day.';
+-- @end live-customers-comment
 COMMENT ON COLUMN customer_score.live_customers.customer_id IS 'The customer.';
 COMMENT ON COLUMN customer_score.live_customers.days IS
     'The customer''s purchase days (calendar days of at, see live_tracking.time_zone), ascending, each with the sum of its amounts (exact, so adding and removing rows never drifts from a recount) and its number of rows; a day whose count reaches 0 is dropped, a customer without a day deleted.';
@@ -138,8 +149,10 @@ COMMENT ON FUNCTION customer_score.live_local_time(timestamptz, text) IS
 -- day), packed per customer and merged into live_customers with INSERT ... ON
 -- CONFLICT DO UPDATE SET days = purchase_days_merge(days, delta) in customer
 -- order; customers left without a day are deleted.  See src/live_days.c.
+-- @begin track-transactions-trigger
 CREATE FUNCTION customer_score.track_transactions() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'track_transactions_trigger' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'track_transactions_trigger_rule' LANGUAGE C;
+-- @end track-transactions-trigger
 COMMENT ON FUNCTION customer_score.track_transactions() IS
     'Trigger (AFTER INSERT/UPDATE/DELETE/TRUNCATE, FOR EACH STATEMENT, transition tables new_rows and old_rows): keeps live_customers current. Attach it with track_transactions(relation), never by hand.';
 
@@ -192,6 +205,7 @@ $fn$;
 COMMENT ON FUNCTION customer_score.live_columns(regclass) IS
     'Used by track_transactions and recount_live_days: checks that relation is a table with customer_id (an integer type), at (timestamptz, timestamp or date) and amount (a number), and returns the kind of at: timestamptz, timestamp or date.';
 
+-- @begin recount-live-days
 CREATE FUNCTION customer_score.recount_live_days(relation regclass)
     RETURNS TABLE (customer_id bigint, day date, amount numeric, rows bigint)
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $fn$
@@ -202,17 +216,20 @@ BEGIN
     -- the time zone the relation is tracked with, else the session's
     SELECT t.time_zone INTO tz FROM customer_score.live_tracking t WHERE t.relation = recount_live_days.relation;
     tz := coalesce(tz, current_setting('TimeZone'));
-    -- the same rule as the trigger: customer_id, at and amount present, at and amount finite
+    -- the same rule as the trigger (src/purchase_rule.h): customer_id and at present, at finite,
+    -- amount finite or NULL (a purchase of value 0)
     RETURN QUERY EXECUTE format(
-        $q$SELECT x.customer_id::bigint, %s, sum(x.amount::numeric), count(*)
+        $q$SELECT x.customer_id::bigint, %s, sum(coalesce(x.amount::numeric, 0)), count(*)
            FROM %s x
-           WHERE x.customer_id IS NOT NULL AND isfinite(x.at) AND abs(x.amount::numeric) < 'Infinity'::numeric
+           WHERE x.customer_id IS NOT NULL AND isfinite(x.at)
+             AND (x.amount IS NULL OR abs(x.amount::numeric) < 'Infinity'::numeric)
            GROUP BY 1, 2$q$,
         CASE at_type WHEN 'timestamptz' THEN 'customer_score.live_local_time(x.at, $1)::date' ELSE 'x.at::date' END,
         relation)
         USING tz;
 END
 $fn$;
+-- @end recount-live-days
 COMMENT ON FUNCTION customer_score.recount_live_days(regclass) IS
     'What live_days should hold for relation, recounted from scratch from its rows (days in the time zone it is tracked with, else the session''s TimeZone), read with the caller''s privileges.';
 
@@ -358,6 +375,7 @@ COMMENT ON FUNCTION customer_score.track_transactions(regclass) IS
 -- The view
 --------------------------------------------------------------------------
 
+-- @begin live-scores-view
 CREATE VIEW customer_score.live_scores WITH (security_invoker = true) AS
 SELECT h.customer_id,
        r.model,
@@ -371,37 +389,31 @@ SELECT h.customer_id,
        h.purchases,
        customer_score.p_alive(r.purchase_model, h.frequency, x.recency, x.t) AS p_alive,
        customer_score.expected_purchases(r.purchase_model, r.horizon, h.frequency, x.recency, x.t) AS expected_purchases,
-       CASE WHEN r.spend_p * h.frequency + r.spend_q - 1 > 0 AND h.monetary >= 0
-            THEN customer_score.clv(r.purchase_model, r.spend_model, h.frequency, x.recency, x.t, h.monetary,
-                                    r.horizon, r.step_discount_rate, r.clv_step)
-       END AS clv,
+       customer_score.predicted_clv(r.purchase_model, r.spend_model, h.frequency, x.recency, x.t, h.monetary,
+                                    r.horizon, r.step_discount_rate, r.clv_step) AS clv,
        h.as_of
 FROM (
     -- per customer, its days up to today on the tracked time zone's calendar (no row
     -- when nothing is tracked), summed by purchase_days_summary from the packed state
     SELECT c.customer_id,
-           s.days - 1 AS frequency,
+           s.frequency,
            s.last_day - s.first_day AS recency_days,
            extract(epoch FROM n.local_now - s.first_day::timestamp)::double precision AS t_seconds,
-           CASE WHEN s.days > 1
-                THEN ((s.total - s.first_amount) / (s.days - 1))::double precision
-                ELSE 0 END AS monetary,
+           s.monetary,
            s.total,
-           s.rows AS purchases,
+           s.purchases,
            now() AS as_of
     FROM (SELECT customer_score.live_local_time(now(), z.time_zone) AS local_now FROM customer_score.live_tracking z) n
     CROSS JOIN customer_score.live_customers c
-    CROSS JOIN LATERAL customer_score.purchase_days_summary(c.days, n.local_now::date) s
-    WHERE s.days > 0
+    CROSS JOIN LATERAL customer_score.purchase_days_history(c.days, n.local_now::date) s
+    WHERE s.frequency IS NOT NULL
 ) h
 CROSS JOIN (
     SELECT DISTINCT ON (s.model)
            s.run_id, s.model, s.version, s.purchase_model, s.spend_model, s.horizon, s.clv_step,
            extract(epoch FROM s.time_unit)::double precision AS unit_seconds,
            power(1 + s.discount_rate, s.clv_step * extract(epoch FROM s.time_unit)::double precision / 86400 / 365.25) - 1
-               AS step_discount_rate,
-           (customer_score.params(s.spend_model) ->> 'p')::double precision AS spend_p,
-           (customer_score.params(s.spend_model) ->> 'q')::double precision AS spend_q
+               AS step_discount_rate
     FROM customer_score.score_runs s
     WHERE s.status = 'done'
     ORDER BY s.model, s.finished_at DESC NULLS LAST, s.run_id DESC
@@ -410,20 +422,27 @@ CROSS JOIN LATERAL (
     SELECT h.recency_days * 86400 / r.unit_seconds AS recency,
            h.t_seconds / r.unit_seconds AS t
 ) x;
+-- @end live-scores-view
 COMMENT ON VIEW customer_score.live_scores IS
     'Live scores: for every customer in live_customers and every model with a finished run (the latest run per model with status done), the purchase history as of now() and its P(alive), expected purchases and CLV under that run''s fitted BG/NBD and Gamma-Gamma models and settings. Days after today are left out. Cheap for one customer (WHERE customer_id = ...).';
 COMMENT ON COLUMN customer_score.live_scores.model IS 'Score model whose latest finished run supplies the fitted models and settings.';
 COMMENT ON COLUMN customer_score.live_scores.run_id IS 'That run (score_runs.run_id).';
-COMMENT ON COLUMN customer_score.live_scores.frequency IS 'Repeat purchase days: purchase days - 1.';
+-- @begin live-scores-frequency
+COMMENT ON COLUMN customer_score.live_scores.frequency IS 'Repeat purchase days: purchase days (refund days not counted) - 1.';
+-- @end live-scores-frequency
 COMMENT ON COLUMN customer_score.live_scores.recency IS 'First to last purchase day, in the run''s time_unit.';
 COMMENT ON COLUMN customer_score.live_scores.t IS 'Start of the first purchase day (live_tracking.time_zone) to now(), in the run''s time_unit.';
-COMMENT ON COLUMN customer_score.live_scores.monetary IS 'Mean value of the repeat purchase days (0 without any).';
+-- @begin live-scores-monetary
+COMMENT ON COLUMN customer_score.live_scores.monetary IS 'Mean value of the repeat purchase days, refund days netted against the purchase day before them (0 without any, or when not positive).';
+-- @end live-scores-monetary
 COMMENT ON COLUMN customer_score.live_scores.total IS 'Everything the customer spent up to today.';
 COMMENT ON COLUMN customer_score.live_scores.purchases IS 'Rows (transactions) counted up to today.';
 COMMENT ON COLUMN customer_score.live_scores.p_alive IS 'Probability that the customer is still active, under the run''s BG/NBD model (NULL without one).';
 COMMENT ON COLUMN customer_score.live_scores.expected_purchases IS 'Purchases expected over the run''s horizon (in time units).';
+-- @begin live-scores-clv
 COMMENT ON COLUMN customer_score.live_scores.clv IS
-    'Predicted lifetime value over the run''s horizon, in clv_step steps, discounted at the run''s yearly discount_rate converted to the step. NULL without a spend model, where the spend model gives no finite expected spend (p * frequency + q <= 1), or for a negative monetary.';
+    'Predicted lifetime value over the run''s horizon, in clv_step steps, discounted at the run''s yearly discount_rate converted to the step (predicted_clv, as refresh computes it). NULL without a spend model or where the spend model gives no finite expected spend (p * frequency + q <= 1); 0 for a repeat customer whose repeat purchases net to nothing.';
+-- @end live-scores-clv
 COMMENT ON COLUMN customer_score.live_scores.as_of IS 'now(): the figures are as of the current transaction''s start.';
 
 --------------------------------------------------------------------------

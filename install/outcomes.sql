@@ -215,29 +215,22 @@ DECLARE
     v        customer_score.model_versions;
     tx_rel   regclass;
     tx_role  regrole;
-    act_rel  regclass;
-    act_role regrole;
     t        text;
 BEGIN
-    SELECT * INTO r FROM customer_score.score_runs sr WHERE sr.run_id = backtest_outcomes.run;
+    r := customer_score.refresh_run(run);
     SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
-    IF NOT FOUND OR until IS NULL OR NOT isfinite(until) OR until <= r.as_of THEN
-        RAISE EXCEPTION 'no run % before %', run, until USING ERRCODE = 'invalid_parameter_value';
+    IF until IS NULL OR NOT isfinite(until) OR until <= r.as_of THEN
+        RAISE EXCEPTION 'until (%) must be a finite time after the run''s as_of (%)', until, r.as_of
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions') s;
-    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions') s;
-    FOREACH t IN ARRAY ARRAY['cs_bt_opt_outs', 'cs_bt_spend', 'cs_bt_actions', 'cs_bt_popularity', 'cs_bt_influence'] LOOP
+    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions', r.model) s;
+    FOREACH t IN ARRAY ARRAY['cs_bt_opt_outs', 'cs_bt_spend', 'cs_bt_popularity', 'cs_bt_influence'] LOOP
         IF pg_catalog.to_regclass('pg_temp.' || t) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', t);
         END IF;
     END LOOP;
     -- Scratch tables without indexes, joined once by hash at the end: an indexed temp table
     -- updated row by row thrashes temp_buffers on a million customers.
-    -- The opt-outs under the run's snapshot, read once (backtest leaves these customers out too).
-    CREATE TEMP TABLE cs_bt_opt_outs ON COMMIT DROP AS
-    SELECT DISTINCT o.customer_id FROM customer_score.read_as(CURRENT_USER::regrole,
-                                                              'SELECT customer_id FROM customer_score.opt_outs', run)
-        AS o(customer_id bigint);
     CREATE TEMP TABLE cs_bt_spend (customer_id bigint, spend double precision, purchases bigint) ON COMMIT DROP;
     CREATE TEMP TABLE cs_bt_popularity (customer_id bigint, popularity double precision) ON COMMIT DROP;
     CREATE TEMP TABLE cs_bt_influence (customer_id bigint, influence double precision) ON COMMIT DROP;
@@ -249,21 +242,13 @@ BEGIN
             GROUP BY customer_id$q$, tx_rel, r.as_of, until), run)
             AS t(customer_id bigint, spend double precision, purchases bigint);
     END IF;
-    IF act_rel IS NOT NULL THEN
-        PERFORM customer_score.refresh_progress(run, 'backtest: reading the actions', r.started_at);
-        CREATE TEMP TABLE cs_bt_actions ON COMMIT DROP AS
-        SELECT a.* FROM customer_score.read_as(act_role, format($q$
-            SELECT id::bigint, customer_id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
-                   channel::text, kind::text FROM %s$q$, act_rel), run)
-            AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
-                 channel text, kind text)
-        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.cs_bt_opt_outs o WHERE o.customer_id = a.customer_id);
-        ANALYZE pg_temp.cs_bt_actions;
+    -- the actions as refresh reads them (once per run: refresh_influence may have already)
+    IF customer_score.refresh_read_actions(run) THEN
         PERFORM customer_score.refresh_progress(run, 'backtest: popularity and realized influence', r.started_at);
         -- popularity: likes, follows and shares by others of the customer's actions, by as_of
         INSERT INTO pg_temp.cs_bt_popularity
         SELECT s.customer_id, count(*)
-        FROM pg_temp.cs_bt_actions x JOIN pg_temp.cs_bt_actions s ON s.id = x.sparked_by
+        FROM pg_temp.cs_source_actions x JOIN pg_temp.cs_source_actions s ON s.id = x.sparked_by
         WHERE x.kind IN ('like', 'follow', 'share') AND x.customer_id <> s.customer_id AND x.at <= r.as_of
         GROUP BY s.customer_id;
         -- realized influence: what conversions in (as_of, until] credited.  Actions up to as_of
@@ -273,10 +258,15 @@ BEGIN
         SELECT l.customer_id, l.influence_value
         FROM customer_score.influence(format($q$
                  SELECT id, customer_id, sparked_by, at, CASE WHEN at > %L THEN value ELSE 0 END AS value, channel, kind
-                 FROM pg_temp.cs_bt_actions$q$, r.as_of),
+                 FROM pg_temp.cs_source_actions$q$, r.as_of),
                  until, v.max_depth, v.depth_decay, v.max_gap) l
         WHERE l.influence_value > 0;
-        DROP TABLE pg_temp.cs_bt_actions;
+        CREATE TEMP TABLE cs_bt_opt_outs ON COMMIT DROP AS SELECT DISTINCT customer_id FROM pg_temp.cs_opt_outs;
+    ELSE
+        CREATE TEMP TABLE cs_bt_opt_outs ON COMMIT DROP AS
+        SELECT DISTINCT o.customer_id FROM customer_score.read_as(CURRENT_USER::regrole,
+                                                                  'SELECT customer_id FROM customer_score.opt_outs', run)
+            AS o(customer_id bigint);
     END IF;
     ANALYZE pg_temp.cs_bt_opt_outs;
     ANALYZE pg_temp.cs_bt_spend;
@@ -285,7 +275,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION customer_score.backtest_outcomes(bigint, timestamptz) IS
-    'Internal phase of backtest: realized spend and purchases, realized influence in (as_of, until] and popularity at as_of per customer of a refresh run, and the opt-outs, into scratch tables (pg_temp.cs_bt_*); the sources read as the refresh reads them, opted-out customers'' actions left out.';
+    'Internal phase of backtest: realized spend and purchases, realized influence in (as_of, until] and popularity at as_of per customer of a running refresh run, and the opt-outs, into scratch tables (pg_temp.cs_bt_*); the sources read as the refresh reads them (refresh_read_actions), opted-out customers'' actions left out.';
 
 CREATE FUNCTION customer_score.backtest(model text, as_of timestamptz, until timestamptz) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -306,9 +296,18 @@ BEGIN
         RAISE EXCEPTION 'until (%) is in the future: outcomes after now are not known yet', until
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- the scores as refresh makes them; the run is removed again below, in this transaction, so
-    -- no other session ever sees it in scores and the live runs are untouched
-    run := customer_score.refresh(backtest.model, backtest.as_of);
+    -- the scores as refresh makes them, phase by phase, but never stored as done: the run stays
+    -- 'running' (no view shows it) and is removed again below, in this transaction, so the live
+    -- scores are untouched
+    run := customer_score.refresh_begin(backtest.model, backtest.as_of);
+    PERFORM customer_score.refresh_lifetime_value(run);
+    PERFORM customer_score.refresh_influence(run);
+    PERFORM customer_score.refresh_signals(run);
+    n := customer_score.refresh_normalise_and_score(run);
+    IF n = 0 THEN
+        RAISE EXCEPTION 'backtest of model %: no customer to score as of %', backtest.model, backtest.as_of
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
     SELECT * INTO r FROM customer_score.score_runs sr WHERE sr.run_id = run;
     INSERT INTO customer_score.backtests (model, version, as_of, until, components, weights, missing,
                                           purchase_model, spend_model)
@@ -337,7 +336,7 @@ BEGIN
     ORDER BY h.customer_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM pg_catalog.set_config('enable_nestloop', nestloop, true);
-    PERFORM customer_score.refresh_progress(run, format('backtest %s: removing the run from the live scores', id), r.started_at);
+    PERFORM customer_score.refresh_progress(run, format('backtest %s: removing its scratch run', id), r.started_at);
     DELETE FROM customer_score.score_runs sr WHERE sr.run_id = run;
     DROP TABLE pg_temp.cs_bt_opt_outs, pg_temp.cs_bt_spend, pg_temp.cs_bt_popularity, pg_temp.cs_bt_influence;
     UPDATE customer_score.backtests b SET finished_at = clock_timestamp(), customers = n WHERE b.backtest_id = id;
@@ -522,7 +521,7 @@ $$;
 COMMENT ON FUNCTION customer_score.action_paths(text, timestamptz) IS
     'The journeys in an actions query (columns customer_id, id, at, value, channel, kind) up to as_of, as paths for path_attribution: a conversion (value > 0) ends the path of its customer''s touches (value 0 or NULL) since their previous conversion, touches after the last one make a non-converting path; a state is ''channel:kind'' (with : and > in the names turned into _). A negative or NaN value is an error (22023). Opted-out customers are left out; journeys without touches are not paths.';
 
-CREATE FUNCTION customer_score.propose_action_weights(as_of timestamptz DEFAULT now())
+CREATE FUNCTION customer_score.propose_action_weights(as_of timestamptz DEFAULT now(), model text DEFAULT 'default')
 RETURNS TABLE (channel text, kind text, weight double precision, current_weight double precision,
                paths double precision, conversions double precision, value double precision,
                removal_effect double precision, markov_value double precision, shapley_value double precision)
@@ -531,7 +530,8 @@ DECLARE
     act_rel  regclass;
     act_role regrole;
 BEGIN
-    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions') s;
+    SELECT s.relation, s.configured_by INTO act_rel, act_role
+    FROM customer_score.source_relation('actions', propose_action_weights.model) s;
     IF act_rel IS NULL THEN
         RAISE EXCEPTION 'there is no actions source' USING ERRCODE = 'object_not_in_prerequisite_state',
               HINT = 'SELECT customer_score.set_source(''actions'', ''my_actions''::regclass);';
@@ -572,8 +572,8 @@ BEGIN
     DROP TABLE pg_temp.cs_path_actions;
 END
 $$;
-COMMENT ON FUNCTION customer_score.propose_action_weights(timestamptz) IS
-    'Data-driven action weights from the actions source up to as_of (opted-out customers left out): per (channel, kind) the proposed weight (the conversion value its Markov removal effect earns, per touch), the current action_weight, and the evidence: paths through it, their conversions and conversion value, the removal effect and the Markov and Shapley value. Proposes only: insert the rows you accept into action_weights.';
+COMMENT ON FUNCTION customer_score.propose_action_weights(timestamptz, text) IS
+    'Data-driven action weights from the actions source (of the model, or the shared one) up to as_of (opted-out customers left out): per (channel, kind) the proposed weight (the conversion value its Markov removal effect earns, per touch), the current action_weight, and the evidence: paths through it, their conversions and conversion value, the removal effect and the Markov and Shapley value. Proposes only: insert the rows you accept into action_weights.';
 
 GRANT SELECT ON customer_score.backtest_metrics, customer_score.backtest_calibration, customer_score.backtest_subjects TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.backtests, customer_score.backtest_customers TO @extowner@ WITH GRANT OPTION;

@@ -6,11 +6,13 @@
 --------------------------------------------------------------------------
 
 CREATE TABLE customer_score.sources (
-    kind     text PRIMARY KEY CHECK (kind IN ('transactions', 'actions', 'signals')),
+    kind     text NOT NULL CHECK (kind IN ('transactions', 'actions', 'signals')),
     relation regclass NOT NULL,
     set_at   timestamptz NOT NULL DEFAULT now(),
     configured_by regrole NOT NULL DEFAULT CURRENT_USER::regrole,
-    relation_name text
+    relation_name text,
+    model    text NOT NULL DEFAULT '',
+    CONSTRAINT sources_pkey PRIMARY KEY (kind, model)
 );
 COMMENT ON TABLE customer_score.sources IS
     'Where refresh reads the user''s data, set with set_source(kind, relation): transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) and signals (customer_id, component, value).';
@@ -20,6 +22,9 @@ COMMENT ON COLUMN customer_score.sources.relation IS 'A table or view with the k
 COMMENT ON COLUMN customer_score.sources.configured_by IS 'The role that set the source: refresh reads it as this role, read-only, and only when run by a role that has this role''s privileges.';
 COMMENT ON COLUMN customer_score.sources.relation_name IS 'The relation''s schema-qualified name when it was set: a source dropped or renamed since is an error naming it, never another relation.';
 -- @end sources-comments
+-- @begin sources-model-comment
+COMMENT ON COLUMN customer_score.sources.model IS 'The model whose refreshes read this source;  (the default): every model without a source of that kind of its own.';
+-- @end sources-model-comment
 
 CREATE TABLE customer_score.opt_outs (
     customer_id  bigint PRIMARY KEY,
@@ -38,26 +43,48 @@ CREATE TABLE customer_score.components (
     source      text NOT NULL CHECK (source IN ('transactions', 'actions', 'signals')),
     description text NOT NULL,
     formula     text NOT NULL,
-    unit        text NOT NULL
+    unit        text NOT NULL,
+    needs       text[] NOT NULL DEFAULT '{}',
+    raw_value   text
 );
 COMMENT ON TABLE customer_score.components IS
     'The built-in score components: what each measures, how it is computed and from which source. A model component not listed here is read from the signals source by name.';
+-- @begin components-comments
+COMMENT ON COLUMN customer_score.components.needs IS 'The sources the component is computed from: refresh refuses to run without a transactions or signals source a component needs; without an actions source the components that need one are not observed for anyone.';
+COMMENT ON COLUMN customer_score.components.raw_value IS
+    'The SQL expression refresh scores it by, over its phases'' tables: l (lifetime value: frequency, recency, t, monetary, total, p_alive, expected_purchases, predicted_clv), act (customers with actions), i (influence), rf (referral), kn (knowledge); NULL where the component is not observed.';
+-- @end components-comments
 
-INSERT INTO customer_score.components VALUES
+-- Each built-in component, declared once: what refresh needs for it and the expression it scores.
+-- @begin components
+INSERT INTO customer_score.components AS c (name, source, description, formula, unit, needs, raw_value) VALUES
     ('predicted_clv', 'transactions', 'Predicted customer lifetime value: the value of the purchases the customer is expected to make over the model''s horizon.',
-     'clv(BG/NBD, Gamma-Gamma, frequency, recency, t, monetary, horizon, discount_rate per step, step)', 'currency'),
+     'clv(BG/NBD, Gamma-Gamma, frequency, recency, t, monetary, horizon, discount_rate per step, step); without a usable spend model the expected purchases over the horizon (score_runs.clv_basis)', 'currency',
+     '{transactions}', 'l.predicted_clv'),
     ('historic_value', 'transactions', 'Historic value: everything the customer has spent up to as_of.',
-     'sum(amount) over the customer''s transactions with at <= as_of', 'currency'),
+     'sum(amount) over the customer''s transactions with at <= as_of, refunds included', 'currency',
+     '{transactions}', 'l.total'),
     ('p_alive', 'transactions', 'Probability that the customer is still active (has not silently churned).',
-     'p_alive(BG/NBD, frequency, recency, t)', 'probability'),
+     'p_alive(BG/NBD, frequency, recency, t)', 'probability',
+     '{transactions}', 'l.p_alive'),
+    ('expected_purchases', 'transactions', 'Purchases the customer is expected to make over the model''s horizon: predicted activity, for data without spend.',
+     'expected_purchases(BG/NBD, horizon, frequency, recency, t)', 'purchases',
+     '{transactions}', 'l.expected_purchases'),
     ('influence_value', 'actions', 'Money others spent in actions this customer sparked, directly or along cascades.',
-     'influence(actions, as_of, max_depth, depth_decay, max_gap, half_life).influence_value', 'currency'),
+     'influence(actions, as_of, max_depth, depth_decay, max_gap, half_life).influence_value', 'currency',
+     '{actions}', 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(i.influence_value, 0) END'),
     ('influence_points', 'actions', 'Weighted actions others took because of this customer (writing and answering weigh more than reacting).',
-     'influence(actions, as_of, max_depth, depth_decay, max_gap, half_life).influence_points', 'points'),
+     'influence(actions, as_of, max_depth, depth_decay, max_gap, half_life).influence_points', 'points',
+     '{actions}', 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(i.influence_points, 0) END'),
     ('referral_value', 'actions', 'Predicted lifetime value of the customers whose first purchase or sign-up this customer sparked.',
-     'sum of predicted_clv of customers whose first purchase/signup action has sparked_by pointing to this customer''s action', 'currency'),
+     'sum of predicted_clv of customers whose first purchase/signup action has sparked_by pointing to this customer''s action', 'currency',
+     '{transactions,actions}', 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(rf.value, 0) END'),
     ('knowledge', 'actions', 'Actions others took after reading this customer''s answers, reviews, posts, videos or talks.',
-     'count of other customers'' actions sparked (depth 1, within max_gap) by this customer''s answer, review, blog_post, video or talk actions', 'actions');
+     'count of other customers'' actions sparked (depth 1, within max_gap) by this customer''s answer, review, blog_post, video or talk actions', 'actions',
+     '{actions}', 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(kn.actions, 0)::double precision END')
+ON CONFLICT (name) DO UPDATE SET source = EXCLUDED.source, description = EXCLUDED.description, formula = EXCLUDED.formula,
+                                 unit = EXCLUDED.unit, needs = EXCLUDED.needs, raw_value = EXCLUDED.raw_value;
+-- @end components
 
 CREATE TABLE customer_score.models (
     name        text PRIMARY KEY CHECK (name <> ''),
@@ -84,6 +111,7 @@ CREATE TABLE customer_score.model_versions (
     note           text,
     created_at     timestamptz NOT NULL DEFAULT now(),
     component_count integer CHECK (component_count > 0),
+    use_unconverged_fits boolean NOT NULL DEFAULT false,
     PRIMARY KEY (model, version),
     CHECK ((status = 'published') = (published_at IS NOT NULL)),
     CHECK ((status = 'published') = (component_count IS NOT NULL))
@@ -99,6 +127,10 @@ COMMENT ON COLUMN customer_score.model_versions.max_depth IS 'Influence: how far
 COMMENT ON COLUMN customer_score.model_versions.depth_decay IS 'Influence: factor per step of a cascade.';
 COMMENT ON COLUMN customer_score.model_versions.max_gap IS 'Influence: an action credits its spark only within this time after it.';
 COMMENT ON COLUMN customer_score.model_versions.component_count IS 'How many components the version had when it was published; a published version takes no more (a restore fills it up to this count).';
+-- @begin model-versions-fits-comment
+COMMENT ON COLUMN customer_score.model_versions.use_unconverged_fits IS
+    'Whether refresh uses a BG/NBD or Gamma-Gamma fit that did not converge or ran to the optimiser''s bounds (default false: such a fit is reported with a WARNING, recorded in score_runs, and not used).';
+-- @end model-versions-fits-comment
 COMMENT ON COLUMN customer_score.model_versions.half_life IS 'Influence: older sparked actions count less, halving every half_life (NULL: no age decay).';
 
 CREATE TABLE customer_score.model_components (
@@ -145,10 +177,20 @@ CREATE TABLE customer_score.score_runs (
     clv_step       double precision NOT NULL,
     discount_rate  double precision NOT NULL,
     scale          double precision NOT NULL,
+    purchase_fit   text CHECK (purchase_fit IN ('converged', 'not converged', 'degenerate')),
+    spend_fit      text CHECK (spend_fit IN ('converged', 'not converged', 'degenerate')),
+    clv_basis      text CHECK (clv_basis IN ('clv', 'expected_purchases')),
+    warnings       text[] NOT NULL DEFAULT '{}',
     FOREIGN KEY (model, version) REFERENCES customer_score.model_versions (model, version)
 );
 COMMENT ON TABLE customer_score.score_runs IS
     'One refresh: the model version, as_of, the fitted BG/NBD and Gamma-Gamma models and the settings it used. Runs are kept: with scores_history they are the score history.';
+-- @begin score-runs-comments
+COMMENT ON COLUMN customer_score.score_runs.purchase_fit IS 'How the BG/NBD fit ended: converged, not converged, or degenerate (a parameter ran to the optimiser''s bounds); NULL without one. purchase_model holds it only when it was used.';
+COMMENT ON COLUMN customer_score.score_runs.spend_fit IS 'How the Gamma-Gamma fit ended (as purchase_fit); NULL without one (no repeat purchase with a positive amount). spend_model holds it only when it was used.';
+COMMENT ON COLUMN customer_score.score_runs.clv_basis IS 'What predicted_clv was: clv (BG/NBD and Gamma-Gamma), expected_purchases (no usable spend model: the expected purchases over the horizon, so that customers rank by predicted activity), NULL without a usable BG/NBD model.';
+COMMENT ON COLUMN customer_score.score_runs.warnings IS 'The WARNINGs the refresh raised (fits not used, as_of beyond the data).';
+-- @end score-runs-comments
 
 CREATE TABLE customer_score.scores_history (
     run_id       bigint NOT NULL,   -- a score_runs row: see score_runs_cascade below
@@ -314,14 +356,16 @@ COMMENT ON FUNCTION customer_score.read_as(regrole, text, bigint) IS
     'Internal (refresh reads its sources with it): the rows of a read-only query run as role, which the caller must have the privileges of, in a security-restricted operation (as PostgreSQL runs a table owner''s code in maintenance commands), every call with the same snapshot_key in a transaction under the snapshot of the first.';
 
 -- The relation of a source and the role that configured it; a dropped or renamed relation is an error.
-CREATE FUNCTION customer_score.source_relation(kind text, OUT relation regclass, OUT configured_by regrole)
+CREATE FUNCTION customer_score.source_relation(kind text, model text, OUT relation regclass, OUT configured_by regrole)
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     recorded text;
     now_named text;
 BEGIN
+    -- the model's own source of the kind, else the default one
     SELECT s.relation, s.configured_by, s.relation_name INTO relation, configured_by, recorded
-    FROM customer_score.sources s WHERE s.kind = source_relation.kind;
+    FROM customer_score.sources s WHERE s.kind = source_relation.kind AND s.model IN (source_relation.model, '')
+    ORDER BY s.model = '' LIMIT 1;
     IF NOT FOUND THEN
         RETURN;
     END IF;
@@ -337,10 +381,10 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION customer_score.source_relation(text) IS
-    'Internal: the relation of a source and the role that set it (NULLs when the kind is not set); an error naming the source when its relation was dropped or renamed since.';
+COMMENT ON FUNCTION customer_score.source_relation(text, text) IS
+    'Internal: the relation of a model''s source of a kind (its own, else the default one) and the role that set it (NULLs when none is set); an error naming the source when its relation was dropped or renamed since.';
 
-CREATE FUNCTION customer_score.set_source(kind text, relation regclass) RETURNS void
+CREATE FUNCTION customer_score.set_source(kind text, relation regclass, model text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     wanted text[][];
@@ -357,6 +401,12 @@ BEGIN
     IF wanted IS NULL THEN
         RAISE EXCEPTION 'unknown source kind "%"', kind
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Use transactions, actions or signals.';
+    END IF;
+    IF set_source.model IS NULL OR (set_source.model <> '' AND NOT EXISTS (SELECT 1 FROM customer_score.models m
+                                                                          WHERE m.name = set_source.model)) THEN
+        RAISE EXCEPTION 'no model "%"', set_source.model
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create it with customer_score.new_version(model), or pass '''' for the default source of every model.';
     END IF;
     FOR i IN 1 .. array_length(wanted, 1) LOOP
         SELECT a.atttypid::regtype INTO found_type
@@ -385,17 +435,25 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'refresh reads a source with the privileges of the role that set it.';
     END IF;
-    INSERT INTO customer_score.sources (kind, relation, configured_by, relation_name)
-    VALUES (kind, relation, CURRENT_USER::regrole, customer_score.relation_name(relation))
+    INSERT INTO customer_score.sources (kind, relation, configured_by, relation_name, model)
+    VALUES (kind, relation, CURRENT_USER::regrole, customer_score.relation_name(relation), set_source.model)
     ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE
         SET relation = EXCLUDED.relation, set_at = now(), configured_by = EXCLUDED.configured_by,
             relation_name = EXCLUDED.relation_name;
 END
 $$;
+COMMENT ON FUNCTION customer_score.set_source(text, regclass, text) IS
+    'Point the refreshes of one model at a relation of the user''s (model '''': every model without a source of that kind of its own): kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type; refresh reads the relation as the role that set it.';
+
+CREATE FUNCTION customer_score.set_source(kind text, relation regclass) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT customer_score.set_source(kind, relation, '')
+$$;
 COMMENT ON FUNCTION customer_score.set_source(text, regclass) IS
-    'Point refresh at a relation of the user''s: kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type; refresh reads the relation as the role that set it.';
+    'Point refresh at a relation of the user''s for every model without a source of that kind of its own: set_source(kind, relation, '''').';
 -- @end source-functions
 
+-- @begin new-version
 CREATE FUNCTION customer_score.new_version(model text, note text DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -411,9 +469,9 @@ BEGIN
         INSERT INTO customer_score.model_versions (model, version, note) VALUES (new_version.model, created, new_version.note);
     ELSE
         INSERT INTO customer_score.model_versions (model, version, scale, time_unit, horizon, clv_step, discount_rate,
-                                                   max_depth, depth_decay, max_gap, half_life, note)
+                                                   max_depth, depth_decay, max_gap, half_life, note, use_unconverged_fits)
         SELECT v.model, created, v.scale, v.time_unit, v.horizon, v.clv_step, v.discount_rate,
-               v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note)
+               v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note), v.use_unconverged_fits
         FROM customer_score.model_versions v WHERE v.model = new_version.model AND v.version = latest;
         INSERT INTO customer_score.model_components (model, version, position, component, weight, direction, normalization, missing)
         SELECT c.model, created, c.position, c.component, c.weight, c.direction, c.normalization, c.missing
@@ -424,6 +482,7 @@ END
 $$;
 COMMENT ON FUNCTION customer_score.new_version(text, text) IS
     'Start a draft version of a model (creating the model if it is new), copying the settings and components of its latest version; edit the draft, then publish() it.';
+-- @end new-version
 
 CREATE FUNCTION customer_score.publish(model text, version integer) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -462,79 +521,101 @@ $$;
 COMMENT ON FUNCTION customer_score.refresh_progress(bigint, text, timestamptz) IS 'Internal: reports refresh progress as a NOTICE and in application_name.';
 
 -- @begin refresh
-CREATE FUNCTION customer_score.refresh(model text DEFAULT 'default', as_of timestamptz DEFAULT now())
-RETURNS bigint
+-- refresh runs in phases, each a function of its own that a test can call in order within one
+-- transaction: refresh_begin (the run row), refresh_lifetime_value, refresh_influence,
+-- refresh_signals (each filling its pg_temp scratch tables from the sources, read as the role that
+-- set them under the run's one snapshot), refresh_normalise_and_score (scores_history rows of the
+-- run) and refresh_store (the run done).  Until refresh_store the run is 'running' and every view
+-- still shows the previous run's scores.
+
+-- The running run, for a phase.
+CREATE FUNCTION customer_score.refresh_run(run bigint) RETURNS customer_score.score_runs
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r customer_score.score_runs;
+BEGIN
+    SELECT * INTO r FROM customer_score.score_runs s WHERE s.run_id = run AND s.status = 'running';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'refresh run % is not running', run
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Phases run in order after customer_score.refresh_begin(), in its transaction.';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_run(bigint) IS 'Internal: the score_runs row of a running refresh (an error naming the run otherwise).';
+
+-- A WARNING of a run, also kept in score_runs.warnings.
+CREATE FUNCTION customer_score.refresh_warn(run bigint, message text, hint text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE WARNING '%', message USING HINT = hint;
+    UPDATE customer_score.score_runs r SET warnings = r.warnings || message WHERE r.run_id = run;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_warn(bigint, text, text) IS 'Internal: raises a refresh WARNING and records it in score_runs.warnings.';
+
+-- How a fit ended: converged, not converged, or degenerate (a parameter at the optimiser's bounds,
+-- |ln| > 18, where a likelihood ridge ends).
+CREATE FUNCTION customer_score.fit_outcome(params jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN params IS NULL THEN NULL
+        WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_each(params) e
+                     WHERE e.key NOT IN ('log_likelihood', 'customers', 'converged')
+                       AND pg_catalog.jsonb_typeof(e.value) = 'number'
+                       AND (e.value #>> '{}')::double precision NOT BETWEEN exp(-18) AND exp(18)) THEN 'degenerate'
+        WHEN (params ->> 'converged')::boolean THEN 'converged'
+        ELSE 'not converged'
+    END
+$$;
+COMMENT ON FUNCTION customer_score.fit_outcome(jsonb) IS
+    'Internal: how a fit (params(model)) ended: converged, not converged, or degenerate (a parameter beyond e^18 or below e^-18: the fit ran along a likelihood ridge to the optimiser''s bounds); NULL for NULL.';
+
+-- Phase 0: check the model and its sources, take the model's refresh lock, insert the run.
+CREATE FUNCTION customer_score.refresh_begin(model text, as_of timestamptz) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v           customer_score.model_versions;
-    run         bigint;
-    started     timestamptz := clock_timestamp();
-    tx_rel      regclass;
-    act_rel     regclass;
-    sig_rel     regclass;
-    tx_role     regrole;
-    act_role    regrole;
-    sig_role    regrole;
-    comps       text[];
-    weights     double precision[];
-    dirs        text[];
-    norms       text[];
-    missings    text[];
-    n           integer;
-    bg          customer_score.bgnbd;
-    gg          customer_score.gamma_gamma;
-    gg_usable   boolean;
-    unit_days   double precision;
-    step_rate   double precision;
-    needs_tx    boolean;
-    needs_act   boolean;
-    raw_cols    text := '';
-    norm_cols   text := '';
-    sig_joins   text := '';
-    expr        text;
-    nexpr       text;
-    c           text;
-    n_tx        bigint := 0;
-    n_act       bigint := 0;
-    n_customers bigint;
+    v     customer_score.model_versions;
+    run   bigint;
+    comps text[];
+    weights double precision[];
+    need  record;
+    c     text;
 BEGIN
     IF as_of IS NULL OR NOT isfinite(as_of) THEN
         RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT * INTO v FROM customer_score.model_versions mv
-    WHERE mv.model = refresh.model AND mv.status = 'published'
+    WHERE mv.model = refresh_begin.model AND mv.status = 'published'
     ORDER BY mv.version DESC LIMIT 1;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'model "%" has no published version', refresh.model
+        RAISE EXCEPTION 'model "%" has no published version', refresh_begin.model
             USING ERRCODE = 'undefined_object',
                   HINT = 'Create one with customer_score.new_version() and customer_score.publish().';
     END IF;
     -- one refresh of a model at a time; readers are never blocked (they see the last finished run)
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_score.refresh'), pg_catalog.hashtext(refresh.model));
-
-    SELECT array_agg(mc.component ORDER BY mc.position), array_agg(mc.weight ORDER BY mc.position),
-           array_agg(mc.direction ORDER BY mc.position), array_agg(mc.normalization ORDER BY mc.position),
-           array_agg(mc.missing ORDER BY mc.position)
-    INTO comps, weights, dirs, norms, missings
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('customer_score.refresh'), pg_catalog.hashtext(v.model));
+    SELECT array_agg(mc.component ORDER BY mc.position), array_agg(mc.weight ORDER BY mc.position)
+    INTO comps, weights
     FROM customer_score.model_components mc WHERE mc.model = v.model AND mc.version = v.version;
-    n := array_length(comps, 1);
 
-    -- each source is read as the role that set it (customer_score.read_as), all under one snapshot
-    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions') s;
-    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions') s;
-    SELECT s.relation, s.configured_by INTO sig_rel, sig_role FROM customer_score.source_relation('signals') s;
-    needs_tx := comps && ARRAY['predicted_clv', 'historic_value', 'p_alive', 'referral_value'];
-    needs_act := comps && ARRAY['influence_value', 'influence_points', 'referral_value', 'knowledge'];
-    IF tx_rel IS NULL AND needs_tx THEN
-        RAISE EXCEPTION 'model %/% needs a transactions source', v.model, v.version
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'SELECT customer_score.set_source(''transactions'', ''my_transactions''::regclass);';
-    END IF;
-    IF sig_rel IS NULL AND EXISTS (SELECT 1 FROM unnest(comps) u(name)
-                                   WHERE u.name NOT IN (SELECT name FROM customer_score.components)) THEN
-        RAISE EXCEPTION 'model %/% has components that are not built in but no signals source', v.model, v.version
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    -- every source a component needs (components.needs; a component not built in needs signals),
+    -- but actions: without an actions source its components are not observed, as missing data
+    FOR need IN
+        SELECT n.kind, string_agg(u.name, ', ' ORDER BY u.pos) AS names
+        FROM unnest(comps) WITH ORDINALITY u(name, pos)
+        LEFT JOIN customer_score.components bc ON bc.name = u.name
+        CROSS JOIN LATERAL unnest(coalesce(bc.needs, '{signals}')) n(kind)
+        WHERE n.kind <> 'actions'
+        GROUP BY n.kind ORDER BY n.kind
+    LOOP
+        IF (SELECT s.relation FROM customer_score.source_relation(need.kind, v.model) s) IS NULL THEN
+            RAISE EXCEPTION 'model %/% needs a % source (for %)', v.model, v.version, need.kind, need.names
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('SELECT customer_score.set_source(%L, ''my_%s''::regclass);', need.kind, need.kind);
+        END IF;
+    END LOOP;
 
     INSERT INTO customer_score.score_runs (model, version, as_of, components, weights, time_unit, horizon,
                                            clv_step, discount_rate, scale)
@@ -548,128 +629,271 @@ BEGIN
             EXECUTE format('DROP TABLE pg_temp.%I', c);
         END IF;
     END LOOP;
+    RETURN run;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_begin(text, timestamptz) IS
+    'Phase 0 of refresh: checks as_of, the model (its latest published version) and the sources its components need, takes the model''s refresh lock for the transaction and inserts the running score_runs row; returns its run_id.';
 
-    -- lifetime value: rfm per customer, the fits, the predictions.  The rfm rows go to a scratch
-    -- table without an index and cs_ltv is written once, predictions included, then indexed:
-    -- inserting rows in hash order into an indexed temp table, then updating every row, thrashes
-    -- temp_buffers (8MB by default) and took twice as long on a million customers.
-    unit_days := extract(epoch FROM v.time_unit) / 86400.0;
-    step_rate := power(1 + v.discount_rate, v.clv_step * unit_days / 365.25) - 1;
-    IF tx_rel IS NOT NULL THEN
-        CREATE TEMP TABLE cs_rfm (customer_id bigint, frequency integer, recency double precision,
-                                  t double precision, monetary double precision, total double precision,
-                                  purchases integer) ON COMMIT DROP;
-        PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', started);
-        INSERT INTO pg_temp.cs_rfm (customer_id, frequency, recency, t, monetary, total, purchases)
-        SELECT * FROM customer_score.read_as(tx_role, format($q$
-            SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases
-            FROM (SELECT customer_id::bigint AS customer_id,
-                         customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
-                  FROM %s GROUP BY customer_id) s
-            WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, as_of, v.time_unit, tx_rel), run)
-            AS r(customer_id bigint, frequency integer, recency double precision, t double precision,
-                 monetary double precision, total double precision, purchases integer);
-        -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
-        SELECT coalesce(sum(l.purchases), 0) INTO n_tx FROM pg_temp.cs_rfm l;
-
-        PERFORM customer_score.refresh_progress(run, 'fitting BG/NBD and Gamma-Gamma', started);
-        SELECT customer_score.bgnbd_fit(l.frequency, l.recency, l.t),
-               customer_score.gamma_gamma_fit(l.frequency, l.monetary) FILTER (WHERE l.monetary > 0)
-        INTO bg, gg FROM pg_temp.cs_rfm l;
-        -- expected spend is bounded for every customer only when q > 1
-        gg_usable := gg IS NOT NULL AND (customer_score.params(gg)->>'q')::double precision > 1;
-
-        PERFORM customer_score.refresh_progress(run, 'predicting P(alive) and CLV', started);
-        CREATE TEMP TABLE cs_ltv (customer_id bigint, frequency integer, recency double precision,
-                                  t double precision, monetary double precision, total double precision,
-                                  p_alive double precision, predicted_clv double precision) ON COMMIT DROP;
-        IF bg IS NOT NULL THEN
-            INSERT INTO pg_temp.cs_ltv
-            SELECT l.customer_id, l.frequency, l.recency, l.t, l.monetary, l.total,
-                   customer_score.p_alive(bg, l.frequency, l.recency, l.t),
-                   CASE WHEN gg_usable THEN
-                       customer_score.clv(bg, gg, l.frequency, l.recency, l.t, greatest(l.monetary, 0),
-                                          v.horizon, step_rate, v.clv_step) END
-            FROM pg_temp.cs_rfm l;
-        ELSE
-            INSERT INTO pg_temp.cs_ltv (customer_id, frequency, recency, t, monetary, total)
-            SELECT l.customer_id, l.frequency, l.recency, l.t, l.monetary, l.total FROM pg_temp.cs_rfm l;
-        END IF;
-        DROP TABLE pg_temp.cs_rfm;
+-- Phase 1, lifetime value: rfm per customer, the fits, the predictions, into pg_temp.cs_ltv.  The
+-- rfm rows go to a scratch table without an index and cs_ltv is written once, predictions
+-- included, then indexed: inserting rows in hash order into an indexed temp table, then updating
+-- every row, thrashes temp_buffers (8MB by default) and took twice as long on a million customers.
+CREATE FUNCTION customer_score.refresh_lifetime_value(run bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r         customer_score.score_runs;
+    v         customer_score.model_versions;
+    tx_rel    regclass;
+    tx_role   regrole;
+    bg        customer_score.bgnbd;
+    gg        customer_score.gamma_gamma;
+    bg_fit    text;
+    gg_fit    text;
+    basis     text;
+    want_ep   boolean;
+    step_rate double precision;
+    n_tx      bigint;
+    n_hist    bigint;
+    last_at   timestamptz;
+BEGIN
+    r := customer_score.refresh_run(run);
+    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
+    CREATE TEMP TABLE cs_ltv (customer_id bigint, frequency integer, recency double precision,
+                              t double precision, monetary double precision, total double precision,
+                              p_alive double precision, expected_purchases double precision,
+                              predicted_clv double precision) ON COMMIT DROP;
+    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions', r.model) s;
+    IF tx_rel IS NULL THEN
         ALTER TABLE pg_temp.cs_ltv ADD PRIMARY KEY (customer_id);
-        ANALYZE pg_temp.cs_ltv;
-    ELSE
-        CREATE TEMP TABLE cs_ltv (customer_id bigint PRIMARY KEY, frequency integer, recency double precision,
-                                  t double precision, monetary double precision, total double precision,
-                                  p_alive double precision, predicted_clv double precision) ON COMMIT DROP;
+        RETURN;
     END IF;
 
-    -- influence: the actions of customers who did not opt out, and nobody else's.  The source is
-    -- read once, the columns influence reads without topic (cs_source_actions), the opt-outs under the same
-    -- snapshot; cs_actions holds those up to as_of for referral and knowledge.
+    CREATE TEMP TABLE cs_rfm (customer_id bigint, frequency integer, recency double precision,
+                              t double precision, monetary double precision, total double precision,
+                              purchases integer, last_at timestamptz) ON COMMIT DROP;
+    PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', r.started_at);
+    INSERT INTO pg_temp.cs_rfm
+    SELECT * FROM customer_score.read_as(tx_role, format($q$
+        SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases, (r).last_at
+        FROM (SELECT customer_id::bigint AS customer_id,
+                     customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
+              FROM %s GROUP BY customer_id) s
+        WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, r.as_of, r.time_unit, tx_rel), run)
+        AS x(customer_id bigint, frequency integer, recency double precision, t double precision,
+             monetary double precision, total double precision, purchases integer, last_at timestamptz);
+    -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
+    SELECT count(*), coalesce(sum(l.purchases), 0), max(l.last_at) INTO n_hist, n_tx, last_at FROM pg_temp.cs_rfm l;
+    UPDATE customer_score.score_runs s SET transactions = n_tx WHERE s.run_id = run;
+    IF n_hist = 0 THEN
+        RAISE EXCEPTION 'refresh of model %: the transactions source % has no purchase up to as_of %', r.model, tx_rel, r.as_of
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Nothing was stored: the previous run''s scores stay the ones shown.',
+                  HINT = 'Check the source and as_of (a purchase counts when its customer_id and at are set and at <= as_of).';
+    END IF;
+    IF last_at < r.as_of - r.horizon * r.time_unit THEN
+        PERFORM customer_score.refresh_warn(run,
+            format('refresh of model %s: as_of %s is beyond the data: the last purchase is at %s, more than the horizon (%s x %s) before',
+                   r.model, r.as_of, last_at, r.horizon, r.time_unit),
+            format('Every customer then looks long gone (t grows, P(alive) falls). For historical data pass an as_of at its end: SELECT customer_score.refresh(%L, %L);',
+                   r.model, last_at));
+    END IF;
+
+    PERFORM customer_score.refresh_progress(run, 'fitting BG/NBD and Gamma-Gamma', r.started_at);
+    SELECT customer_score.bgnbd_fit(l.frequency, l.recency, l.t),
+           customer_score.gamma_gamma_fit(l.frequency, l.monetary) FILTER (WHERE l.monetary > 0)
+    INTO bg, gg FROM pg_temp.cs_rfm l;
+    bg_fit := customer_score.fit_outcome(customer_score.params(bg));
+    gg_fit := customer_score.fit_outcome(customer_score.params(gg));
+    IF bg_fit <> 'converged' AND NOT v.use_unconverged_fits THEN
+        PERFORM customer_score.refresh_warn(run,
+            format('refresh of model %s: the BG/NBD fit %s (%s); it is not used: p_alive, expected_purchases and predicted_clv are not observed',
+                   r.model, CASE bg_fit WHEN 'degenerate' THEN 'is degenerate' ELSE 'did not converge' END, bg::text),
+            'Check the transactions source: enough repeat buyers, the time_unit of the model version, as_of at the end of the data; or accept such fits with use_unconverged_fits on a new model version.');
+        bg := NULL;
+    END IF;
+    IF gg_fit <> 'converged' AND NOT v.use_unconverged_fits THEN
+        PERFORM customer_score.refresh_warn(run,
+            format('refresh of model %s: the Gamma-Gamma fit %s (%s); it is not used: predicted_clv ranks by expected purchases',
+                   r.model, CASE gg_fit WHEN 'degenerate' THEN 'is degenerate' ELSE 'did not converge' END, gg::text),
+            'Check the amounts (refunds and zero amounts, a few very large ones); or accept such fits with use_unconverged_fits on a new model version.');
+        gg := NULL;
+    END IF;
+    basis := CASE WHEN bg IS NULL THEN NULL WHEN gg IS NULL THEN 'expected_purchases' ELSE 'clv' END;
+    IF basis = 'expected_purchases' AND gg_fit IS NULL AND 'predicted_clv' = ANY (r.components) THEN
+        RAISE NOTICE 'refresh of model %: no repeat purchase has a positive amount, so there is no spend model: predicted_clv ranks by expected purchases', r.model;
+    END IF;
+    UPDATE customer_score.score_runs s
+    SET purchase_fit = bg_fit, spend_fit = gg_fit, clv_basis = basis, purchase_model = bg, spend_model = gg
+    WHERE s.run_id = run;
+
+    PERFORM customer_score.refresh_progress(run, 'predicting P(alive) and CLV', r.started_at);
+    step_rate := power(1 + r.discount_rate, r.clv_step * extract(epoch FROM r.time_unit) / 86400.0 / 365.25) - 1;
+    want_ep := basis = 'expected_purchases' OR 'expected_purchases' = ANY (r.components);
+    INSERT INTO pg_temp.cs_ltv
+    SELECT l.customer_id, l.frequency, l.recency, l.t, l.monetary, l.total, p.p_alive, p.expected_purchases,
+           CASE basis WHEN 'clv' THEN customer_score.predicted_clv(bg, gg, l.frequency, l.recency, l.t, l.monetary,
+                                                                  r.horizon, step_rate, r.clv_step)
+                      WHEN 'expected_purchases' THEN p.expected_purchases END
+    FROM pg_temp.cs_rfm l
+    CROSS JOIN LATERAL (SELECT customer_score.p_alive(bg, l.frequency, l.recency, l.t) AS p_alive,
+                               CASE WHEN want_ep THEN customer_score.expected_purchases(bg, r.horizon, l.frequency, l.recency, l.t) END
+                                   AS expected_purchases
+                        OFFSET 0) p;
+    DROP TABLE pg_temp.cs_rfm;
+    ALTER TABLE pg_temp.cs_ltv ADD PRIMARY KEY (customer_id);
+    ANALYZE pg_temp.cs_ltv;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_lifetime_value(bigint) IS
+    'Phase 1 of refresh: the purchase histories of the transactions source as of the run''s as_of (rfm), the BG/NBD and Gamma-Gamma fits (a fit that did not converge or is degenerate: a WARNING, recorded in score_runs, not used unless the model version allows it), and per customer P(alive), expected purchases and predicted CLV (by expected purchases without a usable spend model), into pg_temp.cs_ltv. An empty source is an error; an as_of beyond the data a WARNING.';
+
+-- The actions of the run's customers who did not opt out, read once per run (as the role that
+-- set the actions source, under the run's snapshot) into pg_temp.cs_source_actions, and the
+-- opt-outs into pg_temp.cs_opt_outs.  Used by refresh_influence and by backtest, which needs the
+-- actions whatever the model's components.  False (and no tables) without an actions source.
+CREATE FUNCTION customer_score.refresh_read_actions(run bigint) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r        customer_score.score_runs;
+    act_rel  regclass;
+    act_role regrole;
+BEGIN
+    r := customer_score.refresh_run(run);
+    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions', r.model) s;
+    IF act_rel IS NULL THEN
+        RETURN false;
+    END IF;
+    IF pg_catalog.to_regclass('pg_temp.cs_source_actions') IS NOT NULL THEN
+        RETURN true;
+    END IF;
+    CREATE TEMP TABLE cs_opt_outs ON COMMIT DROP AS
+    SELECT * FROM customer_score.read_as(CURRENT_USER::regrole,
+                                         'SELECT customer_id FROM customer_score.opt_outs', run)
+        AS o(customer_id bigint);
+    CREATE TEMP TABLE cs_source_actions ON COMMIT DROP AS
+    SELECT a.* FROM customer_score.read_as(act_role, format($q$
+        SELECT id::bigint, customer_id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
+               channel::text, kind::text FROM %s$q$, act_rel), run)
+        AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
+             channel text, kind text)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_read_actions(bigint) IS
+    'Internal phase of refresh: the actions of a running run''s customers who did not opt out, read once (as the role that set the source, under the run''s snapshot) into pg_temp.cs_source_actions, the opt-outs into pg_temp.cs_opt_outs; false without an actions source.';
+
+-- Phase 2, influence: the actions of customers who did not opt out, and nobody else's.  The source
+-- is read once, the columns influence reads without topic (cs_source_actions), the opt-outs under
+-- the same snapshot; cs_actions holds those up to as_of for referral and knowledge.
+CREATE FUNCTION customer_score.refresh_influence(run bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r        customer_score.score_runs;
+    v        customer_score.model_versions;
+    act_rel  regclass;
+    n_act    bigint;
+BEGIN
+    r := customer_score.refresh_run(run);
+    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
     CREATE TEMP TABLE cs_actions (id bigint, customer_id bigint, sparked_by bigint, at timestamptz, kind text) ON COMMIT DROP;
     CREATE TEMP TABLE cs_influence (customer_id bigint PRIMARY KEY, influence_value double precision,
                                     influence_points double precision) ON COMMIT DROP;
     CREATE TEMP TABLE cs_referral (customer_id bigint PRIMARY KEY, value double precision) ON COMMIT DROP;
     CREATE TEMP TABLE cs_knowledge (customer_id bigint PRIMARY KEY, actions bigint) ON COMMIT DROP;
-    IF act_rel IS NOT NULL AND needs_act THEN
-        PERFORM customer_score.refresh_progress(run, 'influence', started);
-        CREATE TEMP TABLE cs_opt_outs ON COMMIT DROP AS
-        SELECT * FROM customer_score.read_as(CURRENT_USER::regrole,
-                                             'SELECT customer_id FROM customer_score.opt_outs', run)
-            AS o(customer_id bigint);
-        CREATE TEMP TABLE cs_source_actions ON COMMIT DROP AS
-        SELECT a.* FROM customer_score.read_as(act_role, format($q$
-            SELECT id::bigint, customer_id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
-                   channel::text, kind::text FROM %s$q$, act_rel), run)
-            AS a(id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value double precision,
-                 channel text, kind text)
-        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id);
-        INSERT INTO pg_temp.cs_actions
-        SELECT a.id, a.customer_id, a.sparked_by, a.at, a.kind FROM pg_temp.cs_source_actions a
-        WHERE a.at <= as_of AND a.customer_id IS NOT NULL;
-        GET DIAGNOSTICS n_act = ROW_COUNT;
-        ANALYZE pg_temp.cs_actions;
-        INSERT INTO pg_temp.cs_influence
-        SELECT i.customer_id, i.influence_value, i.influence_points
-        FROM customer_score.influence('SELECT * FROM pg_temp.cs_source_actions',
-                 as_of, v.max_depth, v.depth_decay, v.max_gap, v.half_life) i;
-
-        -- referral value: the predicted CLV of customers whose first purchase or sign-up a customer sparked
-        INSERT INTO pg_temp.cs_referral
-        SELECT s.customer_id, sum(coalesce(l.predicted_clv, 0))
-        FROM (SELECT DISTINCT ON (a.customer_id) a.customer_id, a.sparked_by
-              FROM pg_temp.cs_actions a WHERE a.kind IN ('purchase', 'signup')
-              ORDER BY a.customer_id, a.at, a.id) f
-        JOIN pg_temp.cs_actions s ON s.id = f.sparked_by AND s.customer_id <> f.customer_id
-        LEFT JOIN pg_temp.cs_ltv l ON l.customer_id = f.customer_id
-        GROUP BY s.customer_id;
-
-        -- knowledge: actions others took after this customer's answers, reviews, posts, videos or talks
-        INSERT INTO pg_temp.cs_knowledge
-        SELECT s.customer_id, count(*)
-        FROM pg_temp.cs_actions a
-        JOIN pg_temp.cs_actions s ON s.id = a.sparked_by
-        WHERE s.kind IN ('answer', 'review', 'blog_post', 'video', 'talk')
-          AND a.customer_id <> s.customer_id AND a.at >= s.at AND a.at - s.at <= v.max_gap
-        GROUP BY s.customer_id;
+    SELECT s.relation INTO act_rel FROM customer_score.source_relation('actions', r.model) s;
+    IF act_rel IS NULL OR NOT EXISTS (SELECT 1 FROM customer_score.components c
+                                      WHERE c.name = ANY (r.components) AND 'actions' = ANY (c.needs)) THEN
+        RETURN;
     END IF;
+    PERFORM customer_score.refresh_progress(run, 'influence', r.started_at);
+    PERFORM customer_score.refresh_read_actions(run);
+    INSERT INTO pg_temp.cs_actions
+    SELECT a.id, a.customer_id, a.sparked_by, a.at, a.kind FROM pg_temp.cs_source_actions a
+    WHERE a.at <= r.as_of AND a.customer_id IS NOT NULL;
+    GET DIAGNOSTICS n_act = ROW_COUNT;
+    UPDATE customer_score.score_runs s SET actions = n_act WHERE s.run_id = run;
+    ANALYZE pg_temp.cs_actions;
+    INSERT INTO pg_temp.cs_influence
+    SELECT i.customer_id, i.influence_value, i.influence_points
+    FROM customer_score.influence('SELECT * FROM pg_temp.cs_source_actions',
+             r.as_of, v.max_depth, v.depth_decay, v.max_gap, v.half_life) i;
 
+    -- referral value: the predicted CLV of customers whose first purchase or sign-up a customer sparked
+    INSERT INTO pg_temp.cs_referral
+    SELECT s.customer_id, sum(coalesce(l.predicted_clv, 0))
+    FROM (SELECT DISTINCT ON (a.customer_id) a.customer_id, a.sparked_by
+          FROM pg_temp.cs_actions a WHERE a.kind IN ('purchase', 'signup')
+          ORDER BY a.customer_id, a.at, a.id) f
+    JOIN pg_temp.cs_actions s ON s.id = f.sparked_by AND s.customer_id <> f.customer_id
+    LEFT JOIN pg_temp.cs_ltv l ON l.customer_id = f.customer_id
+    GROUP BY s.customer_id;
+
+    -- knowledge: actions others took after this customer's answers, reviews, posts, videos or talks
+    INSERT INTO pg_temp.cs_knowledge
+    SELECT s.customer_id, count(*)
+    FROM pg_temp.cs_actions a
+    JOIN pg_temp.cs_actions s ON s.id = a.sparked_by
+    WHERE s.kind IN ('answer', 'review', 'blog_post', 'video', 'talk')
+      AND a.customer_id <> s.customer_id AND a.at >= s.at AND a.at - s.at <= v.max_gap
+    GROUP BY s.customer_id;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_influence(bigint) IS
+    'Phase 2 of refresh: the actions up to as_of of customers who did not opt out (pg_temp.cs_actions), their influence (cs_influence), referral value (cs_referral, from the predicted CLV of phase 1) and knowledge (cs_knowledge); nothing when no component needs actions.';
+
+-- Phase 3, signals: the user's own components, averaged per customer, into pg_temp.cs_signals.
+CREATE FUNCTION customer_score.refresh_signals(run bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r        customer_score.score_runs;
+    v        customer_score.model_versions;
+    sig_rel  regclass;
+    sig_role regrole;
+BEGIN
+    r := customer_score.refresh_run(run);
+    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
     CREATE TEMP TABLE cs_signals (customer_id bigint, component text, value double precision) ON COMMIT DROP;
+    SELECT s.relation, s.configured_by INTO sig_rel, sig_role FROM customer_score.source_relation('signals', r.model) s;
     IF sig_rel IS NOT NULL THEN
         INSERT INTO pg_temp.cs_signals
         SELECT * FROM customer_score.read_as(sig_role, format($q$
             SELECT customer_id::bigint, component::text, avg(value)::double precision FROM %s
             WHERE customer_id IS NOT NULL AND component = ANY (%L::text[]) AND value IS NOT NULL
               AND value::double precision BETWEEN '-1e300' AND '1e300'
-            GROUP BY customer_id, component$q$, sig_rel, comps), run)
+            GROUP BY customer_id, component$q$, sig_rel, r.components), run)
             AS g(customer_id bigint, component text, value double precision);
     END IF;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_signals(bigint) IS
+    'Phase 3 of refresh: per customer the average value of each signal the model names (finite, within +-1e300), into pg_temp.cs_signals.';
 
-    -- the scored population: everyone with a transaction, an action or a signal.  In customer order,
-    -- which the joins below keep, so that the scores go into scores_history's index in key order
-    -- (in hash order, every row was a random descent of the index: 2 s more on a million customers).
-    PERFORM customer_score.refresh_progress(run, 'normalising and scoring', started);
+-- Phase 4, normalise and score: one raw value per component (components.raw_value, a signal by
+-- name), normalised within the population, weighted into the score; the run's scores_history rows.
+CREATE FUNCTION customer_score.refresh_normalise_and_score(run bigint) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r         customer_score.score_runs;
+    v         customer_score.model_versions;
+    mc        record;
+    raw_cols  text := '';
+    norm_cols text := '';
+    sig_joins text := '';
+    nexpr     text;
+    dirs      text[];
+    missings  text[];
+    n         integer;
+    n_customers bigint;
+BEGIN
+    r := customer_score.refresh_run(run);
+    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
+    n := array_length(r.components, 1);
+    -- the scored population: everyone with a transaction, an action or a signal.  In customer
+    -- order, which the joins below keep, so that the scores go into scores_history's index in key
+    -- order (in hash order, every row was a random descent of the index: 2 s more on a million customers).
+    PERFORM customer_score.refresh_progress(run, 'normalising and scoring', r.started_at);
     CREATE TEMP TABLE cs_population ON COMMIT DROP AS
     SELECT u.customer_id FROM (SELECT customer_id FROM pg_temp.cs_ltv
                                UNION SELECT customer_id FROM pg_temp.cs_actions
@@ -677,29 +901,24 @@ BEGIN
     ORDER BY u.customer_id;
 
     -- one raw column per component; NULL where the component is not observed
-    FOR k IN 1 .. n LOOP
-        c := comps[k];
-        expr := CASE c
-            WHEN 'predicted_clv' THEN 'l.predicted_clv'
-            WHEN 'historic_value' THEN 'l.total'
-            WHEN 'p_alive' THEN 'l.p_alive'
-            WHEN 'influence_value' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(i.influence_value, 0) END'
-            WHEN 'influence_points' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(i.influence_points, 0) END'
-            WHEN 'referral_value' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(rf.value, 0) END'
-            WHEN 'knowledge' THEN 'CASE WHEN act.customer_id IS NOT NULL THEN coalesce(kn.actions, 0)::double precision END'
-            ELSE format('s%s.value', k)
-        END;
-        IF c NOT IN (SELECT name FROM customer_score.components) THEN
-            sig_joins := sig_joins || format(' LEFT JOIN pg_temp.cs_signals s%s ON s%s.customer_id = p.customer_id AND s%s.component = %L',
-                                             k, k, k, c);
+    FOR mc IN
+        SELECT m.position AS k, m.component, m.direction, m.normalization, m.missing, bc.raw_value
+        FROM customer_score.model_components m
+        LEFT JOIN customer_score.components bc ON bc.name = m.component
+        WHERE m.model = r.model AND m.version = r.version ORDER BY m.position
+    LOOP
+        IF mc.raw_value IS NULL THEN
+            sig_joins := sig_joins || format(' LEFT JOIN pg_temp.cs_signals s%1$s ON s%1$s.customer_id = p.customer_id AND s%1$s.component = %2$L',
+                                             mc.k, mc.component);
         END IF;
-        raw_cols := raw_cols || format(', %s AS r%s', expr, k);
+        raw_cols := raw_cols || format(', %s AS r%s', coalesce(mc.raw_value, format('s%s.value', mc.k)), mc.k);
         -- normalised to 0..1 among the observed customers
-        nexpr := format('customer_score.normalized(r%s, %L) OVER ()', k, norms[k]);
-        IF dirs[k] = 'lower_is_better' THEN
+        nexpr := format('customer_score.normalized(r%s, %L) OVER ()', mc.k, mc.normalization);
+        IF mc.direction = 'lower_is_better' THEN
             nexpr := format('1 - (%s)', nexpr);
         END IF;
-        norm_cols := norm_cols || CASE WHEN k > 1 THEN ', ' ELSE '' END || nexpr;
+        norm_cols := norm_cols || CASE WHEN norm_cols <> '' THEN ', ' ELSE '' END || nexpr;
+        missings := missings || mc.missing;
     END LOOP;
 
     EXECUTE format($q$
@@ -739,12 +958,12 @@ BEGIN
         (SELECT string_agg(format('d.contribution[%s]', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
         -- contributions
         (SELECT string_agg(format('CASE WHEN c.nv%1$s IS NULL THEN round(0::numeric, 4) ELSE round((%2$s * c.w[%1$s] * c.nv%1$s / c.tw)::numeric, 4) END',
-                                  k, v.scale), ', ' ORDER BY k) FROM generate_series(1, n) k),
+                                  k, r.scale), ', ' ORDER BY k) FROM generate_series(1, n) k),
         -- tw: weights that count (a normalised value or a missing-data policy), ow: weights observed, aw: all
         (SELECT string_agg(format('CASE WHEN b.nv%1$s IS NOT NULL THEN b.w[%1$s] ELSE 0 END', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
         (SELECT string_agg(format('CASE WHEN b.observed[%1$s] THEN b.w[%1$s] ELSE 0 END', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
         (SELECT string_agg(format('b.w[%s]', k), ' + ' ORDER BY k) FROM generate_series(1, n) k),
-        weights,
+        r.weights,
         -- nv: the normalised value, or what the missing-data policy counts instead (NULL: left out)
         (SELECT string_agg(format('CASE WHEN x.observed[%1$s] THEN x.normalized[%1$s]%2$s END AS nv%1$s', k,
                                   CASE missings[k] WHEN 'neutral' THEN ' ELSE 0.5' WHEN 'zero' THEN ' ELSE 0.0' ELSE '' END), ', ' ORDER BY k)
@@ -753,11 +972,30 @@ BEGIN
         norm_cols,
         (SELECT string_agg(format('r%s IS NOT NULL', k), ', ') FROM generate_series(1, n) k));
     GET DIAGNOSTICS n_customers = ROW_COUNT;
+    RETURN n_customers;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_normalise_and_score(bigint) IS
+    'Phase 4 of refresh: per customer of the population (with a purchase history, an action or a signal) each component''s raw value (components.raw_value over the scratch tables of phases 1-3, a signal by name), normalised within the population, and the score from the weights, into scores_history for the run (not shown until refresh_store); returns the number of customers.';
 
-    UPDATE customer_score.score_runs r
-    SET status = 'done', finished_at = clock_timestamp(), customers = n_customers,
-        transactions = n_tx, actions = n_act, purchase_model = bg, spend_model = gg
-    WHERE r.run_id = run;
+-- Phase 5, store: the run done, so that the views show it.
+CREATE FUNCTION customer_score.refresh_store(run bigint, customers bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r customer_score.score_runs;
+    v customer_score.model_versions;
+BEGIN
+    r := customer_score.refresh_run(run);
+    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
+    IF customers = 0 THEN
+        RAISE EXCEPTION 'refresh of model %: no customer to score as of %', r.model, r.as_of
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The sources have no purchase, action or signal up to as_of. Nothing was stored: the previous run''s scores stay the ones shown.';
+    END IF;
+    UPDATE customer_score.score_runs s
+    SET status = 'done', finished_at = clock_timestamp(), customers = refresh_store.customers,
+        transactions = coalesce(s.transactions, 0), actions = coalesce(s.actions, 0)
+    WHERE s.run_id = run;
     -- the views' plans want statistics on score_runs, which a table of a few rows waits long
     -- for from autovacuum: take them the first time, if this role may
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c, pg_catalog.pg_database d
@@ -766,12 +1004,28 @@ BEGIN
                  AND (pg_catalog.pg_has_role(c.relowner, 'USAGE') OR pg_catalog.pg_has_role(d.datdba, 'USAGE'))) THEN
         ANALYZE customer_score.score_runs;
     END IF;
-    PERFORM customer_score.refresh_progress(run, format('done: %s customers scored', n_customers), started);
+    PERFORM customer_score.refresh_progress(run, format('done: %s customers scored', customers), r.started_at);
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_store(bigint, bigint) IS
+    'Phase 5 of refresh: marks the run done with its customer count, so that the views show its scores; refuses a run without customers (the previous scores stay shown).';
+
+CREATE FUNCTION customer_score.refresh(model text DEFAULT 'default', as_of timestamptz DEFAULT now())
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    run bigint;
+BEGIN
+    run := customer_score.refresh_begin(model, as_of);
+    PERFORM customer_score.refresh_lifetime_value(run);
+    PERFORM customer_score.refresh_influence(run);
+    PERFORM customer_score.refresh_signals(run);
+    PERFORM customer_score.refresh_store(run, customer_score.refresh_normalise_and_score(run));
     RETURN run;
 END
 $$;
 COMMENT ON FUNCTION customer_score.refresh(text, timestamptz) IS
-    'Score every customer with the latest published version of a model as of a time: fits BG/NBD and Gamma-Gamma on the transactions source, computes each component (influence from the actions source without opted-out customers, signals by name), normalises within the population, stores the scores with each component''s raw value, normalised value and contribution, and returns the run id. Progress goes to NOTICEs and application_name.';
+    'Score every customer with the latest published version of a model as of a time, in phases (refresh_begin, refresh_lifetime_value, refresh_influence, refresh_signals, refresh_normalise_and_score, refresh_store): fits BG/NBD and Gamma-Gamma on the model''s transactions source, computes each component (influence from the actions source without opted-out customers, signals by name), normalises within the population, stores the scores with each component''s raw value, normalised value and contribution, and returns the run id. Progress goes to NOTICEs and application_name; fits not used and an as_of beyond the data to WARNINGs.';
 -- @end refresh
 
 --------------------------------------------------------------------------
@@ -805,6 +1059,12 @@ INSERT INTO customer_score.reason_codes VALUES
     ('SIGNAL_HIGH', '*', 'lifts', 'A signal of the user''s own is high for this customer.'),
     ('SIGNAL_LOW', '*', 'holds_back', 'A signal of the user''s own is low for this customer.');
 
+-- @begin reason-codes-expected-purchases
+INSERT INTO customer_score.reason_codes VALUES
+    ('EXPECTED_PURCHASES_HIGH', 'expected_purchases', 'lifts', 'Expected to buy more often than most customers over the coming period.'),
+    ('EXPECTED_PURCHASES_LOW', 'expected_purchases', 'holds_back', 'Expected to buy less often than most customers over the coming period.');
+-- @end reason-codes-expected-purchases
+
 CREATE VIEW customer_score.latest_runs WITH (security_invoker = true) AS
 SELECT DISTINCT ON (r.model)
        r.run_id, r.model, r.version, r.as_of, r.started_at, r.finished_at, r.customers, r.transactions, r.actions,
@@ -822,12 +1082,17 @@ COMMENT ON VIEW customer_score.scores IS
     'The latest score of every customer under every model: the model version that made it, its as_of, the score (0 to the version''s scale) and the confidence (the share of the model''s weight that was observed for the customer).';
 COMMENT ON COLUMN customer_score.scores.confidence IS 'Share (0..1) of the model''s weight carried by components observed for this customer; lower when data such as actions is missing.';
 
+-- @begin score-explanation
 CREATE VIEW customer_score.score_explanation WITH (security_invoker = true) AS
 SELECT e.customer_id, e.model, e.version, e.as_of, e.position, e.component, e.raw_value, e.normalized,
        e.weight, e.weight_used, e.contribution,
        round(CASE WHEN e.score = 0 THEN 0::numeric ELSE e.contribution / e.score END, 4) AS share,
        e.observed, e.normalization, e.direction, e.missing,
        CASE
+           WHEN e.observed AND e.component = 'predicted_clv' AND e.clv_basis = 'expected_purchases' THEN
+               format('predicted_clv by expected purchases (no spend data or no usable spend model in this run, so customers rank by predicted activity): %s expected purchases, %s %s: normalised %s x weight used %s x scale %s = %s points',
+                      round(e.raw_value::numeric, 4), e.normalization, replace(e.direction, '_', ' '), round(e.normalized::numeric, 4),
+                      round(e.weight_used::numeric, 4), e.scale, e.contribution)
            WHEN e.observed THEN format('%s of %s, %s %s: normalised %s x weight used %s x scale %s = %s points',
                                        e.component, round(e.raw_value::numeric, 4), e.normalization,
                                        replace(e.direction, '_', ' '), round(e.normalized::numeric, 4),
@@ -838,7 +1103,7 @@ SELECT e.customer_id, e.model, e.version, e.as_of, e.position, e.component, e.ra
        END AS explanation
 FROM (
     SELECT h.customer_id, r.model, r.version, r.as_of, u.position::integer AS position, u.component,
-           u.raw_value, u.normalized, u.weight, u.contribution, u.observed, h.score, sr.scale,
+           u.raw_value, u.normalized, u.weight, u.contribution, u.observed, h.score, sr.scale, sr.clv_basis,
            mc.normalization, mc.direction, mc.missing,
            CASE WHEN u.observed OR mc.missing <> 'renormalize'
                 THEN u.weight / sum(u.weight) FILTER (WHERE u.observed OR mc.missing <> 'renormalize')
@@ -857,6 +1122,7 @@ COMMENT ON VIEW customer_score.score_explanation IS
     'How every latest score was derived, one row per customer and component: the raw value, its normalised value (0..1), the model weight and the weight actually used (renormalised over what was observed), the contribution in score points (contributions add up to the score exactly), its share of the score, whether it was observed, and a sentence.';
 COMMENT ON COLUMN customer_score.score_explanation.weight_used IS 'The component''s weight divided by the sum of the weights counted for this customer: what it counted for after renormalisation; 0 when left out.';
 COMMENT ON COLUMN customer_score.score_explanation.contribution IS 'Score points from this component: scale x weight_used x normalized, rounded to 4 decimals; they sum to the score.';
+-- @end score-explanation
 
 CREATE VIEW customer_score.score_reasons WITH (security_invoker = true) AS
 SELECT x.customer_id, x.model, x.version, x.rank::integer AS rank, x.code, x.effect, x.component,

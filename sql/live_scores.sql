@@ -31,7 +31,7 @@ INSERT INTO live_tx (customer_id, at, amount) VALUES
   (2, '2024-01-20 10:00', 12),
   (3, NULL, 5),                    -- NULL at
   (NULL, '2024-01-05', 5),         -- NULL customer
-  (4, '2024-01-05', NULL),         -- NULL amount
+  (4, '2024-01-05', NULL),         -- NULL amount: counted as 0
   (5, 'infinity', 1),              -- infinite at
   (6, '2024-02-29 23:59:59', 0);   -- a zero amount is a purchase
 SELECT * FROM pg_temp.days();

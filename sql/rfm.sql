@@ -15,8 +15,8 @@ INSERT INTO tx VALUES
   (2, '2024-01-10 10:00', 7),    -- a single purchase
   (3, '2024-01-31 23:59', 3),    -- bought on the as_of day
   (4, '2024-03-01', 1),          -- only after as_of: no summary
-  (5, NULL, 5),                  -- NULL rows are skipped
-  (5, '2024-01-20', NULL);
+  (5, NULL, 5),                  -- no time: not counted
+  (5, '2024-01-20', NULL);       -- a NULL amount: a purchase of value 0
 
 SELECT customer_id, (r).frequency, (r).recency, round((r).t::numeric, 6) AS t, (r).monetary, (r).total,
        (r).purchases, (r).first_at, (r).last_at

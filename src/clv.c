@@ -19,19 +19,11 @@
 
 #define CLV_MAX_STEPS 100000
 
-PG_FUNCTION_INFO_V1(clv_bgnbd_gamma_gamma);
-Datum
-clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
+/* The discounted value of the expected purchases over the horizon, step by step. */
+static double
+clv_value(const BgnbdModel *purchases, const GammaGammaModel *spend_model, int32 frequency,
+		  double recency, double t, double monetary, double horizon, double discount_rate, double step)
 {
-	BgnbdModel *purchases = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
-	GammaGammaModel *spend_model = DatumGetGammaGammaModel(PG_GETARG_DATUM(1));
-	int32		frequency = PG_GETARG_INT32(2);
-	double		recency = PG_GETARG_FLOAT8(3);
-	double		t = PG_GETARG_FLOAT8(4);
-	double		monetary = PG_GETARG_FLOAT8(5);
-	double		horizon = PG_GETARG_FLOAT8(6);
-	double		discount_rate = PG_GETARG_FLOAT8(7);
-	double		step = PG_GETARG_FLOAT8(8);
 	double		spend,
 				steps,
 				value = 0,
@@ -63,5 +55,44 @@ clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 		value += (expected - previous) * spend / pow(1.0 + discount_rate, tk / step);
 		previous = expected;
 	}
-	PG_RETURN_FLOAT8(cs_check_result("clv", value));
+	return cs_check_result("clv", value);
+}
+
+PG_FUNCTION_INFO_V1(clv_bgnbd_gamma_gamma);
+Datum
+clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(clv_value(DatumGetBgnbdModel(PG_GETARG_DATUM(0)), DatumGetGammaGammaModel(PG_GETARG_DATUM(1)),
+							   PG_GETARG_INT32(2), PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), PG_GETARG_FLOAT8(5),
+							   PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)));
+}
+
+/*
+ * predicted_clv: clv under the purchase rule (purchase_rule.h), what refresh and live_scores
+ * both show.  NULL without a purchase or spend model, or where the spend model has no finite
+ * expected spend for the customer (p * frequency + q <= 1); 0 for a repeat customer whose
+ * repeat purchases net to nothing (monetary 0: all refunded, or data without spend).
+ */
+PG_FUNCTION_INFO_V1(predicted_clv);
+Datum
+predicted_clv(PG_FUNCTION_ARGS)
+{
+	GammaGammaModel *spend_model;
+	int32		frequency;
+	double		monetary;
+
+	for (int i = 0; i < 9; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	spend_model = DatumGetGammaGammaModel(PG_GETARG_DATUM(1));
+	frequency = PG_GETARG_INT32(2);
+	monetary = PG_GETARG_FLOAT8(5);
+	cs_check_history(frequency, PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4));
+	if (!(spend_model->p * frequency + spend_model->q - 1 > 0))
+		PG_RETURN_NULL();
+	if (frequency > 0 && monetary <= 0)
+		PG_RETURN_FLOAT8(0.0);
+	PG_RETURN_FLOAT8(clv_value(DatumGetBgnbdModel(PG_GETARG_DATUM(0)), spend_model, frequency,
+							   PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), monetary,
+							   PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)));
 }

@@ -1,6 +1,6 @@
 /*
  * live_days.c — the live-score trigger (SQL: customer_score.track_transactions())
- * and the local wall clock it counts days on (customer_score.live_local_time).
+ * and the wall clock of live_local_time (days: local_day.h).
  *
  * customer_score.live_customers holds one row per customer of the tracked
  * transactions table: the customer's purchase days packed in one
@@ -34,8 +34,11 @@
  * within a statement.  A customer's row emptied by this statement is locked by
  * it until commit, so the delete that follows cannot race with another writer.
  *
- * A row is counted when customer_id, at and amount are all non-NULL and at
- * and amount are finite; recount_live_days applies the same rule in SQL.
+ * A row is counted when customer_id and at are non-NULL and at and amount
+ * finite; a NULL amount counts as 0 (the purchase rule, purchase_rule.h;
+ * 0.1.0's track_transactions_trigger skips it).  recount_live_days applies
+ * the same rule in SQL; which days are purchase occasions is decided when
+ * the days are read (purchase_days_history).
  * Days of a timestamptz column are taken in the time zone given to the
  * trigger (the session TimeZone when tracking started), never the writer's,
  * so writers in different time zones add and subtract on the same days.
@@ -74,6 +77,8 @@
 #include "utils/tuplestore.h"
 
 #include "interrupts.h"
+#include "local_day.h"
+#include "purchase_rule.h"
 #include "purchase_days.h"
 
 /* statements with at most this many transition rows are sorted in memory */
@@ -106,43 +111,6 @@ live_zone(const char *name)
 	return zone;
 }
 
-/* The instant ts on the wall clock of zone (NULL: ts is a wall-clock time already). */
-static void
-live_wall_clock(Timestamp ts, pg_tz *zone, struct pg_tm *tm, fsec_t *fsec)
-{
-	int			offset;
-
-	if (timestamp2tm(ts, zone ? &offset : NULL, tm, fsec, NULL, zone) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-}
-
-/*
- * The calendar day of ts on the wall clock of zone (NULL: as written).  A zone
- * with one fixed offset (UTC, most servers) costs an addition and a division;
- * the others ask the time zone library, as live_local_time does.
- */
-static DateADT
-live_day(Timestamp ts, pg_tz *zone, bool fixed, int64 offset_usecs)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-
-	if (fixed)
-	{
-		int64		local = ts + offset_usecs;
-		int64		day = local / USECS_PER_DAY;
-
-		if (local < 0 && day * USECS_PER_DAY != local)
-			day--;				/* floor, not truncation, before 2000 */
-		if (day >= PG_INT32_MIN && day <= PG_INT32_MAX)
-			return (DateADT) day;
-	}
-	live_wall_clock(ts, zone, &tm, &fsec);
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
-}
-
 /* live_local_time(at timestamptz, time_zone text) -> timestamp: at on the wall clock of time_zone */
 PG_FUNCTION_INFO_V1(live_local_time);
 Datum
@@ -150,17 +118,16 @@ live_local_time(PG_FUNCTION_ARGS)
 {
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(0);
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	pg_tz	   *zone = live_zone(name);
-	struct pg_tm tm;
-	fsec_t		fsec;
+	CsZone		zone;
 	Timestamp	result;
 
 	if (TIMESTAMP_NOT_FINITE(at))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("live_local_time needs a finite timestamp")));
-	live_wall_clock(at, zone, &tm, &fsec);
-	if (tm2timestamp(&tm, fsec, NULL, &result) != 0 || !IS_VALID_TIMESTAMP(result))
+	cs_zone_init(&zone, live_zone(name));
+	result = cs_local_usecs(at, &zone);
+	if (!IS_VALID_TIMESTAMP(result))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
@@ -188,9 +155,8 @@ typedef struct LiveColumns
 	Oid			at_type;
 	Oid			amount_type;
 	LiveAtKind	at_kind;
-	pg_tz	   *zone;			/* for LIVE_AT_TIMESTAMPTZ */
-	bool		zone_fixed;		/* one offset at all times (or no zone) ... */
-	int64		zone_offset;	/* ... of this many microseconds east of UTC */
+	CsZone		zone;			/* the tracking time zone (LIVE_AT_TIMESTAMPTZ) or none */
+	bool		purchase_rule;	/* purchase_rule.h: a NULL amount counts (0.1.0: skipped) */
 } LiveColumns;
 
 /*
@@ -284,16 +250,7 @@ live_columns(TriggerData *trigdata, LiveColumns *cols)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("customer_score.track_transactions(): unknown kind of at \"%s\"", kind)));
-	cols->zone = cols->at_kind == LIVE_AT_TIMESTAMPTZ ? live_zone(trigger->tgargs[0]) : NULL;
-	cols->zone_fixed = true;
-	cols->zone_offset = 0;
-	if (cols->zone != NULL)
-	{
-		long		gmtoff;
-
-		cols->zone_fixed = pg_get_timezone_offset(cols->zone, &gmtoff);
-		cols->zone_offset = cols->zone_fixed ? (int64) gmtoff * USECS_PER_SEC : 0;
-	}
+	cs_zone_init(&cols->zone, cols->at_kind == LIVE_AT_TIMESTAMPTZ ? live_zone(trigger->tgargs[0]) : NULL);
 
 	cols->customer_id = live_find_column(rel, "customer_id", &column_cache[0], &cols->customer_type);
 	cols->at = live_find_column(rel, "at", &column_cache[1], &cols->at_type);
@@ -362,13 +319,15 @@ live_row_delta(TupleTableSlot *slot, const LiveColumns *cols, int sign, LiveDelt
 
 		if (TIMESTAMP_NOT_FINITE(ts))
 			return false;
-		delta->day = live_day(ts, cols->zone, cols->zone_fixed, cols->zone_offset);
+		delta->day = cs_local_day(ts, &cols->zone);
 	}
 
 	value = slot_getattr(slot, cols->amount, &isnull);
-	if (isnull)
+	if (isnull && !cols->purchase_rule)
 		return false;
-	switch (cols->amount_type)
+	if (isnull)
+		amount = int64_to_numeric(CS_AMOUNT_IF_NULL);
+	else switch (cols->amount_type)
 	{
 		case INT2OID:
 			amount = int64_to_numeric(DatumGetInt16(value));
@@ -846,9 +805,9 @@ live_check_privileges(TriggerData *trigdata, AclMode needed)
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 }
 
-PG_FUNCTION_INFO_V1(track_transactions_trigger);
-Datum
-track_transactions_trigger(PG_FUNCTION_ARGS)
+/* The trigger's work for one statement; purchase_rule as in LiveColumns. */
+static Datum
+live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event;
@@ -879,6 +838,7 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 
 	/* the arguments first: a trigger attached by hand must not even truncate the state */
 	live_columns(trigdata, &cols);
+	cols.purchase_rule = purchase_rule;
 	live_check_privileges(trigdata, TRIGGER_FIRED_BY_INSERT(event) ? ACL_SELECT | ACL_INSERT | ACL_UPDATE :
 						  TRIGGER_FIRED_BY_TRUNCATE(event) ? ACL_DELETE :
 						  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE);
@@ -971,4 +931,20 @@ track_transactions_trigger(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/* 0.1.0's trigger function: rows with a NULL amount are not counted */
+PG_FUNCTION_INFO_V1(track_transactions_trigger);
+Datum
+track_transactions_trigger(PG_FUNCTION_ARGS)
+{
+	return live_trigger(fcinfo, false);
+}
+
+/* The trigger function of the purchase rule (0.2.0): a NULL amount is a purchase of value 0. */
+PG_FUNCTION_INFO_V1(track_transactions_trigger_rule);
+Datum
+track_transactions_trigger_rule(PG_FUNCTION_ARGS)
+{
+	return live_trigger(fcinfo, true);
 }

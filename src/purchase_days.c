@@ -26,6 +26,7 @@
 
 #include "interrupts.h"
 #include "purchase_days.h"
+#include "purchase_rule.h"
 
 /* ---------------------------------------------------------------------
  * Reading and building values
@@ -876,5 +877,63 @@ purchase_days_summary(PG_FUNCTION_ARGS)
 		values[4] = NumericGetDatum(total);
 		values[5] = Int64GetDatum(row_sum);
 	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * purchase_days_history(days, until) -> (frequency integer, first_day date,
+ * last_day date, monetary double precision, total numeric, purchases bigint):
+ * the purchase history of the days up to until under the purchase rule
+ * (purchase_rule.h): refund days (amounts netting below 0) are no occasion
+ * and net against the occasion before them.  NULL when there is no occasion
+ * up to until.  What live_scores reads per customer.
+ */
+PG_FUNCTION_INFO_V1(purchase_days_history);
+Datum
+purchase_days_history(PG_FUNCTION_ARGS)
+{
+	PurchaseDays *p = purchase_days_check(PG_GETARG_PURCHASE_DAYS(0));
+	DateADT		until = PG_GETARG_DATEADT(1);
+	PurchaseDaysReader reader;
+	TupleDesc	desc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+	CsOccasions occasions = CS_OCCASIONS_INIT;
+	int64		row_sum = 0;
+	Numeric		zero = int64_to_numeric(0),
+				total = zero,
+				repeat = zero,
+				scratch = NULL;
+	Size		capacity = 0;
+	double		monetary;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "purchase_days_history must return a row type");
+	purchase_days_reader_init(&reader, p);
+	while (purchase_days_read(&reader) && reader.day <= until)
+	{
+		Numeric		amount = purchase_days_amount(&reader, &scratch, &capacity);
+		bool		refund_day = DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(amount),
+																   NumericGetDatum(zero))) < 0;
+
+		if (cs_occasions_add(&occasions, reader.day, refund_day))
+			repeat = numeric_add_opt_error(repeat, amount, NULL);
+		total = numeric_add_opt_error(total, amount, NULL);
+		row_sum = purchase_days_add_rows(row_sum, reader.rows);
+	}
+	if (occasions.count == 0)
+		PG_RETURN_NULL();
+	monetary = cs_occasions_monetary(&occasions,
+									 DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(repeat))));
+	if (monetary > 0)			/* the same mean, divided exactly before rounding to double */
+		monetary = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+													  DirectFunctionCall2(numeric_div, NumericGetDatum(repeat),
+																		  NumericGetDatum(int64_to_numeric(occasions.count - 1)))));
+	values[0] = Int32GetDatum(occasions.count - 1);
+	values[1] = DateADTGetDatum(occasions.first_day);
+	values[2] = DateADTGetDatum(occasions.last_day);
+	values[3] = Float8GetDatum(monetary);
+	values[4] = NumericGetDatum(total);
+	values[5] = Int64GetDatum(row_sum);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

@@ -3,11 +3,14 @@
  * frequency, recency, t and monetary value in the conventions of the
  * buy-till-you-die literature (Fader, Hardie & Lee 2005).
  *
- * Purchases on the same calendar day (in the session's TimeZone) form one
- * purchase occasion.  frequency = repeat occasions; recency = first to last
- * occasion; t = first occasion to as_of; both in the caller's unit;
- * monetary = mean value of the repeat occasions (0 without any); rows after
- * as_of are ignored.
+ * Rows become purchase occasions by the purchase rule (purchase_rule.h):
+ * the rows of one calendar day (session TimeZone, local_day.h) add up, a day
+ * netting below 0 is a refund day and no occasion, a NULL amount counts as 0.
+ * frequency = repeat occasions; recency = first to last occasion; t = first
+ * occasion to as_of; both in the caller's unit; monetary = mean value of the
+ * repeat occasions (0 without any); rows after as_of are ignored.  0.1.0's
+ * entry points (rfm_transfn, rfm_finalfn, ...) keep 0.1.0's rule: every day
+ * an occasion, rows with a NULL amount skipped.
  *
  * State type rfm_state (a varlena):
  *   vl_len_, version (RFM_VERSION), flags (RFM_SORTED), reserved
@@ -40,6 +43,8 @@
 #include "utils/timestamp.h"
 
 #include "interrupts.h"
+#include "local_day.h"
+#include "purchase_rule.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -82,48 +87,9 @@ rfm_capacity(const RfmState *state)
 }
 
 /* ---------------------------------------------------------------------
- * Local calendar days
+ * Time units
  * ---------------------------------------------------------------------
  */
-
-/*
- * The instant ts on the session's local wall clock, in microseconds.  Most
- * servers run in a zone with one fixed offset (UTC): that case costs an
- * addition; zones with daylight saving time ask the time zone library.
- */
-static int64
-local_usecs(TimestampTz ts)
-{
-	static const pg_tz *cached_zone = NULL;
-	static bool cached_fixed = false;
-	static long cached_gmtoff = 0;
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
-
-	if (cached_zone != session_timezone)
-	{
-		cached_fixed = pg_get_timezone_offset(session_timezone, &cached_gmtoff);
-		cached_zone = session_timezone;
-	}
-	if (cached_fixed)
-		return ts + (int64) cached_gmtoff * USECS_PER_SEC;
-	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	return ts - (int64) tz * USECS_PER_SEC;
-}
-
-static inline int32
-local_day(int64 local)
-{
-	int64		day = local / USECS_PER_DAY;
-
-	if (local < 0 && day * USECS_PER_DAY != local)
-		day--;					/* floor, not truncation, before 2000 */
-	return (int32) day;
-}
 
 /* Seconds in an interval, with EXTRACT(epoch)'s conventions: 30-day months, 365.25-day years. */
 static double
@@ -228,8 +194,12 @@ rfm_check_same_window(const RfmState *state, TimestampTz as_of, double unit_seco
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Adds one row.  With the purchase rule (purchase_rule.h) a NULL amount is a purchase of unknown
+ * value, counted with CS_AMOUNT_IF_NULL; 0.1.0's entry points skip such a row.
+ */
 static Datum
-rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
+rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule)
 {
 	RfmState   *state = PG_ARGISNULL(0) ? NULL : (RfmState *) PG_GETARG_POINTER(0);
 	TimestampTz at,
@@ -239,12 +209,12 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	RfmOccasion *occasion;
 
 	CS_REQUIRE_AGG_CONTEXT(fcinfo, "rfm_transfn");
-	/* a row with a NULL is skipped, as in every SQL aggregate */
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || unit == NULL)
+	/* a row without a time (or without as_of or unit) is not counted */
+	if (PG_ARGISNULL(1) || (PG_ARGISNULL(2) && !purchase_rule) || PG_ARGISNULL(3) || unit == NULL)
 		goto done;
 
 	at = PG_GETARG_TIMESTAMPTZ(1);
-	amount = PG_GETARG_FLOAT8(2);
+	amount = PG_ARGISNULL(2) ? CS_AMOUNT_IF_NULL : PG_GETARG_FLOAT8(2);
 	as_of = PG_GETARG_TIMESTAMPTZ(3);
 	unit_seconds = interval_seconds(unit);
 
@@ -276,13 +246,13 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	{
 		state = rfm_alloc(RFM_INITIAL_CAPACITY);
 		state->as_of = as_of;
-		state->as_of_local = local_usecs(as_of);
+		state->as_of_local = cs_local_usecs(as_of, cs_session_zone());
 		state->unit_seconds = unit_seconds;
 	}
 	if (state->used == rfm_capacity(state))
 		state = rfm_grow(state, rfm_capacity(state) * 2);
 	occasion = &state->occasions[state->used++];
-	occasion->day = local_day(local_usecs(at));
+	occasion->day = cs_local_day(at, cs_session_zone());
 	occasion->reserved = 0;
 	occasion->amount = amount;
 	if (state->used > 1 && occasion_cmp(occasion, occasion - 1) < 0)
@@ -297,20 +267,36 @@ done:
 	PG_RETURN_POINTER(state);
 }
 
+static const Interval one_day = {.time = 0,.day = 1,.month = 0};
+
+/* 0.1.0's transition functions: rows with a NULL amount skipped */
 PG_FUNCTION_INFO_V1(rfm_transfn);
 Datum
 rfm_transfn(PG_FUNCTION_ARGS)
 {
-	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4));
+	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), false);
 }
 
 PG_FUNCTION_INFO_V1(rfm_transfn_days);
 Datum
 rfm_transfn_days(PG_FUNCTION_ARGS)
 {
-	static const Interval one_day = {.time = 0,.day = 1,.month = 0};
+	return rfm_transition(fcinfo, &one_day, false);
+}
 
-	return rfm_transition(fcinfo, &one_day);
+/* The transition functions of the purchase rule (0.2.0): a NULL amount is a purchase. */
+PG_FUNCTION_INFO_V1(rfm_transfn_rule);
+Datum
+rfm_transfn_rule(PG_FUNCTION_ARGS)
+{
+	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), true);
+}
+
+PG_FUNCTION_INFO_V1(rfm_transfn_days_rule);
+Datum
+rfm_transfn_days_rule(PG_FUNCTION_ARGS)
+{
+	return rfm_transition(fcinfo, &one_day, true);
 }
 
 PG_FUNCTION_INFO_V1(rfm_combinefn);
@@ -344,21 +330,55 @@ rfm_combinefn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* The summary as customer_score.rfm_summary. */
-PG_FUNCTION_INFO_V1(rfm_finalfn);
-Datum
-rfm_finalfn(PG_FUNCTION_ARGS)
+/*
+ * Occasions and value of sorted rows.  purchase_rule: the rule of purchase_rule.h (refund days
+ * are no occasion, monetary never negative); otherwise 0.1.0's (every day is an occasion).  The
+ * row amounts are summed one by one in the canonical order, so without refunds both give the same
+ * bits.
+ */
+static void
+rfm_occasions(const RfmState *state, bool purchase_rule, CsOccasions *occasions,
+			  double *total, double *repeat_value)
+{
+	int32		day_start = 0;
+
+	*total = 0;
+	*repeat_value = 0;
+	while (day_start < state->used)
+	{
+		int32		day = state->occasions[day_start].day;
+		int32		day_end = day_start;
+		double		day_sum = 0;
+
+		while (day_end < state->used && state->occasions[day_end].day == day)
+		{
+			if ((day_end & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			day_sum += state->occasions[day_end++].amount;
+		}
+		if (cs_occasions_add(occasions, day, purchase_rule && day_sum < 0))
+			for (int32 i = day_start; i < day_end; i++)
+				*repeat_value += state->occasions[i].amount;
+		for (int32 i = day_start; i < day_end; i++)
+			*total += state->occasions[i].amount;
+		day_start = day_end;
+	}
+	cs_check_result("the total of the amounts", *total);
+	cs_check_result("the value of the repeat purchases", *repeat_value);
+}
+
+/* The summary as customer_score.rfm_summary (NULL without a purchase occasion). */
+static Datum
+rfm_final(FunctionCallInfo fcinfo, bool purchase_rule)
 {
 	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	RfmState   *state;
 	Datum		values[8];
 	bool		nulls[8] = {false};
-	double		repeat_value = 0,
-				total = 0;
-	int32		first_day,
-				last_day,
-				as_of_day,
-				occasions = 0;
+	CsOccasions occasions = CS_OCCASIONS_INIT;
+	double		repeat_value,
+				total;
+	int32		as_of_day;
 	int64		as_of_rest;
 
 	if (PG_ARGISNULL(0))
@@ -366,6 +386,9 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 	/* the final function must not change the state: sort a copy */
 	state = rfm_sorted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
 	if (state->used == 0)
+		PG_RETURN_NULL();
+	rfm_occasions(state, purchase_rule, &occasions, &total, &repeat_value);
+	if (occasions.count == 0)
 		PG_RETURN_NULL();
 
 	if (tupdesc == NULL)
@@ -380,40 +403,41 @@ rfm_finalfn(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
-	/* sum rows into purchase occasions, one per calendar day */
-	for (int32 i = 0; i < state->used; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		total += state->occasions[i].amount;
-		if (i == 0 || state->occasions[i].day != state->occasions[i - 1].day)
-			occasions++;
-		if (occasions > 1)
-			repeat_value += state->occasions[i].amount;
-	}
-	cs_check_result("the total of the amounts", total);
-	cs_check_result("the value of the repeat purchases", repeat_value);
-	first_day = state->occasions[0].day;
-	last_day = state->occasions[state->used - 1].day;
-
 	/*
 	 * t in whole days and the rest: as_of_local - first_day * USECS_PER_DAY in one int64
 	 * overflows when the timestamps span most of PostgreSQL's range (4713 BC to 294276 AD).
 	 * Exact, as before, whenever the span fits in a double's 53 bits (285 years).
 	 */
-	as_of_day = local_day(state->as_of_local);
+	as_of_day = cs_day_of_local(state->as_of_local);
 	as_of_rest = state->as_of_local - (int64) as_of_day * USECS_PER_DAY;
 
-	values[0] = Int32GetDatum(occasions - 1);
-	values[1] = Float8GetDatum((double) (last_day - first_day) * SECS_PER_DAY / state->unit_seconds);
-	values[2] = Float8GetDatum(((double) ((int64) as_of_day - first_day) * USECS_PER_DAY + (double) as_of_rest)
+	values[0] = Int32GetDatum(occasions.count - 1);
+	values[1] = Float8GetDatum((double) (occasions.last_day - occasions.first_day) * SECS_PER_DAY / state->unit_seconds);
+	values[2] = Float8GetDatum(((double) ((int64) as_of_day - occasions.first_day) * USECS_PER_DAY + (double) as_of_rest)
 							   / USECS_PER_SEC / state->unit_seconds);
-	values[3] = Float8GetDatum(occasions > 1 ? repeat_value / (occasions - 1) : 0.0);
+	values[3] = Float8GetDatum(purchase_rule ? cs_occasions_monetary(&occasions, repeat_value) :
+							   occasions.count > 1 ? repeat_value / (occasions.count - 1) : 0.0);
 	values[4] = Float8GetDatum(total);
 	values[5] = Int32GetDatum((int32) state->rows);
 	values[6] = TimestampTzGetDatum(state->first_at);
 	values[7] = TimestampTzGetDatum(state->last_at);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* 0.1.0's final function: every day an occasion, monetary as summed */
+PG_FUNCTION_INFO_V1(rfm_finalfn);
+Datum
+rfm_finalfn(PG_FUNCTION_ARGS)
+{
+	return rfm_final(fcinfo, false);
+}
+
+/* The final function of the purchase rule (0.2.0). */
+PG_FUNCTION_INFO_V1(rfm_finalfn_rule);
+Datum
+rfm_finalfn_rule(PG_FUNCTION_ARGS)
+{
+	return rfm_final(fcinfo, true);
 }
 
 /* ---------------------------------------------------------------------
@@ -445,8 +469,8 @@ rfm_state_is_consistent(const RfmState *state)
 		state->as_of_local < state->as_of - USECS_PER_DAY ||
 		state->as_of_local > state->as_of + USECS_PER_DAY)
 		return false;
-	min_day = local_day(state->first_at) - 1;
-	max_day = local_day(state->last_at) + 1;
+	min_day = cs_day_of_local(state->first_at) - 1;
+	max_day = cs_day_of_local(state->last_at) + 1;
 	for (int32 i = 0; i < state->used; i++)
 		if (state->occasions[i].day < min_day || state->occasions[i].day > max_day)
 			return false;

@@ -32,6 +32,8 @@ CREATE TABLE fixture.apparel_tx (id int, day date, price float8);
 CREATE TABLE fixture.apparel2020_tx (id int, day date, price float8);
 -- lifetimes simulated transactions.
 CREATE TABLE fixture.example_tx (at timestamp, id int);
+-- BTYDplus online grocery event log: no spend.
+CREATE TABLE fixture.grocery_tx (customer_id int, day date);
 SQL
 
 if ! data=$(shared_data_dir); then
@@ -59,9 +61,10 @@ load cdnow_summary_tx cdnow_customers_summary_with_transactions.csv 'NR > 1'
 load apparel_tx       apparelTrans.csv                              'NR > 1'
 load apparel2020_tx   apparelTrans_2020.csv                         'NR > 1'
 load example_tx       example_transactions.csv                      'NR > 1'
+load grocery_tx       groceryElog.csv                               'NR > 1'
 
 psql_db -c 'ANALYZE fixture.cdnow_sample, fixture.cdnow_master, fixture.cdnow_summary,
-  fixture.cdnow_summary_tx, fixture.apparel_tx, fixture.apparel2020_tx, fixture.example_tx'
+  fixture.cdnow_summary_tx, fixture.apparel_tx, fixture.apparel2020_tx, fixture.example_tx, fixture.grocery_tx'
 
 # Row counts from ../shared/data/README.md: a mismatch means a broken file or conversion.
 bad=$(psql_db -At -F ' ' <<'SQL'
@@ -72,7 +75,8 @@ SELECT t, n, expected FROM (VALUES
   ('cdnow_summary_tx', (SELECT count(*) FROM fixture.cdnow_summary_tx),  2357),
   ('apparel_tx',       (SELECT count(*) FROM fixture.apparel_tx),        3187),
   ('apparel2020_tx',   (SELECT count(*) FROM fixture.apparel2020_tx),    2353),
-  ('example_tx',       (SELECT count(*) FROM fixture.example_tx),       15273)
+  ('example_tx',       (SELECT count(*) FROM fixture.example_tx),       15273),
+  ('grocery_tx',       (SELECT count(*) FROM fixture.grocery_tx),       10483)
 ) AS c(t, n, expected) WHERE n <> expected
 SQL
 )

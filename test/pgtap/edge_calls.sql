@@ -34,6 +34,7 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
       WHEN 'interval'::regtype THEN quote_literal('7 days')
       WHEN 'regclass'::regtype THEN quote_literal('pg_catalog.pg_class')
       WHEN 'regrole'::regtype THEN quote_literal('postgres')
+      WHEN 'jsonb'::regtype THEN quote_literal('{"r": 0.243, "converged": true}')
       WHEN 'oid'::regtype THEN '1259'
       WHEN 'customer_score.bgnbd'::regtype THEN quote_literal('(r=0.243,alpha=4.414,a=0.793,b=2.426)')
       WHEN 'customer_score.gamma_gamma'::regtype THEN quote_literal('(p=6.25,q=3.74,v=15.44)')
@@ -71,6 +72,7 @@ CREATE FUNCTION pg_temp.edges(argtype regtype) RETURNS SETOF text LANGUAGE sql A
     WHEN 'regclass'::regtype THEN ARRAY['NULL', '''pg_catalog.pg_class''']
     WHEN 'regrole'::regtype THEN ARRAY['NULL', '''pg_database_owner''']
     WHEN 'oid'::regtype THEN ARRAY['NULL', '0', '4294967295']
+    WHEN 'jsonb'::regtype THEN ARRAY['NULL', '''{}''', '''{"r": 0}''', '''{"r": -1e308, "converged": null}''', '''[1]''']
     WHEN 'customer_score.bgnbd'::regtype THEN ARRAY['NULL', '''(r=1e-300,alpha=1e300,a=1e-300,b=1e300)''',
                                            '''(r=1e300,alpha=1e-300,a=1e300,b=1e-300)''', '''(r=1,alpha=1,a=1,b=1)''']
     WHEN 'customer_score.gamma_gamma'::regtype THEN ARRAY['NULL', '''(p=1e-300,q=1e-300,v=1e300)''',

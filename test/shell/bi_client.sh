@@ -47,7 +47,9 @@ SELECT 100 + g, 1 + (g * 7) % 60, 1 + g % 15, '2024-01-10'::timestamptz + (g % 1
 FROM generate_series(1, 45) g;
 SELECT customer_score.set_source('transactions', 'crm.tx');
 SELECT customer_score.set_source('actions', 'crm.actions');
--- two refreshes, so that score_changes has rows
+-- two refreshes, so that score_changes has rows (the fits on these few customers are
+-- degenerate: their WARNINGs are not what this test is about)
+SET client_min_messages = error;
 SELECT customer_score.refresh('default', '2024-06-30') > 0;
 SELECT customer_score.refresh('default', '2024-09-30') > 0;
 SQL
