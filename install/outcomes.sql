@@ -447,7 +447,8 @@ BEGIN
     UPDATE customer_score.model_versions d
     SET scale = s.scale, time_unit = s.time_unit, horizon = s.horizon, clv_step = s.clv_step,
         discount_rate = s.discount_rate, max_depth = s.max_depth, depth_decay = s.depth_decay,
-        max_gap = s.max_gap, half_life = s.half_life
+        max_gap = s.max_gap, half_life = s.half_life, use_unconverged_fits = s.use_unconverged_fits,
+        tier_names = s.tier_names, tier_floors = s.tier_floors
     FROM customer_score.model_versions s
     WHERE s.model = b.model AND s.version = b.version AND d.model = b.model AND d.version = created;
     DELETE FROM customer_score.model_components mc WHERE mc.model = b.model AND mc.version = created;

@@ -93,6 +93,31 @@ CREATE TABLE customer_score.models (
 );
 COMMENT ON TABLE customer_score.models IS 'Score models by name; each has numbered versions (model_versions).';
 
+-- @begin tiers
+-- Tiers are a presentation of the score, not a second score: named bands of a model version
+-- (for example A from 800, B from 500, C from 0) that the scores view shows beside the score.
+CREATE FUNCTION customer_score.tiers_valid(names text[], floors numeric[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT names IS NULL AND floors IS NULL
+        OR (pg_catalog.cardinality(names) = pg_catalog.cardinality(floors) AND pg_catalog.cardinality(names) > 0
+            AND pg_catalog.array_ndims(names) = 1 AND pg_catalog.array_ndims(floors) = 1
+            AND NOT EXISTS (SELECT 1 FROM unnest(names, floors) WITH ORDINALITY u(name, floor, i)
+                            WHERE u.name IS NULL OR u.name = '' OR u.floor IS NULL OR u.floor < 0 OR u.floor = 'NaN'
+                               OR u.i > 1 AND u.floor >= floors[u.i - 1])
+            AND (SELECT count(DISTINCT n) FROM unnest(names) n) = pg_catalog.cardinality(names))
+$$;
+COMMENT ON FUNCTION customer_score.tiers_valid(text[], numeric[]) IS
+    'Whether tier names and floors describe tiers: both NULL (no tiers), or as many distinct non-empty names as floors, the floors >= 0 and strictly descending.';
+
+CREATE FUNCTION customer_score.tier(score numeric, names text[], floors numeric[]) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT u.name FROM unnest(names, floors) WITH ORDINALITY u(name, floor, i)
+    WHERE score >= u.floor ORDER BY u.i LIMIT 1
+$$;
+COMMENT ON FUNCTION customer_score.tier(numeric, text[], numeric[]) IS
+    'The tier of a score: the first of the names whose floor (floors strictly descending) the score reaches; NULL below the last floor or without tiers.';
+-- @end tiers
+
 CREATE TABLE customer_score.model_versions (
     model          text NOT NULL REFERENCES customer_score.models (name),
     version        integer NOT NULL CHECK (version > 0),
@@ -112,6 +137,9 @@ CREATE TABLE customer_score.model_versions (
     created_at     timestamptz NOT NULL DEFAULT now(),
     component_count integer CHECK (component_count > 0),
     use_unconverged_fits boolean NOT NULL DEFAULT false,
+    tier_names     text[],
+    tier_floors    numeric[],
+    CONSTRAINT model_versions_tiers CHECK (customer_score.tiers_valid(tier_names, tier_floors)),
     PRIMARY KEY (model, version),
     CHECK ((status = 'published') = (published_at IS NOT NULL)),
     CHECK ((status = 'published') = (component_count IS NOT NULL))
@@ -132,6 +160,10 @@ COMMENT ON COLUMN customer_score.model_versions.use_unconverged_fits IS
     'Whether refresh uses a BG/NBD or Gamma-Gamma fit that did not converge or ran to the optimiser''s bounds (default false: such a fit is reported with a WARNING, recorded in score_runs, and not used).';
 -- @end model-versions-fits-comment
 COMMENT ON COLUMN customer_score.model_versions.half_life IS 'Influence: older sparked actions count less, halving every half_life (NULL: no age decay).';
+-- @begin tiers-comments
+COMMENT ON COLUMN customer_score.model_versions.tier_names IS 'Tiers (a presentation of the score, shown by the scores view): their names, best first, e.g. {A,B,C}; NULL for none.';
+COMMENT ON COLUMN customer_score.model_versions.tier_floors IS 'The lowest score of each tier, in the order of tier_names, strictly descending, e.g. {800,500,0}.';
+-- @end tiers-comments
 
 CREATE TABLE customer_score.model_components (
     model         text NOT NULL,
@@ -469,9 +501,11 @@ BEGIN
         INSERT INTO customer_score.model_versions (model, version, note) VALUES (new_version.model, created, new_version.note);
     ELSE
         INSERT INTO customer_score.model_versions (model, version, scale, time_unit, horizon, clv_step, discount_rate,
-                                                   max_depth, depth_decay, max_gap, half_life, note, use_unconverged_fits)
+                                                   max_depth, depth_decay, max_gap, half_life, note, use_unconverged_fits,
+                                                   tier_names, tier_floors)
         SELECT v.model, created, v.scale, v.time_unit, v.horizon, v.clv_step, v.discount_rate,
-               v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note), v.use_unconverged_fits
+               v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note), v.use_unconverged_fits,
+               v.tier_names, v.tier_floors
         FROM customer_score.model_versions v WHERE v.model = new_version.model AND v.version = latest;
         INSERT INTO customer_score.model_components (model, version, position, component, weight, direction, normalization, missing)
         SELECT c.model, created, c.position, c.component, c.weight, c.direction, c.normalization, c.missing
@@ -1074,12 +1108,17 @@ WHERE r.status = 'done'
 ORDER BY r.model, r.run_id DESC;
 COMMENT ON VIEW customer_score.latest_runs IS 'The most recent finished refresh of each model: the scores the other views show.';
 
+-- @begin scores-view
 CREATE VIEW customer_score.scores WITH (security_invoker = true) AS
-SELECT h.customer_id, r.model, r.version, r.as_of, h.score, h.confidence
+SELECT h.customer_id, r.model, r.version, r.as_of, h.score, h.confidence,
+       customer_score.tier(h.score, v.tier_names, v.tier_floors) AS tier
 FROM customer_score.latest_runs r
-JOIN customer_score.scores_history h ON h.run_id = r.run_id;
+JOIN customer_score.scores_history h ON h.run_id = r.run_id
+LEFT JOIN customer_score.model_versions v ON v.model = r.model AND v.version = r.version;
 COMMENT ON VIEW customer_score.scores IS
-    'The latest score of every customer under every model: the model version that made it, its as_of, the score (0 to the version''s scale) and the confidence (the share of the model''s weight that was observed for the customer).';
+    'The latest score of every customer under every model: the model version that made it, its as_of, the score (0 to the version''s scale), the confidence (the share of the model''s weight that was observed for the customer) and the tier, where the version defines tiers.';
+COMMENT ON COLUMN customer_score.scores.tier IS 'The score''s tier under the model version''s tier_names and tier_floors (a presentation of the score, not a second score); NULL without tiers.';
+-- @end scores-view
 COMMENT ON COLUMN customer_score.scores.confidence IS 'Share (0..1) of the model''s weight carried by components observed for this customer; lower when data such as actions is missing.';
 
 -- @begin score-explanation

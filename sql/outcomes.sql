@@ -191,3 +191,30 @@ DELETE FROM sources;
 DELETE FROM backtests;
 DELETE FROM model_components WHERE model = 'default' AND version = 2;
 DELETE FROM model_versions WHERE model = 'default' AND version = 2;
+
+-- Tiers: a presentation of the score that scores shows, not a second score
+SELECT new_version('tiered', 'tiers') AS tv \gset
+INSERT INTO model_components (model, version, position, component, weight) VALUES ('tiered', :tv, 1, 'historic_value', 1);
+UPDATE model_versions SET tier_names = '{A,B,C}', tier_floors = '{800,500,0}' WHERE model = 'tiered' AND version = :tv;
+\set VERBOSITY terse
+UPDATE model_versions SET tier_names = '{A,B}', tier_floors = '{500,800}' WHERE model = 'tiered' AND version = :tv;
+UPDATE model_versions SET tier_names = '{A,A}', tier_floors = '{800,500}' WHERE model = 'tiered' AND version = :tv;
+UPDATE model_versions SET tier_names = '{A,B}', tier_floors = '{800}' WHERE model = 'tiered' AND version = :tv;
+\set VERBOSITY default
+SELECT publish('tiered', :tv);
+CREATE TEMP TABLE tiered_tx (customer_id bigint, at timestamptz, amount numeric);
+INSERT INTO tiered_tx SELECT c, '2024-01-01'::timestamptz + k * interval '9 days', c * 10 FROM generate_series(1, 5) c, generate_series(1, c) k;
+SELECT set_source('transactions', 'tiered_tx', 'tiered');
+SELECT refresh('tiered', '2024-03-31') > 0 AS refreshed;
+SELECT customer_id, score, tier FROM scores WHERE model = 'tiered' ORDER BY customer_id;
+SELECT tier(799.9999, '{A,B,C}', '{800,500,0}') AS b, tier(800, '{A,B,C}', '{800,500,0}') AS a,
+       tier(5, '{A,B}', '{800,500}') AS below_all, tier(5, NULL, NULL) AS no_tiers;
+-- a new version copies the tiers; a published version's tiers cannot change
+SELECT new_version('tiered') AS tv2 \gset
+SELECT tier_names, tier_floors FROM model_versions WHERE model = 'tiered' AND version = :tv2;
+\set VERBOSITY terse
+UPDATE model_versions SET tier_names = NULL, tier_floors = NULL WHERE model = 'tiered' AND version = :tv;
+\set VERBOSITY default
+DELETE FROM model_components WHERE model = 'tiered' AND version = :tv2;
+DELETE FROM model_versions WHERE model = 'tiered' AND version = :tv2;
+DELETE FROM sources WHERE model = 'tiered';
