@@ -3,13 +3,14 @@ EXTENSION    = customer_score
 EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big   = customer_score
 OBJS         = src/module.o src/numeric.o src/optimize.o src/text_io.o src/model_io.o \
-               src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o
+               src/model.o src/counting.o src/history.o src/rfm.o src/bgnbd.o src/gamma_gamma.o src/clv.o \
+               src/pareto_nbd.o src/mbgnbd.o
 # influence: one query reader, weights, cascade walk, attribution, rank
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
 # live scores: the trigger that keeps live_customers current, and its per-customer state type
 OBJS        += src/live_days.o src/purchase_days.o
-OBJS        += src/normalize.o src/interrupts.o src/local_day.o
+OBJS        += src/normalize.o src/interrupts.o src/state_limit.o src/local_day.o
 # queries run on somebody's behalf: read-only, sources read as the role that configured them
 OBJS        += src/query_guard.o
 # outcomes: backtest metrics over a (score, realized) histogram, path attribution, composites
@@ -19,6 +20,8 @@ INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
 INSTALL_PARTS += install/scores.sql
 INSTALL_PARTS += install/live_scores.sql
+# the purchase models of 0.2.0, generated from one template per kind of model
+INSTALL_PARTS += install/models.sql
 INSTALL_PARTS += install/outcomes.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
@@ -27,11 +30,12 @@ INSTALL_PARTS += install/outcomes.sql
 DATA         = install/released/$(EXTENSION)--0.1.0.sql
 UPGRADE_0_2_0 = $(sort $(wildcard install/upgrade/0.1.0--0.2.0/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
-EXTRA_CLEAN  = $(DATA_built)
+EXTRA_CLEAN  = $(DATA_built) install/models.sql
 REGRESS      = rfm bgnbd gamma_gamma clv model_io parallel bad_input
 REGRESS     += influence influence_errors
 REGRESS     += scores partials
 REGRESS     += live_scores purchase_rule real_data
+REGRESS     += purchase_models
 REGRESS     += outcomes
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
@@ -39,6 +43,9 @@ SHLIB_LINK   = -lm
 PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+install/models.sql: install/model_sql.sh
+	bash install/model_sql.sh > $@.tmp && mv $@.tmp $@
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@

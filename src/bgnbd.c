@@ -1,5 +1,6 @@
 /*
- * bgnbd.c — the BG/NBD model: type I/O, the bgnbd_fit aggregate and the
+ * bgnbd.c — the BG/NBD model: its likelihood, its description (bgnbd_spec,
+ * from which model.c makes the type, its state and its fit) and the
  * predictions (expected purchases, P(alive)).
  *
  * Notation follows Fader, Hardie & Lee (2005): a customer with x repeat
@@ -12,215 +13,21 @@
 #include <math.h>
 
 #include "fmgr.h"
-#include "libpq/pqformat.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
 
 #include "bgnbd.h"
-#include "history.h"
+#include "counting.h"
 #include "interrupts.h"
-#include "model_io.h"
+#include "model.h"
 #include "numeric.h"
 #include "optimize.h"
 #include "pochhammer.h"
 #include "validate.h"
 
-static const CsModelSpec bgnbd_spec = {
-	"bgnbd", BGNBD_VERSION, 4, {"r", "alpha", "a", "b"}
-};
-
-/* ---------------------------------------------------------------------
- * The model type
- * ---------------------------------------------------------------------
- */
-
-static BgnbdModel *
-bgnbd_from_values(const CsModelValues *values)
-{
-	BgnbdModel *model = palloc0(sizeof(BgnbdModel));
-
-	SET_VARSIZE(model, sizeof(BgnbdModel));
-	model->version = BGNBD_VERSION;
-	model->flags = values->flags;
-	model->r = values->params[0];
-	model->alpha = values->params[1];
-	model->a = values->params[2];
-	model->b = values->params[3];
-	model->log_likelihood = values->log_likelihood;
-	model->customers = values->customers;
-	return model;
-}
-
-static void
-bgnbd_to_values(const BgnbdModel *model, CsModelValues *values)
-{
-	if (model->version != BGNBD_VERSION)
-		elog(ERROR, "bgnbd value has unsupported version %d", model->version);
-	memset(values, 0, sizeof(*values));
-	values->flags = model->flags;
-	values->params[0] = model->r;
-	values->params[1] = model->alpha;
-	values->params[2] = model->a;
-	values->params[3] = model->b;
-	values->log_likelihood = model->log_likelihood;
-	values->customers = model->customers;
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_in);
-Datum
-bgnbd_in(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	cs_model_parse(&bgnbd_spec, PG_GETARG_CSTRING(0), &values);
-	PG_RETURN_POINTER(bgnbd_from_values(&values));
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_out);
-Datum
-bgnbd_out(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	bgnbd_to_values(DatumGetBgnbdModel(PG_GETARG_DATUM(0)), &values);
-	PG_RETURN_CSTRING(cs_model_format(&bgnbd_spec, &values));
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_recv);
-Datum
-bgnbd_recv(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	cs_model_recv(&bgnbd_spec, (StringInfo) PG_GETARG_POINTER(0), &values);
-	PG_RETURN_POINTER(bgnbd_from_values(&values));
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_send);
-Datum
-bgnbd_send(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	bgnbd_to_values(DatumGetBgnbdModel(PG_GETARG_DATUM(0)), &values);
-	PG_RETURN_BYTEA_P(cs_model_send(&bgnbd_spec, &values));
-}
-
-/* bgnbd(r, alpha, a, b): a model from known (e.g. published) parameters */
-PG_FUNCTION_INFO_V1(bgnbd_make);
-Datum
-bgnbd_make(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	memset(&values, 0, sizeof(values));
-	for (int i = 0; i < 4; i++)
-		values.params[i] = PG_GETARG_FLOAT8(i);
-	cs_model_check_params(&bgnbd_spec, values.params);
-	PG_RETURN_POINTER(bgnbd_from_values(&values));
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_params);
-Datum
-bgnbd_params(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	bgnbd_to_values(DatumGetBgnbdModel(PG_GETARG_DATUM(0)), &values);
-	return cs_model_jsonb(&bgnbd_spec, &values);
-}
-
-/* ---------------------------------------------------------------------
- * The aggregate state: a histogram of (frequency, recency, t)
- * ---------------------------------------------------------------------
- */
-
-PG_FUNCTION_INFO_V1(bgnbd_state_in);
-Datum
-bgnbd_state_in(PG_FUNCTION_ARGS)
-{
-	return history_in(PG_GETARG_CSTRING(0), HISTORY_BGNBD, "bgnbd_state");
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_state_out);
-Datum
-bgnbd_state_out(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_CSTRING(history_out(DatumGetHistoryState(PG_GETARG_DATUM(0))));
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_state_recv);
-Datum
-bgnbd_state_recv(PG_FUNCTION_ARGS)
-{
-	return history_recv((StringInfo) PG_GETARG_POINTER(0), HISTORY_BGNBD, "bgnbd_state");
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_state_send);
-Datum
-bgnbd_state_send(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BYTEA_P(history_send(DatumGetHistoryState(PG_GETARG_DATUM(0))));
-}
-
-/* bgnbd_fit(frequency int, recency float8, t float8): rows with a NULL are skipped */
-PG_FUNCTION_INFO_V1(bgnbd_fit_transfn);
-Datum
-bgnbd_fit_transfn(PG_FUNCTION_ARGS)
-{
-	double		key[HISTORY_MAX_KEYS];
-
-	CS_REQUIRE_AGG_CONTEXT(fcinfo, "bgnbd_fit_transfn");
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	key[0] = (double) PG_GETARG_INT32(1);
-	key[1] = PG_GETARG_FLOAT8(2);
-	key[2] = PG_GETARG_FLOAT8(3);
-	history_validate_key(HISTORY_BGNBD, key);
-	PG_RETURN_POINTER(history_add(fcinfo, HISTORY_BGNBD, key, 1));
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_fit_combinefn);
-Datum
-bgnbd_fit_combinefn(PG_FUNCTION_ARGS)
-{
-	HistoryState *state;
-
-	CS_REQUIRE_AGG_CONTEXT(fcinfo, "bgnbd_fit_combinefn");
-	state = history_combine(fcinfo, HISTORY_BGNBD);
-	if (state == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_POINTER(state);
-}
-
 /* ---------------------------------------------------------------------
  * The fit
  * ---------------------------------------------------------------------
  */
-
-/*
- * The data the likelihood reads, with time rescaled so the largest t is 1:
- * alpha scales with time and the other parameters do not, so this keeps
- * every start point and bound meaningful whatever unit the caller used.
- */
-typedef struct BgnbdData
-{
-	int32		n;
-	double	   *x;
-	int32	   *t_index;		/* index of each point's t in times[] */
-	int32	   *tx_index;		/* index of each point's t_x in times[] */
-	double	   *weight;
-	double		total;			/* sum of weights: the customers */
-	/* the distinct values of t and t_x (whole days in CRM data: few) */
-	int32		ntimes;
-	double	   *times;
-	double	   *log_alpha_time; /* scratch: log(alpha + times[k]) */
-	double	   *inv_alpha_time; /* scratch: 1 / (alpha + times[k]) */
-} BgnbdData;
 
 /*
  * Minus the mean log-likelihood (eq. 6 of FHL 2005) at log-parameters theta,
@@ -236,7 +43,7 @@ typedef struct BgnbdData
 static double
 bgnbd_objective(const double *theta, double *grad, void *arg)
 {
-	BgnbdData  *data = arg;
+	CountingData *data = arg;
 	double		r = exp(theta[0]),
 				alpha = exp(theta[1]),
 				a = exp(theta[2]),
@@ -338,124 +145,36 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 	return -ll / data->total;
 }
 
-static int
-double_cmp(const void *a, const void *b)
-{
-	double		da = *(const double *) a;
-	double		db = *(const double *) b;
+/* start points in the rescaled unit (the largest t is 1) */
+static const double bgnbd_starts[][CS_OPT_MAX_PARAMS] = {
+	{1.0, 1.0, 1.0, 1.0},
+	{0.25, 0.1, 0.8, 2.5},
+	{2.0, 0.5, 3.0, 10.0},
+};
 
-	return (da > db) - (da < db);
-}
+static const CsModelSpec bgnbd_spec = {
+	.type_name = "bgnbd",
+	.label = "BG/NBD",
+	.version = BGNBD_VERSION,
+	.nparams = 4,
+	.param_names = {"r", "alpha", "a", "b"},
+	.scaled_params = 1 << 1,	/* alpha */
+	.history = HISTORY_BGNBD,
+	.state_name = "bgnbd_state",
+	.prepare = counting_prepare,
+	.objective = bgnbd_objective,
+	.nstarts = lengthof(bgnbd_starts),
+	.starts = bgnbd_starts,
+};
 
-/* Sort values[0..n) and drop duplicates; returns how many remain. */
-static int32
-sort_unique(double *values, int32 n)
-{
-	int32		out = 0;
+CS_MODEL_FUNCTIONS(bgnbd, bgnbd_spec)
 
-	cs_sort(values, n, sizeof(double), double_cmp);
-	for (int32 i = 0; i < n; i++)
-		if (out == 0 || values[i] != values[out - 1])
-			values[out++] = values[i];
-	return out;
-}
-
-/* The index of value in sorted[0..n), which holds it. */
-static int32
-find_sorted(const double *sorted, int32 n, double value)
-{
-	int32		lo = 0,
-				hi = n - 1;
-
-	while (lo < hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (sorted[mid] < value)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	Assert(sorted[lo] == value);
-	return lo;
-}
-
-PG_FUNCTION_INFO_V1(bgnbd_fit_finalfn);
+/* bgnbd_fit(frequency int, recency float8, t float8): rows with a NULL are skipped */
+PG_FUNCTION_INFO_V1(bgnbd_fit_transfn);
 Datum
-bgnbd_fit_finalfn(PG_FUNCTION_ARGS)
+bgnbd_fit_transfn(PG_FUNCTION_ARGS)
 {
-	static const double starts[][CS_OPT_MAX_PARAMS] = {
-		{1.0, 1.0, 1.0, 1.0},
-		{0.25, 0.1, 0.8, 2.5},
-		{2.0, 0.5, 3.0, 10.0},
-	};
-	HistoryState *state;
-	BgnbdData	data;
-	double		scale = 0,
-				x_total = 0,
-				theta[CS_OPT_MAX_PARAMS];
-	CsOptimResult fit;
-	CsModelValues values;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	/* the final function must not change the state: work on a compacted copy */
-	state = history_compacted_copy(DatumGetHistoryState(PG_GETARG_DATUM(0)));
-	if (state->used == 0)
-		PG_RETURN_NULL();
-
-	data.n = state->used;
-	data.x = palloc(sizeof(double) * data.n);
-	data.t_index = palloc(sizeof(int32) * data.n);
-	data.tx_index = palloc(sizeof(int32) * data.n);
-	data.weight = palloc(sizeof(double) * data.n);
-	data.times = palloc(sizeof(double) * 2 * data.n);
-	data.total = 0;
-	for (int32 i = 0; i < data.n; i++)
-		scale = fmax(scale, state->points[i].key[2]);
-	if (scale <= 0)
-		scale = 1;
-	/* the distinct rescaled times, sorted, then each point's indexes into them */
-	for (int32 i = 0; i < data.n; i++)
-	{
-		data.times[2 * i] = state->points[i].key[1] / scale;
-		data.times[2 * i + 1] = state->points[i].key[2] / scale;
-	}
-	data.ntimes = sort_unique(data.times, 2 * data.n);
-	data.log_alpha_time = palloc(sizeof(double) * data.ntimes);
-	data.inv_alpha_time = palloc(sizeof(double) * data.ntimes);
-	for (int32 i = 0; i < data.n; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();	/* two binary searches per history */
-		data.x[i] = state->points[i].key[0];
-		data.tx_index[i] = find_sorted(data.times, data.ntimes, state->points[i].key[1] / scale);
-		data.t_index[i] = find_sorted(data.times, data.ntimes, state->points[i].key[2] / scale);
-		data.weight[i] = (double) state->points[i].count;
-		data.total += data.weight[i];
-		x_total += data.weight[i] * data.x[i];
-	}
-
-	fit = cs_fit_from_starts(bgnbd_objective, &data, 4, starts, lengthof(starts), theta);
-
-	/* without a single repeat purchase the parameters are not identified */
-	if (x_total == 0)
-		fit.converged = false;
-
-	memset(&values, 0, sizeof(values));
-	values.flags = MODEL_FITTED | (fit.converged ? MODEL_CONVERGED : 0);
-	values.params[0] = exp(theta[0]);
-	values.params[1] = exp(theta[1]) * scale;
-	values.params[2] = exp(theta[2]);
-	values.params[3] = exp(theta[3]);
-	/* back to the caller's time unit: each customer's likelihood carries scale^-x */
-	values.log_likelihood = -fit.value * data.total - x_total * log(scale);
-	/* data.total is the same sum in double precision, which a cast could overflow */
-	values.customers = cs_model_customers(history_total_count(state));
-	for (int i = 0; i < 4; i++)
-		cs_check_result("a fitted BG/NBD parameter", values.params[i]);
-	cs_check_result("the BG/NBD log-likelihood", values.log_likelihood);
-	PG_RETURN_POINTER(bgnbd_from_values(&values));
+	return counting_transfn(fcinfo, "bgnbd_fit_transfn");
 }
 
 /* ---------------------------------------------------------------------
@@ -534,6 +253,7 @@ expected_purchases_by_quadrature(double a, double beta, double n, double s)
 /*
  * Expected purchases in (T, T + horizon] for a customer known to be active
  * at T: E[g(p)] with p ~ Beta(a, b + x), n = r + x, s = horizon/(alpha + T).
+ * MBG/NBD's active customer has p ~ Beta(a, b + 1 + x): it passes b + 1.
  *
  * The closed form (FHL 2005 eq. 10) is
  *   (a+b+x-1)/(a-1) [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)],
@@ -551,16 +271,16 @@ expected_purchases_by_quadrature(double a, double beta, double n, double s)
  * x = 0 (where the raw 2F1 can be negative).  If the series would need too
  * many terms or cancels badly, the quadrature above decides instead.
  */
-static double
-expected_purchases_if_active(const BgnbdModel *model, double horizon, double x, double t)
+double
+bg_expected_if_active(double r, double alpha, double a, double b, double horizon,
+					  double x, double t)
 {
-	double		a = model->a;
-	double		n = model->r + x;
-	double		s = horizon / (model->alpha + t);
+	double		n = r + x;
+	double		s = horizon / (alpha + t);
 	double		z = s / (1.0 + s);
 	double		L = -log1p(s);
-	double		C = a + model->b + x - 1.0;
-	double		A = a + model->b - 1.0 - model->r;
+	double		C = a + b + x - 1.0;
+	double		A = a + b - 1.0 - r;
 	double		u = A * z;
 	double		sum = u;
 	double		first,
@@ -588,7 +308,7 @@ expected_purchases_if_active(const BgnbdModel *model, double horizon, double x, 
 		if (isfinite(result) && result > 0 && fabs(first) + fabs(second) <= 1e6 * result)
 			return result;
 	}
-	return expected_purchases_by_quadrature(a, model->b + x, n, s);
+	return expected_purchases_by_quadrature(a, b + x, n, s);
 }
 
 double
@@ -598,48 +318,123 @@ bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
 	if (horizon == 0)
 		return 0.0;
 	return bgnbd_p_alive(model, frequency, recency, t) *
-		expected_purchases_if_active(model, horizon, (double) frequency, t);
+		bg_expected_if_active(model->r, model->alpha, model->a, model->b, horizon,
+							  (double) frequency, t);
 }
 
-/* expected_purchases(model, horizon, frequency, recency, t) */
-PG_FUNCTION_INFO_V1(bgnbd_expected_purchases_sql);
-Datum
-bgnbd_expected_purchases_sql(PG_FUNCTION_ARGS)
+/*
+ * P(N >= n) for N negative binomial with r and success log-probabilities
+ * log_p = log alpha/(alpha+t), log_q = log t/(alpha+t) (n > 0, t > 0).  Below
+ * the mean, one minus the head's n terms; above it, the tail's terms, which
+ * decrease from n on, summed until they no longer count.
+ */
+static double
+negative_binomial_tail(double r, double log_p, double log_q, int32 n)
 {
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
-	double		horizon = PG_GETARG_FLOAT8(1);
-	int32		frequency = PG_GETARG_INT32(2);
-	double		recency = PG_GETARG_FLOAT8(3);
-	double		t = PG_GETARG_FLOAT8(4);
+	double		mean = r * exp(log_q - log_p);
+	double		log_term,
+				sum = 0;
 
-	cs_check_non_negative("horizon", horizon);
-	cs_check_history(frequency, recency, t);
-	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
-									 bgnbd_expected_purchases(model, horizon, frequency, recency, t)));
+	if (n <= mean)
+	{
+		log_term = r * log_p;	/* P(N = 0) */
+		for (int32 j = 0; j < n; j++)
+		{
+			if ((j & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();	/* n is the caller's and may be large */
+			sum += exp(log_term);
+			log_term += log(r + j) - log(j + 1.0) + log_q;
+		}
+		return fmax(0.0, 1.0 - sum);
+	}
+	log_term = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log_p + n * log_q;
+	for (double j = n;; j += 1.0)
+	{
+		double		term = exp(log_term);
+
+		if (((int64) j & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();	/* slow when t is many times alpha */
+		sum += term;
+		if (term <= 1e-17 * sum || term == 0.0)
+			break;
+		log_term += log(r + j) - log(j + 1.0) + log_q;
+	}
+	return fmin(1.0, sum);
 }
 
-/* expected_purchases(model, horizon): a customer just acquired */
-PG_FUNCTION_INFO_V1(bgnbd_expected_purchases_new);
-Datum
-bgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+/*
+ * P(X(t) = n) for a new customer of the beta-geometric family (FHL 2005
+ * eq. 8), in logs: with shift 0 BG/NBD, with shift 1 MBG/NBD, whose customer
+ * may also drop out right after the first purchase (probability a/(a+b)):
+ *
+ *   B(a, b+shift+n)/B(a,b) NB(n) + [n>0] B(a+1, b+shift+n-1)/B(a,b) P(NB >= n)
+ *   + [shift and n = 0] a/(a+b),
+ *
+ * NB the negative binomial of purchases in t of a customer who never drops out.
+ */
+double
+bg_family_pmf(double r, double alpha, double a, double b, int shift, double t, int32 n)
 {
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
-	double		horizon = PG_GETARG_FLOAT8(1);
+	double		log_p = log(alpha) - log(alpha + t);	/* log alpha/(alpha+t) */
+	double		log_q = log(t) - log(alpha + t);	/* log t/(alpha+t) */
+	double		lbeta_ab = cs_lbeta(a, b);
+	double		log_nb,
+				result,
+				tail;
 
-	cs_check_non_negative("horizon", horizon);
-	PG_RETURN_FLOAT8(cs_check_result("expected purchases",
-									 bgnbd_expected_purchases(model, horizon, 0, 0.0, 0.0)));
+	if (t == 0)
+		return n == 0 ? 1.0 : 0.0;
+	log_nb = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log_p + (n > 0 ? n * log_q : 0.0);
+	result = exp(cs_lbeta(a, b + shift + n) - lbeta_ab + log_nb);
+	if (n == 0)
+		return result + (shift ? a / (a + b) : 0.0);
+	tail = negative_binomial_tail(r, log_p, log_q, n);
+	return result + exp(cs_lbeta(a + 1.0, b + shift + n - 1.0) - lbeta_ab) * tail;
 }
 
-PG_FUNCTION_INFO_V1(bgnbd_p_alive_sql);
-Datum
-bgnbd_p_alive_sql(PG_FUNCTION_ARGS)
+/* P(no purchase in (T, T + horizon]): a dropped customer makes none, an active one by chance */
+double
+bg_family_p_none(double p_alive, double r, double alpha, double horizon, double x, double t)
 {
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
-	int32		frequency = PG_GETARG_INT32(1);
-	double		recency = PG_GETARG_FLOAT8(2);
-	double		t = PG_GETARG_FLOAT8(3);
-
-	cs_check_history(frequency, recency, t);
-	PG_RETURN_FLOAT8(cs_check_result("P(alive)", bgnbd_p_alive(model, frequency, recency, t)));
+	return (1.0 - p_alive) + p_alive * exp(-(r + x) * log1p(horizon / (alpha + t)));
 }
+
+/* The CountingPredictions callbacks of BG/NBD (bgnbd_predictions, bgnbd.h). */
+static double
+bgnbd_p_alive_cb(const void *model, int64 x, double t_x, double t)
+{
+	return bgnbd_p_alive(model, x, t_x, t);
+}
+
+static double
+bgnbd_expected_cb(const void *model, double horizon, int64 x, double t_x, double t)
+{
+	return bgnbd_expected_purchases(model, horizon, x, t_x, t);
+}
+
+static double
+bgnbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
+{
+	const BgnbdModel *m = model;
+
+	return bg_family_p_none(bgnbd_p_alive(m, x, t_x, t), m->r, m->alpha, horizon, (double) x, t);
+}
+
+static double
+bgnbd_pmf_cb(const void *model, double horizon, int32 n)
+{
+	const BgnbdModel *m = model;
+
+	return bg_family_pmf(m->r, m->alpha, m->a, m->b, 0, horizon, n);
+}
+
+const CountingPredictions bgnbd_predictions = {
+	.label = "BG/NBD",
+	.p_alive = bgnbd_p_alive_cb,
+	.expected = bgnbd_expected_cb,
+	.p_none = bgnbd_p_none_cb,
+	.pmf = bgnbd_pmf_cb,
+};
+
+CS_COUNTING_FUNCTIONS(bgnbd, bgnbd_predictions)
+

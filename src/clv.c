@@ -1,5 +1,6 @@
 /*
- * clv.c — customer lifetime value from a purchase model and a spend model.
+ * clv.c — customer lifetime value from a purchase model (any counting model,
+ * through its CountingPredictions) and a spend model.
  *
  * clv = sum over steps k = 1..K of
  *         (E[Y(t_k)] - E[Y(t_{k-1})]) * E[spend] / (1 + discount_rate)^(t_k / step)
@@ -14,6 +15,7 @@
 #include "miscadmin.h"
 
 #include "bgnbd.h"
+#include "counting.h"
 #include "gamma_gamma.h"
 #include "validate.h"
 
@@ -21,8 +23,9 @@
 
 /* The discounted value of the expected purchases over the horizon, step by step. */
 static double
-clv_value(const BgnbdModel *purchases, const GammaGammaModel *spend_model, int32 frequency,
-		  double recency, double t, double monetary, double horizon, double discount_rate, double step)
+clv_value(const CountingPredictions *p, const void *purchases, const GammaGammaModel *spend_model,
+		  int32 frequency, double recency, double t, double monetary, double horizon,
+		  double discount_rate, double step)
 {
 	double		spend,
 				steps,
@@ -50,7 +53,7 @@ clv_value(const BgnbdModel *purchases, const GammaGammaModel *spend_model, int32
 
 		/* a long horizon in small steps can take minutes: let cancel and timeouts in */
 		CHECK_FOR_INTERRUPTS();
-		expected = bgnbd_expected_purchases(purchases, tk, frequency, recency, t);
+		expected = p->expected(purchases, tk, frequency, recency, t);
 
 		value += (expected - previous) * spend / pow(1.0 + discount_rate, tk / step);
 		previous = expected;
@@ -58,13 +61,15 @@ clv_value(const BgnbdModel *purchases, const GammaGammaModel *spend_model, int32
 	return cs_check_result("clv", value);
 }
 
-PG_FUNCTION_INFO_V1(clv_bgnbd_gamma_gamma);
+/* clv(purchase model, gamma_gamma, frequency, recency, t, monetary, horizon, discount_rate, step) */
 Datum
-clv_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
+counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
-	PG_RETURN_FLOAT8(clv_value(DatumGetBgnbdModel(PG_GETARG_DATUM(0)), DatumGetGammaGammaModel(PG_GETARG_DATUM(1)),
-							   PG_GETARG_INT32(2), PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), PG_GETARG_FLOAT8(5),
-							   PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)));
+	PG_RETURN_FLOAT8(clv_value(p, PG_DETOAST_DATUM(PG_GETARG_DATUM(0)),
+							   DatumGetGammaGammaModel(PG_GETARG_DATUM(1)),
+							   PG_GETARG_INT32(2), PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4),
+							   PG_GETARG_FLOAT8(5), PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7),
+							   PG_GETARG_FLOAT8(8)));
 }
 
 /*
@@ -92,7 +97,7 @@ predicted_clv(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (frequency > 0 && monetary <= 0)
 		PG_RETURN_FLOAT8(0.0);
-	PG_RETURN_FLOAT8(clv_value(DatumGetBgnbdModel(PG_GETARG_DATUM(0)), spend_model, frequency,
-							   PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), monetary,
+	PG_RETURN_FLOAT8(clv_value(&bgnbd_predictions, DatumGetBgnbdModel(PG_GETARG_DATUM(0)), spend_model,
+							   frequency, PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), monetary,
 							   PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)));
 }

@@ -1,6 +1,7 @@
 /*
- * gamma_gamma.c — the Gamma-Gamma spend model: type I/O, the
- * gamma_gamma_fit aggregate and expected spend.
+ * gamma_gamma.c — the Gamma-Gamma spend model: its likelihood, its
+ * description (gamma_gamma_spec, from which model.c makes the type, its
+ * state and its fit), the fit's transition function and expected spend.
  *
  * A customer's mean repeat-purchase value zbar over x repeat purchases is
  * Gamma(p x, nu x) given nu, and nu ~ Gamma(q, v) across customers (Fader &
@@ -12,153 +13,14 @@
 #include <math.h>
 
 #include "fmgr.h"
-#include "libpq/pqformat.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
 
 #include "gamma_gamma.h"
 #include "history.h"
-#include "model_io.h"
+#include "model.h"
 #include "numeric.h"
 #include "optimize.h"
 #include "validate.h"
-
-static const CsModelSpec gamma_gamma_spec = {
-	"gamma_gamma", GAMMA_GAMMA_VERSION, 3, {"p", "q", "v"}
-};
-
-/* ---------------------------------------------------------------------
- * The model type
- * ---------------------------------------------------------------------
- */
-
-static GammaGammaModel *
-gamma_gamma_from_values(const CsModelValues *values)
-{
-	GammaGammaModel *model = palloc0(sizeof(GammaGammaModel));
-
-	SET_VARSIZE(model, sizeof(GammaGammaModel));
-	model->version = GAMMA_GAMMA_VERSION;
-	model->flags = values->flags;
-	model->p = values->params[0];
-	model->q = values->params[1];
-	model->v = values->params[2];
-	model->log_likelihood = values->log_likelihood;
-	model->customers = values->customers;
-	return model;
-}
-
-static void
-gamma_gamma_to_values(const GammaGammaModel *model, CsModelValues *values)
-{
-	if (model->version != GAMMA_GAMMA_VERSION)
-		elog(ERROR, "gamma_gamma value has unsupported version %d", model->version);
-	memset(values, 0, sizeof(*values));
-	values->flags = model->flags;
-	values->params[0] = model->p;
-	values->params[1] = model->q;
-	values->params[2] = model->v;
-	values->log_likelihood = model->log_likelihood;
-	values->customers = model->customers;
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_in);
-Datum
-gamma_gamma_in(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	cs_model_parse(&gamma_gamma_spec, PG_GETARG_CSTRING(0), &values);
-	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_out);
-Datum
-gamma_gamma_out(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	gamma_gamma_to_values(DatumGetGammaGammaModel(PG_GETARG_DATUM(0)), &values);
-	PG_RETURN_CSTRING(cs_model_format(&gamma_gamma_spec, &values));
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_recv);
-Datum
-gamma_gamma_recv(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	cs_model_recv(&gamma_gamma_spec, (StringInfo) PG_GETARG_POINTER(0), &values);
-	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_send);
-Datum
-gamma_gamma_send(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	gamma_gamma_to_values(DatumGetGammaGammaModel(PG_GETARG_DATUM(0)), &values);
-	PG_RETURN_BYTEA_P(cs_model_send(&gamma_gamma_spec, &values));
-}
-
-/* gamma_gamma(p, q, v): a model from known (e.g. published) parameters */
-PG_FUNCTION_INFO_V1(gamma_gamma_make);
-Datum
-gamma_gamma_make(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	memset(&values, 0, sizeof(values));
-	for (int i = 0; i < 3; i++)
-		values.params[i] = PG_GETARG_FLOAT8(i);
-	cs_model_check_params(&gamma_gamma_spec, values.params);
-	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_params);
-Datum
-gamma_gamma_params(PG_FUNCTION_ARGS)
-{
-	CsModelValues values;
-
-	gamma_gamma_to_values(DatumGetGammaGammaModel(PG_GETARG_DATUM(0)), &values);
-	return cs_model_jsonb(&gamma_gamma_spec, &values);
-}
-
-/* ---------------------------------------------------------------------
- * The aggregate state: a histogram of (frequency, monetary)
- * ---------------------------------------------------------------------
- */
-
-PG_FUNCTION_INFO_V1(gamma_gamma_state_in);
-Datum
-gamma_gamma_state_in(PG_FUNCTION_ARGS)
-{
-	return history_in(PG_GETARG_CSTRING(0), HISTORY_GAMMA_GAMMA, "gamma_gamma_state");
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_state_out);
-Datum
-gamma_gamma_state_out(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_CSTRING(history_out(DatumGetHistoryState(PG_GETARG_DATUM(0))));
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_state_recv);
-Datum
-gamma_gamma_state_recv(PG_FUNCTION_ARGS)
-{
-	return history_recv((StringInfo) PG_GETARG_POINTER(0), HISTORY_GAMMA_GAMMA,
-						"gamma_gamma_state");
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_state_send);
-Datum
-gamma_gamma_state_send(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BYTEA_P(history_send(DatumGetHistoryState(PG_GETARG_DATUM(0))));
-}
 
 /*
  * gamma_gamma_fit(frequency int, monetary float8).  Rows with a NULL are
@@ -190,19 +52,6 @@ skip:
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-}
-
-PG_FUNCTION_INFO_V1(gamma_gamma_fit_combinefn);
-Datum
-gamma_gamma_fit_combinefn(PG_FUNCTION_ARGS)
-{
-	HistoryState *state;
-
-	CS_REQUIRE_AGG_CONTEXT(fcinfo, "gamma_gamma_fit_combinefn");
-	state = history_combine(fcinfo, HISTORY_GAMMA_GAMMA);
-	if (state == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_POINTER(state);
 }
 
 /* ---------------------------------------------------------------------
@@ -279,66 +128,62 @@ gamma_gamma_objective(const double *theta, double *grad, void *arg)
 	return -ll / data->total;
 }
 
-PG_FUNCTION_INFO_V1(gamma_gamma_fit_finalfn);
-Datum
-gamma_gamma_fit_finalfn(PG_FUNCTION_ARGS)
+/* The GammaGammaData of a compacted (frequency, monetary) state, spend rescaled to mean 1. */
+static void
+gamma_gamma_prepare(const HistoryState *state, CsFitData *out)
 {
-	/* p, q, v with the mean spend scaled to 1; the last two start near the mean */
-	static const double starts[][CS_OPT_MAX_PARAMS] = {
-		{1.0, 1.0, 1.0},
-		{5.0, 4.0, 0.6},
-		{2.0, 15.0, 7.0},
-	};
-	HistoryState *state;
-	GammaGammaData data;
-	double		scale = 0,
-				theta[CS_OPT_MAX_PARAMS];
-	CsOptimResult fit;
-	CsModelValues values;
+	GammaGammaData *data = palloc0(sizeof(GammaGammaData));
+	double		scale = 0;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = history_compacted_copy(DatumGetHistoryState(PG_GETARG_DATUM(0)));
-	if (state->used == 0)
-		PG_RETURN_NULL();
-
-	data.n = state->used;
-	data.x = palloc(sizeof(double) * data.n);
-	data.m = palloc(sizeof(double) * data.n);
-	data.log_m = palloc(sizeof(double) * data.n);
-	data.weight = palloc(sizeof(double) * data.n);
-	data.total = 0;
-	for (int32 i = 0; i < data.n; i++)
+	data->n = state->used;
+	data->x = palloc(sizeof(double) * data->n);
+	data->m = palloc(sizeof(double) * data->n);
+	data->log_m = palloc(sizeof(double) * data->n);
+	data->weight = palloc(sizeof(double) * data->n);
+	for (int32 i = 0; i < data->n; i++)
 	{
-		data.weight[i] = (double) state->points[i].count;
-		data.total += data.weight[i];
-		scale += data.weight[i] * state->points[i].key[1];
+		data->weight[i] = (double) state->points[i].count;
+		data->total += data->weight[i];
+		scale += data->weight[i] * state->points[i].key[1];
 	}
-	scale /= data.total;
-	for (int32 i = 0; i < data.n; i++)
+	scale /= data->total;
+	for (int32 i = 0; i < data->n; i++)
 	{
-		data.x[i] = state->points[i].key[0];
-		data.m[i] = state->points[i].key[1] / scale;
+		data->x[i] = state->points[i].key[0];
+		data->m[i] = state->points[i].key[1] / scale;
 		/* in two steps, so a spend far below the mean cannot underflow to log(0) */
-		data.log_m[i] = log(state->points[i].key[1]) - log(scale);
+		data->log_m[i] = log(state->points[i].key[1]) - log(scale);
 	}
-
-	fit = cs_fit_from_starts(gamma_gamma_objective, &data, 3, starts, lengthof(starts), theta);
-
-	memset(&values, 0, sizeof(values));
-	values.flags = MODEL_FITTED | (fit.converged ? MODEL_CONVERGED : 0);
-	values.params[0] = exp(theta[0]);
-	values.params[1] = exp(theta[1]);
-	values.params[2] = exp(theta[2]) * scale;
+	out->arg = data;
+	out->total = data->total;
+	out->scale = scale;
 	/* a density in zbar: rescaling money by 1/scale adds log(scale) per customer */
-	values.log_likelihood = -fit.value * data.total - data.total * log(scale);
-	/* data.total is the same sum in double precision, which a cast could overflow */
-	values.customers = cs_model_customers(history_total_count(state));
-	for (int i = 0; i < 3; i++)
-		cs_check_result("a fitted Gamma-Gamma parameter", values.params[i]);
-	cs_check_result("the Gamma-Gamma log-likelihood", values.log_likelihood);
-	PG_RETURN_POINTER(gamma_gamma_from_values(&values));
+	out->log_likelihood_shift = -(data->total * log(scale));
 }
+
+/* p, q, v with the mean spend scaled to 1; the last two start near the mean */
+static const double gamma_gamma_starts[][CS_OPT_MAX_PARAMS] = {
+	{1.0, 1.0, 1.0},
+	{5.0, 4.0, 0.6},
+	{2.0, 15.0, 7.0},
+};
+
+static const CsModelSpec gamma_gamma_spec = {
+	.type_name = "gamma_gamma",
+	.label = "Gamma-Gamma",
+	.version = GAMMA_GAMMA_VERSION,
+	.nparams = 3,
+	.param_names = {"p", "q", "v"},
+	.scaled_params = 1 << 2,	/* v */
+	.history = HISTORY_GAMMA_GAMMA,
+	.state_name = "gamma_gamma_state",
+	.prepare = gamma_gamma_prepare,
+	.objective = gamma_gamma_objective,
+	.nstarts = lengthof(gamma_gamma_starts),
+	.starts = gamma_gamma_starts,
+};
+
+CS_MODEL_FUNCTIONS(gamma_gamma, gamma_gamma_spec)
 
 /* ---------------------------------------------------------------------
  * Prediction

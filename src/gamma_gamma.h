@@ -2,8 +2,8 @@
  * gamma_gamma.h — the Gamma-Gamma spend model (Fader, Hardie & Lee 2005b;
  * Fader & Hardie 2013, "The Gamma-Gamma Model of Monetary Value").
  *
- * On-disk layout of type gamma_gamma (a varlena):
- *   vl_len_, version (GAMMA_GAMMA_VERSION), flags (MODEL_* in bgnbd.h), reserved,
+ * On-disk layout of type gamma_gamma (model.h's shared layout, named):
+ *   vl_len_, version (GAMMA_GAMMA_VERSION), flags (MODEL_* in model.h), reserved,
  *   p, q, v              the parameters, v in the caller's currency
  *   log_likelihood, customers   as for bgnbd
  */
@@ -12,7 +12,7 @@
 
 #include "postgres.h"
 
-#include "bgnbd.h"
+#include "model.h"
 
 #define GAMMA_GAMMA_VERSION 1
 
@@ -28,6 +28,8 @@ typedef struct GammaGammaModel
 	double		log_likelihood;
 	int64		customers;
 } GammaGammaModel;
+
+StaticAssertDecl(sizeof(GammaGammaModel) == CS_MODEL_SIZE(3), "GammaGammaModel is model.h's layout");
 
 #define DatumGetGammaGammaModel(d) ((GammaGammaModel *) PG_DETOAST_DATUM(d))
 

@@ -13,6 +13,7 @@
 
 #include "history.h"
 #include "interrupts.h"
+#include "state_limit.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -152,6 +153,8 @@ history_alloc(HistoryKind kind, int32 capacity)
 				 errmsg("too many distinct customer histories for one fit"),
 				 errdetail("The limit is %d distinct histories.", HISTORY_MAX_POINTS),
 				 errhint("Round recency and t to whole days or fit per segment.")));
+	cs_check_state_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint), capacity,
+						 history_type_name(kind), "distinct histories");
 	state = palloc0(HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
 	SET_VARSIZE(state, HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
 	state->version = HISTORY_VERSION;
@@ -174,9 +177,11 @@ history_grow(const HistoryState *state, int32 min_capacity)
 
 	while (capacity < min_capacity)
 		capacity *= 2;
-	/* doubling past the limit stops at it, so every history up to the limit fits */
+	/* doubling past a limit stops at it, so every history up to the limit fits */
 	if (min_capacity <= HISTORY_MAX_POINTS)
 		capacity = Min(capacity, (int64) HISTORY_MAX_POINTS);
+	if (min_capacity <= cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)))
+		capacity = Min(capacity, cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)));
 	grown = history_alloc(state->kind, (int32) Min(capacity, (int64) HISTORY_MAX_POINTS + 1));
 	grown->flags = state->flags;
 	grown->used = state->used;
@@ -211,7 +216,7 @@ history_add(FunctionCallInfo fcinfo, HistoryKind kind, const double *key, int64 
 	{
 		history_compact(state);
 		if (state->used > history_capacity(state) / 2)
-			state = history_grow(state, history_capacity(state) * 2);
+			state = history_grow(state, history_capacity(state) + 1);
 	}
 
 	point = &state->points[state->used++];

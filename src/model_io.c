@@ -10,7 +10,6 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "bgnbd.h"
 #include "model_io.h"
 #include "text_io.h"
 #include "validate.h"

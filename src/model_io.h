@@ -12,31 +12,13 @@
 #include "postgres.h"
 #include "lib/stringinfo.h"
 
-#define CS_MODEL_MAX_PARAMS 4
+#include "model.h"
 
 /*
  * The largest customer count a model carries: 2^53.  Every integer up to it is exact in double
  * precision, so the count reads back exactly from the text form, whose numbers are doubles.
  */
 #define CS_MODEL_MAX_CUSTOMERS INT64CONST(9007199254740992)
-
-/* What the I/O needs to know about one model type. */
-typedef struct CsModelSpec
-{
-	const char *type_name;
-	int			version;
-	int			nparams;
-	const char *param_names[CS_MODEL_MAX_PARAMS];
-} CsModelSpec;
-
-/* The fields every model has, read from or written to its struct. */
-typedef struct CsModelValues
-{
-	uint8		flags;
-	double		params[CS_MODEL_MAX_PARAMS];
-	double		log_likelihood;
-	int64		customers;
-} CsModelValues;
 
 extern void cs_model_parse(const CsModelSpec *spec, const char *input, CsModelValues *out);
 extern char *cs_model_format(const CsModelSpec *spec, const CsModelValues *values);

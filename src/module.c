@@ -9,4 +9,15 @@
 
 #include "fmgr.h"
 
+#include "state_limit.h"
+
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Load time: define the extension's settings. */
+void
+_PG_init(void)
+{
+	cs_define_state_limit();
+}

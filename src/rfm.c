@@ -45,6 +45,7 @@
 #include "interrupts.h"
 #include "local_day.h"
 #include "purchase_rule.h"
+#include "state_limit.h"
 #include "text_io.h"
 #include "validate.h"
 
@@ -117,6 +118,7 @@ rfm_alloc(int32 capacity)
 				 errmsg("too many transactions for one customer"),
 				 errdetail("The limit is %d rows per group.", RFM_MAX_OCCASIONS),
 				 errhint("Group the rows by customer.")));
+	cs_check_state_limit(RFM_HEADER_SIZE, sizeof(RfmOccasion), capacity, "rfm", "rows");
 	state = palloc0(RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
 	SET_VARSIZE(state, RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
 	state->version = RFM_VERSION;
@@ -135,9 +137,11 @@ rfm_grow(const RfmState *state, int32 min_capacity)
 
 	while (capacity < min_capacity)
 		capacity *= 2;
-	/* doubling past the limit stops at it, so every row up to the limit fits */
+	/* doubling past a limit stops at it, so every row up to the limit fits */
 	if (min_capacity <= RFM_MAX_OCCASIONS)
 		capacity = Min(capacity, (int64) RFM_MAX_OCCASIONS);
+	if (min_capacity <= cs_state_capacity_limit(RFM_HEADER_SIZE, sizeof(RfmOccasion)))
+		capacity = Min(capacity, cs_state_capacity_limit(RFM_HEADER_SIZE, sizeof(RfmOccasion)));
 	grown = rfm_alloc((int32) Min(capacity, (int64) RFM_MAX_OCCASIONS + 1));
 	memcpy(grown, state, RFM_HEADER_SIZE);
 	SET_VARSIZE(grown, RFM_HEADER_SIZE + (Size) Min(capacity, (int64) RFM_MAX_OCCASIONS + 1) * sizeof(RfmOccasion));
@@ -250,7 +254,7 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 		state->unit_seconds = unit_seconds;
 	}
 	if (state->used == rfm_capacity(state))
-		state = rfm_grow(state, rfm_capacity(state) * 2);
+		state = rfm_grow(state, state->used + 1);
 	occasion = &state->occasions[state->used++];
 	occasion->day = cs_local_day(at, cs_session_zone());
 	occasion->reserved = 0;

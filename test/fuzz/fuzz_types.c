@@ -1,11 +1,11 @@
 /*
  * fuzz_types.c — a libFuzzer harness over the input functions of the extension's types, linked
  * with the same source files the server loads (src/text_io.c, model_io.c, history.c, rfm.c,
- * bgnbd.c, gamma_gamma.c) and calling the same entry points (bgnbd_in, bgnbd_recv, ...).
+ * bgnbd.c, gamma_gamma.c, pareto_nbd.c, mbgnbd.c) and calling the same entry points (bgnbd_in, bgnbd_recv, ...).
  * pg_stubs.c stands in for the backend; see there for what is real and what is not.
  *
- * CS_FUZZ_TARGET picks the function: bgnbd, gamma_gamma, bgnbd_state, gamma_gamma_state or
- * rfm_state fuzz the text input function with the input as a C string (cut at the first NUL,
+ * CS_FUZZ_TARGET picks the function: bgnbd, gamma_gamma, pareto_nbd, mbgnbd, bgnbd_state,
+ * gamma_gamma_state, pareto_nbd_state, mbgnbd_state or rfm_state fuzz the text input function with the input as a C string (cut at the first NUL,
  * as a cstring is); the same names with _recv fuzz the binary receive function with the input
  * as the message, NUL-terminated after its length as the server passes it.
  *
@@ -50,6 +50,22 @@ extern Datum gamma_gamma_state_in(PG_FUNCTION_ARGS);
 extern Datum gamma_gamma_state_out(PG_FUNCTION_ARGS);
 extern Datum gamma_gamma_state_recv(PG_FUNCTION_ARGS);
 extern Datum gamma_gamma_state_send(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_in(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_out(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_recv(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_send(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_in(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_out(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_recv(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_send(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_state_in(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_state_out(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_state_recv(PG_FUNCTION_ARGS);
+extern Datum pareto_nbd_state_send(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_state_in(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_state_out(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_state_recv(PG_FUNCTION_ARGS);
+extern Datum mbgnbd_state_send(PG_FUNCTION_ARGS);
 extern Datum rfm_state_in(PG_FUNCTION_ARGS);
 extern Datum rfm_state_out(PG_FUNCTION_ARGS);
 extern Datum rfm_state_recv(PG_FUNCTION_ARGS);
@@ -74,6 +90,11 @@ static const FuzzType types[] = {
 	{"gamma_gamma_state", gamma_gamma_state_in, gamma_gamma_state_out, gamma_gamma_state_recv,
 	gamma_gamma_state_send},
 	{"rfm_state", rfm_state_in, rfm_state_out, rfm_state_recv, rfm_state_send},
+	{"pareto_nbd", pareto_nbd_in, pareto_nbd_out, pareto_nbd_recv, pareto_nbd_send},
+	{"mbgnbd", mbgnbd_in, mbgnbd_out, mbgnbd_recv, mbgnbd_send},
+	{"pareto_nbd_state", pareto_nbd_state_in, pareto_nbd_state_out, pareto_nbd_state_recv,
+	pareto_nbd_state_send},
+	{"mbgnbd_state", mbgnbd_state_in, mbgnbd_state_out, mbgnbd_state_recv, mbgnbd_state_send},
 };
 
 static const FuzzType *type;

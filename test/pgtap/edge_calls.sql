@@ -34,11 +34,15 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
       WHEN 'interval'::regtype THEN quote_literal('7 days')
       WHEN 'regclass'::regtype THEN quote_literal('pg_catalog.pg_class')
       WHEN 'regrole'::regtype THEN quote_literal('postgres')
-      WHEN 'jsonb'::regtype THEN quote_literal('{"r": 0.243, "converged": true}')
       WHEN 'oid'::regtype THEN '1259'
+      WHEN 'jsonb'::regtype THEN quote_literal('{"r": 0.243, "converged": true}')
       WHEN 'customer_score.bgnbd'::regtype THEN quote_literal('(r=0.243,alpha=4.414,a=0.793,b=2.426)')
       WHEN 'customer_score.gamma_gamma'::regtype THEN quote_literal('(p=6.25,q=3.74,v=15.44)')
+      WHEN 'customer_score.pareto_nbd'::regtype THEN quote_literal('(r=0.553,alpha=10.578,s=0.606,beta=11.669)')
+      WHEN 'customer_score.mbgnbd'::regtype THEN quote_literal('(r=0.525,alpha=6.183,a=0.891,b=1.614)')
       WHEN 'customer_score.bgnbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
+      WHEN 'customer_score.pareto_nbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
+      WHEN 'customer_score.mbgnbd_state'::regtype THEN quote_literal('v1 (2,30.43,38.86):1 (0,0,38.86):2 (1,5,38):1')
       WHEN 'customer_score.gamma_gamma_state'::regtype THEN quote_literal('v1 (2,22.35):3 (1,10):1')
       WHEN 'customer_score.rfm_state'::regtype THEN quote_literal('v1 as_of=-71107200000000 as_of_local=-71107200000000 unit=604800 first_at=-94608000000000 last_at=-91929600000000 rows=2 days=-1095:29.33,-1064:14.96')
       WHEN 'customer_score.purchase_days'::regtype THEN quote_literal('{2024-01-01:15.00/2,2024-01-08:20/1}')
@@ -77,6 +81,15 @@ CREATE FUNCTION pg_temp.edges(argtype regtype) RETURNS SETOF text LANGUAGE sql A
     WHEN 'jsonb'::regtype THEN ARRAY['NULL', '''{}''', '''{"r": 0}''', '''{"r": -1e308, "converged": null}''', '''[1]''']
     WHEN 'customer_score.bgnbd'::regtype THEN ARRAY['NULL', '''(r=1e-300,alpha=1e300,a=1e-300,b=1e300)''',
                                            '''(r=1e300,alpha=1e-300,a=1e300,b=1e-300)''', '''(r=1,alpha=1,a=1,b=1)''']
+    WHEN 'customer_score.pareto_nbd'::regtype THEN ARRAY['NULL', '''(r=1e-300,alpha=1e300,s=1e-300,beta=1e-300)''',
+                                           '''(r=1e300,alpha=1e-300,s=1e300,beta=1e300)''', '''(r=1,alpha=1e300,s=1,beta=1e-300)''',
+                                           '''(r=1,alpha=1,s=1,beta=1)''']
+    WHEN 'customer_score.mbgnbd'::regtype THEN ARRAY['NULL', '''(r=1e-300,alpha=1e300,a=1e-300,b=1e300)''',
+                                           '''(r=1e300,alpha=1e-300,a=1e300,b=1e-300)''', '''(r=1,alpha=1,a=1,b=1)''']
+    WHEN 'customer_score.pareto_nbd_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2000000000,1e300,1e300):9223372036854775807''',
+                                                 '''v1 (0,0,0):1''']
+    WHEN 'customer_score.mbgnbd_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2000000000,1e300,1e300):9223372036854775807''',
+                                                 '''v1 (0,0,0):1''']
     WHEN 'customer_score.gamma_gamma'::regtype THEN ARRAY['NULL', '''(p=1e-300,q=1e-300,v=1e300)''',
                                                  '''(p=1e300,q=1e300,v=1e-300)''', '''(p=1,q=1,v=1)''']
     WHEN 'customer_score.bgnbd_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (2000000000,1e300,1e300):9223372036854775807''',

@@ -7,7 +7,7 @@ RESET client_min_messages;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(14);
+SELECT plan(17);
 
 -- An independent reference for E[Y(t) | alive]: E over p ~ Beta(a, b+x) of
 -- (1 - (1 + p s)^-(r+x)) / p, s = t / (alpha + T), by a plain midpoint rule on a
@@ -95,6 +95,29 @@ SELECT ok((params(bgnbd_fit(frequency, recency, t))->>'log_likelihood')::float8 
           'histories with recency = t and t = 0 fit')
 FROM (SELECT frequency, recency, t FROM fixture.cdnow_summary
       UNION ALL VALUES (3, 10.0, 10.0), (0, 0, 0)) s;
+
+-- sums of finite values that overflow: an error, never Infinity
+SELECT throws_ok($$SELECT direct_value FROM customer_score.influence(
+    'SELECT * FROM (VALUES (1::bigint, 1::bigint, NULL::bigint, ''2024-01-01''::timestamptz, 0::float8, ''web''::text, ''review''::text),
+                           (2, 2, 1, ''2024-01-02'', 1e308, ''web'', ''purchase''),
+                           (3, 3, 1, ''2024-01-03'', 1e308, ''web'', ''purchase'')) a(id, customer_id, sparked_by, at, value, channel, kind)',
+    '2024-12-31')$$, '22003', NULL, 'influence: two conversions of 1e308 credited to one customer are 22003, not Infinity');
+SELECT lives_ok($$SELECT money_credit FROM customer_score.influence_trace(
+    'SELECT * FROM (VALUES (1::bigint, 1::bigint, NULL::bigint, ''2024-01-01''::timestamptz, 0::float8, ''web''::text, ''review''::text),
+                           (2, 2, 1, ''2024-01-02'', 1.7e308, ''web'', ''purchase'')) a(id, customer_id, sparked_by, at, value, channel, kind)',
+    1, '2024-12-31', 1, 1.0, '90 days', NULL, NULL, 'last')$$,
+    'influence_trace: one credit of 1.7e308 is computed (the sum is what overflows)')
+    -- lives: no error expected
+    ;
+
+-- a source with char(n) channel and kind columns, as set_source accepts them, is read by refresh
+CREATE TEMP TABLE char_tx AS SELECT 1::bigint AS customer_id, '2024-01-01'::timestamptz AS at, 10::float8 AS amount;
+CREATE TEMP TABLE char_actions (id bigint, customer_id bigint, sparked_by bigint, at timestamptz, value float8,
+                                channel char(9), kind char(8));
+INSERT INTO char_actions VALUES (1, 1, NULL, '2024-01-01', 0, 'community', 'review'), (2, 2, 1, '2024-01-02', 25, 'web', 'purchase');
+SELECT set_source('transactions', 'char_tx');
+SELECT set_source('actions', 'char_actions');
+SELECT is((SELECT refresh('default', '2024-06-30') > 0), true, 'refresh reads char(n) channel and kind columns');
 
 SELECT * FROM finish();
 ROLLBACK;

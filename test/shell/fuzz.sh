@@ -6,7 +6,7 @@
 # texts and past findings; the binary seeds are the texts' send() forms plus the past findings in
 # test/fuzz/corpus/<type>_recv/), tokens: test/fuzz/types.dict.
 #
-# CS_FUZZ_SECONDS (default 60) is the total time, shared among the 10 targets (two at a time when
+# CS_FUZZ_SECONDS (default 60) is the total time, shared among the 18 targets (two at a time when
 # there are two cores).  Any finding (a refusal that is not a data exception, a broken round trip, an
 # ASan or UBSan report, a crash) fails its target; the input is kept in .tmp/fuzz-<target>-*.
 set -u
@@ -21,7 +21,7 @@ check "the libFuzzer harness builds (clang-14 -fsanitize=fuzzer,address,undefine
 [[ $built == ok ]] || exit 1
 fuzzer=$work/build/fuzz_types
 
-types=(bgnbd gamma_gamma bgnbd_state gamma_gamma_state rfm_state)
+types=(bgnbd gamma_gamma pareto_nbd mbgnbd bgnbd_state gamma_gamma_state pareto_nbd_state mbgnbd_state rfm_state)
 # With two cores or more, a type's text and binary targets run side by side, each for the type's
 # share of the time; on one core one after the other, the text input getting two thirds.
 if (($(nproc 2>/dev/null || echo 1) >= 2)); then

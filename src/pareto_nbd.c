@@ -1,0 +1,445 @@
+/*
+ * pareto_nbd.c — the Pareto/NBD model: its likelihood, its description
+ * (pareto_nbd_spec, from which model.c makes the type, its state and its
+ * fit) and the predictions.
+ *
+ * A customer with x repeat purchases, the last at t_x, observed until T:
+ *
+ *   L = Gamma(r+x) alpha^r beta^s / Gamma(r)
+ *       * [ (alpha+T)^-(r+x) (beta+T)^-s + s I(t_x, T) ],
+ *   I(lo, hi) = integral over (lo, hi] of (alpha+u)^-(r+x) (beta+u)^-(s+1) du:
+ *
+ * alive at T, or died at some u after the last purchase (FHL 2005, "A Note on
+ * Deriving the Pareto/NBD Model", before the integral is written as Gauss
+ * hypergeometric functions).  The 2F1 form is where implementations break:
+ * its series converges slowly or overflows as |alpha - beta| / (max + t_x)
+ * nears 1, which the likelihood ridge in (s, beta) and long histories reach.
+ * Here I is integrated directly, in logs (see pnbd_integral), which is finite
+ * and accurate for any frequency and history length.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "counting.h"
+#include "model.h"
+#include "numeric.h"
+#include "pareto_nbd.h"
+#include "pochhammer.h"
+
+/* I and the means under its integrand that the gradient needs */
+typedef struct PnbdIntegral
+{
+	double		log_value;		/* log I; -INFINITY for an empty interval */
+	double		mean_log_a;		/* of log(alpha + u) */
+	double		mean_inv_a;		/* of 1/(alpha + u) */
+	double		mean_log_b;		/* of log(beta + u) */
+	double		mean_inv_b;		/* of 1/(beta + u) */
+} PnbdIntegral;
+
+/* 8-point Gauss-Legendre on [-1, 1]: nodes +-x_k, weights w_k */
+static const double gl_x[4] = {0.1834346424956498, 0.5255324099163290, 0.7966664774136267,
+0.9602898564975363};
+static const double gl_w[4] = {0.3626837833783620, 0.3137066458778873, 0.2223810344533745,
+0.1012285362903763};
+
+#define PNBD_MAX_PANELS 64
+
+/*
+ * The slope in v of the log-integrand of pnbd_integral at v: the integrand is
+ * log-concave in v, so its slope falls from one end to the other.
+ */
+static inline double
+pnbd_slope(double v, double m, double da, double db, double ka, double kb, double n)
+{
+	double		e = exp(v);
+	double		slope = 1.0 - ka * e / (e + da) - kb * e / (e + db);
+
+	if (n > 0)
+		slope += n * e / (e - m);
+	return slope;
+}
+
+/*
+ * The integral over (lo, hi] of u^n (alpha+u)^-ka (beta+u)^-kb du, in logs,
+ * with the means of log and inverse of (alpha+u) and (beta+u) under it.
+ *
+ * In v = log(m + u), m = min(alpha, beta), the log-integrand is
+ *   v - ka log(e^v + alpha - m) - kb log(e^v + beta - m) [+ n log(e^v - m)],
+ * concave, with a slope bounded by ka + kb + 1 (n = 0): smooth on the scale of
+ * the smaller of alpha and beta however far apart they are.  Where the
+ * integrand falls by e^-40 from one end the interval is cut there (concavity
+ * makes the tangent a bound), then composite 8-point Gauss-Legendre over
+ * panels on which the log-integrand changes by at most about 4 (relative
+ * error below 1e-8 for an exponential), summed with a running maximum so
+ * nothing underflows.
+ */
+static void
+pnbd_integral(double alpha, double beta, double ka, double kb, double n,
+			  double lo, double hi, PnbdIntegral *out)
+{
+	double		m = fmin(alpha, beta),
+				da = alpha - m,
+				db = beta - m;
+	double		v0 = log(m + lo),
+				v1 = log(m + hi);
+	double		top = -INFINITY,
+				sum = 0,
+				s_la = 0,
+				s_ia = 0,
+				s_lb = 0,
+				s_ib = 0;
+	int			panels;
+	double		half,
+				log_w[4];
+
+	memset(out, 0, sizeof(*out));
+	out->log_value = -INFINITY;
+	if (!(hi > lo))
+		return;
+	if (n == 0)
+	{
+		double		slope0 = pnbd_slope(v0, m, da, db, ka, kb, n);
+		double		slope1;
+		double		steepest;
+
+		if (slope0 < 0)
+			v1 = fmin(v1, v0 + 40.0 / -slope0);
+		slope1 = pnbd_slope(v1, m, da, db, ka, kb, n);
+		if (slope1 > 0)
+			v0 = fmax(v0, v1 - 40.0 / slope1);
+		steepest = fmax(1.0, fmax(fabs(pnbd_slope(v0, m, da, db, ka, kb, n)), fabs(slope1)));
+		panels = (int) fmin(PNBD_MAX_PANELS, ceil((v1 - v0) * steepest / 4.0));
+		panels = Max(panels, 1);
+	}
+	else
+		panels = PNBD_MAX_PANELS;	/* u^n vanishes at lo = 0, where the slope is unbounded */
+
+	half = (v1 - v0) / (2.0 * panels);
+	for (int k = 0; k < 4; k++)
+		log_w[k] = log(gl_w[k] * half);
+	for (int p = 0; p < panels; p++)
+	{
+		double		mid = v0 + (2 * p + 1) * half;
+
+		for (int k = 0; k < 8; k++)
+		{
+			double		v = mid + (k < 4 ? -gl_x[k] : gl_x[k - 4]) * half;
+			double		e = exp(v);
+			double		la = da == 0 ? v : log(e + da);
+			double		lb = db == 0 ? v : log(e + db);
+			double		g = v - ka * la - kb * lb + log_w[k & 3];
+			double		w;
+
+			if (n > 0)
+				g += n * log(e - m);
+			if (g > top)
+			{
+				/* a new maximum: rescale what was summed against the old one */
+				double		f = exp(top - g);
+
+				sum *= f;
+				s_la *= f;
+				s_ia *= f;
+				s_lb *= f;
+				s_ib *= f;
+				top = g;
+			}
+			w = exp(g - top);
+			sum += w;
+			s_la += w * la;
+			s_ia += w / (e + da);
+			s_lb += w * lb;
+			s_ib += w / (e + db);
+		}
+	}
+	if (!(sum > 0))
+		return;
+	out->log_value = top + log(sum);
+	out->mean_log_a = s_la / sum;
+	out->mean_inv_a = s_ia / sum;
+	out->mean_log_b = s_lb / sum;
+	out->mean_inv_b = s_ib / sum;
+}
+
+/* ---------------------------------------------------------------------
+ * The fit
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Minus the mean log-likelihood at log-parameters theta, and its gradient.
+ * Per customer, with D the bracket of L as a log-sum-exp of its "alive" (A)
+ * and "died at u" (s I) branches and w_A, w_I their shares of it:
+ *
+ *   ll = lgamma(r+x) - lgamma(r) + r log alpha + s log beta + log D
+ *   d/dr     = digamma(r+x) - digamma(r) + log alpha - w_A log(alpha+T) - w_I E[log(alpha+u)]
+ *   d/dalpha = r/alpha - (r+x) (w_A/(alpha+T) + w_I E[1/(alpha+u)])
+ *   d/ds     = log beta - w_A log(beta+T) + w_I (1/s - E[log(beta+u)])
+ *   d/dbeta  = s/beta - s w_A/(beta+T) - (s+1) w_I E[1/(beta+u)]
+ *
+ * E[.] the mean under I's integrand.
+ */
+static double
+pareto_nbd_objective(const double *theta, double *grad, void *arg)
+{
+	CountingData *data = arg;
+	double		r = exp(theta[0]),
+				alpha = exp(theta[1]),
+				s = exp(theta[2]),
+				beta = exp(theta[3]);
+	double		log_alpha = theta[1],
+				log_beta = theta[3],
+				log_s = theta[2];
+	double		ll = 0,
+				g_r = 0,
+				g_alpha = 0,
+				g_s = 0,
+				g_beta = 0;
+	Pochhammer	pr;
+	int32		i = 0;
+
+	for (int32 k = 0; k < data->ntimes; k++)
+	{
+		data->log_alpha_time[k] = log(alpha + data->times[k]);
+		data->inv_alpha_time[k] = 1.0 / (alpha + data->times[k]);
+		data->log_beta_time[k] = log(beta + data->times[k]);
+		data->inv_beta_time[k] = 1.0 / (beta + data->times[k]);
+	}
+	pochhammer_start(&pr, r);
+
+	while (i < data->n)
+	{
+		double		x = data->x[i];
+		double		rx = r + x;
+		double		common;
+
+		/* one check per distinct x covers every evaluation of every optimiser iteration */
+		CHECK_FOR_INTERRUPTS();
+		pochhammer_advance(&pr, x);
+		common = pr.log_sum + r * log_alpha + s * log_beta;
+
+		for (; i < data->n && data->x[i] == x; i++)
+		{
+			double		w = data->weight[i];
+			int32		ti = data->t_index[i];
+			double		alive = -rx * data->log_alpha_time[ti] - s * data->log_beta_time[ti];
+			double		lse = alive,
+						w_alive = 1.0,
+						w_died = 0.0;
+			PnbdIntegral in;
+
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();	/* one x can hold most of a million histories */
+			pnbd_integral(alpha, beta, rx, s + 1.0, 0, data->times[data->tx_index[i]],
+						  data->times[ti], &in);
+			if (in.log_value > -INFINITY)
+			{
+				double		died = log_s + in.log_value;
+
+				lse = cs_log_add_exp(alive, died);
+				w_alive = exp(alive - lse);
+				w_died = exp(died - lse);
+			}
+			ll += w * (common + lse);
+			g_r += w * (pr.inv_sum + log_alpha - w_alive * data->log_alpha_time[ti] -
+						w_died * in.mean_log_a);
+			g_alpha += w * (r / alpha - rx * (w_alive * data->inv_alpha_time[ti] +
+											 w_died * in.mean_inv_a));
+			g_s += w * (log_beta - w_alive * data->log_beta_time[ti] +
+						w_died * (1.0 / s - in.mean_log_b));
+			g_beta += w * (s / beta - s * w_alive * data->inv_beta_time[ti] -
+						   (s + 1.0) * w_died * in.mean_inv_b);
+		}
+	}
+
+	if (!isfinite(ll))
+		return INFINITY;
+	grad[0] = -g_r * r / data->total;
+	grad[1] = -g_alpha * alpha / data->total;
+	grad[2] = -g_s * s / data->total;
+	grad[3] = -g_beta * beta / data->total;
+	return -ll / data->total;
+}
+
+/* start points in the rescaled unit (the largest t is 1) */
+static const double pareto_nbd_starts[][CS_OPT_MAX_PARAMS] = {
+	{1.0, 1.0, 1.0, 1.0},
+	{0.5, 0.3, 0.5, 0.3},
+	{0.25, 0.1, 2.0, 3.0},
+};
+
+/*
+ * Beyond this shape a gamma-distributed rate is one rate for every customer
+ * (coefficient of variation 1/sqrt(shape) below 3 %).
+ */
+#define PARETO_NBD_RIDGE_SHAPE 1e3
+
+/*
+ * The likelihood keeps rising, ever more slowly, as s and beta grow with
+ * s/beta fixed (every customer the same dropout rate), and likewise r and
+ * alpha: a fit that stops far out along either ridge has met the gradient
+ * test without reaching a maximum.
+ */
+static bool
+pareto_nbd_on_ridge(const double *params)
+{
+	return params[0] > PARETO_NBD_RIDGE_SHAPE || params[2] > PARETO_NBD_RIDGE_SHAPE;
+}
+
+static const CsModelSpec pareto_nbd_spec = {
+	.type_name = "pareto_nbd",
+	.label = "Pareto/NBD",
+	.version = PARETO_NBD_VERSION,
+	.nparams = 4,
+	.param_names = {"r", "alpha", "s", "beta"},
+	.scaled_params = (1 << 1) | (1 << 3),	/* alpha, beta */
+	.history = HISTORY_BGNBD,
+	.state_name = "pareto_nbd_state",
+	.prepare = counting_prepare,
+	.objective = pareto_nbd_objective,
+	.nstarts = lengthof(pareto_nbd_starts),
+	.starts = pareto_nbd_starts,
+	.on_ridge = pareto_nbd_on_ridge,
+};
+
+CS_MODEL_FUNCTIONS(pareto_nbd, pareto_nbd_spec)
+
+/* pareto_nbd_fit(frequency int, recency float8, t float8): rows with a NULL are skipped */
+PG_FUNCTION_INFO_V1(pareto_nbd_fit_transfn);
+Datum
+pareto_nbd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return counting_transfn(fcinfo, "pareto_nbd_fit_transfn");
+}
+
+/* ---------------------------------------------------------------------
+ * Predictions
+ * ---------------------------------------------------------------------
+ */
+
+/* P(alive at T) = A / (A + s I(t_x, T)), as a logistic of the log-odds of having died */
+double
+pareto_nbd_p_alive(const ParetoNbdModel *model, int64 frequency, double recency, double t)
+{
+	double		rx = model->r + (double) frequency;
+	double		alive = -rx * log(model->alpha + t) - model->s * log(model->beta + t);
+	PnbdIntegral in;
+
+	pnbd_integral(model->alpha, model->beta, rx, model->s + 1.0, 0, recency, t, &in);
+	if (in.log_value == -INFINITY)
+		return 1.0;
+	return exp(-cs_log1p_exp(log(model->s) + in.log_value - alive));
+}
+
+/*
+ * Expected purchases in (T, T + horizon] (Schmittlein et al. 1987):
+ *   P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+horizon))^(s-1)],
+ * the bracket over (s-1) written as L phi(-(s-1) L), L = log(1 + horizon/(beta+T)),
+ * phi(y) = expm1(y)/y, so s = 1 needs no special case.
+ */
+double
+pareto_nbd_expected_purchases(const ParetoNbdModel *model, double horizon,
+							  int64 frequency, double recency, double t)
+{
+	double		L;
+
+	if (horizon == 0)
+		return 0.0;
+	L = log1p(horizon / (model->beta + t));
+	return pareto_nbd_p_alive(model, frequency, recency, t) *
+		(model->r + (double) frequency) / (model->alpha + t) * (model->beta + t) *
+		L * cs_expm1_ratio(-(model->s - 1.0) * L);
+}
+
+/*
+ * P(no purchase in (T, T + horizon]): dead, or alive and no purchase before
+ * dying or the horizon ends; for an alive customer (rates from their
+ * posteriors, alpha' = alpha+T, beta' = beta+T)
+ *   (alpha'/(alpha'+h))^(r+x) (beta'/(beta'+h))^s + s alpha'^(r+x) beta'^s I(T, T+h).
+ */
+static double
+pareto_nbd_p_none(const ParetoNbdModel *model, double horizon, int64 frequency,
+				  double recency, double t)
+{
+	double		rx = model->r + (double) frequency;
+	double		p_alive = pareto_nbd_p_alive(model, frequency, recency, t);
+	double		log_a = log(model->alpha + t),
+				log_b = log(model->beta + t);
+	double		quiet = -rx * log1p(horizon / (model->alpha + t)) -
+		model->s * log1p(horizon / (model->beta + t));
+	PnbdIntegral in;
+
+	pnbd_integral(model->alpha, model->beta, rx, model->s + 1.0, 0, t, t + horizon, &in);
+	if (in.log_value > -INFINITY)
+		quiet = cs_log_add_exp(quiet, log(model->s) + rx * log_a + model->s * log_b + in.log_value);
+	return (1.0 - p_alive) + p_alive * fmin(1.0, exp(quiet));
+}
+
+/*
+ * P(X(t) = n) for a new customer: alive through t with n purchases, or died
+ * at u in (0, t] after n purchases,
+ *   NB(n) (beta/(beta+t))^s
+ *   + s beta^s alpha^r Gamma(r+n)/(Gamma(r) n!) integral_0^t u^n (alpha+u)^-(r+n) (beta+u)^-(s+1) du.
+ */
+static double
+pareto_nbd_pmf(const ParetoNbdModel *model, double horizon, int32 n)
+{
+	double		r = model->r,
+				alpha = model->alpha,
+				s = model->s,
+				beta = model->beta;
+	double		log_coef,
+				alive;
+	PnbdIntegral in;
+
+	if (horizon == 0)
+		return n == 0 ? 1.0 : 0.0;
+	log_coef = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0);
+	alive = log_coef + r * (log(alpha) - log(alpha + horizon)) +
+		(n > 0 ? n * (log(horizon) - log(alpha + horizon)) : 0.0) +
+		s * (log(beta) - log(beta + horizon));
+	pnbd_integral(alpha, beta, r + n, s + 1.0, n, 0.0, horizon, &in);
+	if (in.log_value == -INFINITY)
+		return exp(alive);
+	return exp(cs_log_add_exp(alive, log(s) + s * log(beta) + r * log(alpha) + log_coef +
+							  in.log_value));
+}
+
+/* The CountingPredictions callbacks of Pareto/NBD. */
+static double
+pareto_nbd_p_alive_cb(const void *model, int64 x, double t_x, double t)
+{
+	return pareto_nbd_p_alive(model, x, t_x, t);
+}
+
+static double
+pareto_nbd_expected_cb(const void *model, double horizon, int64 x, double t_x, double t)
+{
+	return pareto_nbd_expected_purchases(model, horizon, x, t_x, t);
+}
+
+static double
+pareto_nbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
+{
+	return pareto_nbd_p_none(model, horizon, x, t_x, t);
+}
+
+static double
+pareto_nbd_pmf_cb(const void *model, double horizon, int32 n)
+{
+	return pareto_nbd_pmf(model, horizon, n);
+}
+
+static const CountingPredictions pareto_nbd_predictions = {
+	.label = "Pareto/NBD",
+	.p_alive = pareto_nbd_p_alive_cb,
+	.expected = pareto_nbd_expected_cb,
+	.p_none = pareto_nbd_p_none_cb,
+	.pmf = pareto_nbd_pmf_cb,
+};
+
+CS_COUNTING_FUNCTIONS(pareto_nbd, pareto_nbd_predictions)
