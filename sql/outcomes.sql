@@ -218,3 +218,4 @@ UPDATE model_versions SET tier_names = NULL, tier_floors = NULL WHERE model = 't
 DELETE FROM model_components WHERE model = 'tiered' AND version = :tv2;
 DELETE FROM model_versions WHERE model = 'tiered' AND version = :tv2;
 DELETE FROM sources WHERE model = 'tiered';
+DELETE FROM score_runs WHERE model = 'tiered';
