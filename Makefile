@@ -18,6 +18,8 @@ OBJS        += src/live_days.o src/purchase_days.o
 OBJS        += src/normalize.o src/interrupts.o src/state_limit.o src/local_day.o src/customer_keys.o
 # queries run on somebody's behalf: read-only, sources read as the role that configured them
 OBJS        += src/query_guard.o
+# outcomes: backtest metrics over a (score, realized) histogram, path attribution, composites
+OBJS        += src/outcome_metrics.o src/path_attribution.o src/composite.o
 # The install script is built from one file per capability (see install/).
 INSTALL_PARTS = install/header.sql install/lifetime_value.sql
 INSTALL_PARTS += install/influence.sql
@@ -28,6 +30,7 @@ INSTALL_PARTS += install/models.sql
 INSTALL_PARTS += install/validation.sql
 # BG/BB and sBG, from the same template
 INSTALL_PARTS += install/discrete_models.sql
+INSTALL_PARTS += install/outcomes.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
 # per capability, so each change ships its own upgrade beside its install part); a part names
@@ -42,6 +45,7 @@ REGRESS     += scores partials
 REGRESS     += live_scores purchase_rule real_data
 REGRESS     += purchase_models discrete_models
 REGRESS     += validation
+REGRESS     += outcomes
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

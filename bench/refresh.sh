@@ -351,3 +351,8 @@ printf '  peak backend memory: VmHWM %d MiB, +%d MiB over a fresh backend with t
 echo "  checks: every customer scored $all_scored, contributions add up $adds_up, runs agree $same"
 echo "  whole script: $(elapsed "$t_script") s"
 echo "reproduce: bash bench/refresh.sh"
+# further measurements on the same data and cluster (bench/backtest.sh sets it)
+if [[ -n ${BENCH_AFTER:-} ]]; then
+  # shellcheck source=/dev/null
+  source "$BENCH_AFTER"
+fi

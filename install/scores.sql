@@ -93,6 +93,31 @@ CREATE TABLE customer_score.models (
 );
 COMMENT ON TABLE customer_score.models IS 'Score models by name; each has numbered versions (model_versions).';
 
+-- @begin tiers
+-- Tiers are a presentation of the score, not a second score: named bands of a model version
+-- (for example A from 800, B from 500, C from 0) that the scores view shows beside the score.
+CREATE FUNCTION customer_score.tiers_valid(names text[], floors numeric[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT names IS NULL AND floors IS NULL
+        OR (pg_catalog.cardinality(names) = pg_catalog.cardinality(floors) AND pg_catalog.cardinality(names) > 0
+            AND pg_catalog.array_ndims(names) = 1 AND pg_catalog.array_ndims(floors) = 1
+            AND NOT EXISTS (SELECT 1 FROM unnest(names, floors) WITH ORDINALITY u(name, floor, i)
+                            WHERE u.name IS NULL OR u.name = '' OR u.floor IS NULL OR u.floor < 0 OR u.floor = 'NaN'
+                               OR u.i > 1 AND u.floor >= floors[u.i - 1])
+            AND (SELECT count(DISTINCT n) FROM unnest(names) n) = pg_catalog.cardinality(names))
+$$;
+COMMENT ON FUNCTION customer_score.tiers_valid(text[], numeric[]) IS
+    'Whether tier names and floors describe tiers: both NULL (no tiers), or as many distinct non-empty names as floors, the floors >= 0 and strictly descending.';
+
+CREATE FUNCTION customer_score.tier(score numeric, names text[], floors numeric[]) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT u.name FROM unnest(names, floors) WITH ORDINALITY u(name, floor, i)
+    WHERE score >= u.floor ORDER BY u.i LIMIT 1
+$$;
+COMMENT ON FUNCTION customer_score.tier(numeric, text[], numeric[]) IS
+    'The tier of a score: the first of the names whose floor (floors strictly descending) the score reaches; NULL below the last floor or without tiers.';
+-- @end tiers
+
 CREATE TABLE customer_score.model_versions (
     model          text NOT NULL REFERENCES customer_score.models (name),
     version        integer NOT NULL CHECK (version > 0),
@@ -112,6 +137,9 @@ CREATE TABLE customer_score.model_versions (
     created_at     timestamptz NOT NULL DEFAULT now(),
     component_count integer CHECK (component_count > 0),
     use_unconverged_fits boolean NOT NULL DEFAULT false,
+    tier_names     text[],
+    tier_floors    numeric[],
+    CONSTRAINT model_versions_tiers CHECK (customer_score.tiers_valid(tier_names, tier_floors)),
     PRIMARY KEY (model, version),
     CHECK ((status = 'published') = (published_at IS NOT NULL)),
     CHECK ((status = 'published') = (component_count IS NOT NULL))
@@ -132,6 +160,10 @@ COMMENT ON COLUMN customer_score.model_versions.use_unconverged_fits IS
     'Whether refresh uses a BG/NBD or Gamma-Gamma fit that did not converge or ran to the optimiser''s bounds (default false: such a fit is reported with a WARNING, recorded in score_runs, and not used).';
 -- @end model-versions-fits-comment
 COMMENT ON COLUMN customer_score.model_versions.half_life IS 'Influence: older sparked actions count less, halving every half_life (NULL: no age decay).';
+-- @begin tiers-comments
+COMMENT ON COLUMN customer_score.model_versions.tier_names IS 'Tiers (a presentation of the score, shown by the scores view): their names, best first, e.g. {A,B,C}; NULL for none.';
+COMMENT ON COLUMN customer_score.model_versions.tier_floors IS 'The lowest score of each tier, in the order of tier_names, strictly descending, e.g. {800,500,0}.';
+-- @end tiers-comments
 
 CREATE TABLE customer_score.model_components (
     model         text NOT NULL,
@@ -500,9 +532,11 @@ BEGIN
         INSERT INTO customer_score.model_versions (model, version, note) VALUES (new_version.model, created, new_version.note);
     ELSE
         INSERT INTO customer_score.model_versions (model, version, scale, time_unit, horizon, clv_step, discount_rate,
-                                                   max_depth, depth_decay, max_gap, half_life, note, use_unconverged_fits)
+                                                   max_depth, depth_decay, max_gap, half_life, note, use_unconverged_fits,
+                                                   tier_names, tier_floors)
         SELECT v.model, created, v.scale, v.time_unit, v.horizon, v.clv_step, v.discount_rate,
-               v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note), v.use_unconverged_fits
+               v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note), v.use_unconverged_fits,
+               v.tier_names, v.tier_floors
         FROM customer_score.model_versions v WHERE v.model = new_version.model AND v.version = latest;
         INSERT INTO customer_score.model_components (model, version, position, component, weight, direction, normalization, missing)
         SELECT c.model, created, c.position, c.component, c.weight, c.direction, c.normalization, c.missing
@@ -837,31 +871,25 @@ $$;
 COMMENT ON FUNCTION customer_score.refresh_lifetime_value(bigint) IS
     'Phase 1 of refresh: the purchase histories of the transactions source as of the run''s as_of (rfm), the BG/NBD and Gamma-Gamma fits (a fit that did not converge or is degenerate: a WARNING, recorded in score_runs, not used unless the model version allows it), and per customer P(alive), expected purchases and predicted CLV (by expected purchases without a usable spend model), into pg_temp.cs_ltv. An empty source is an error; an as_of beyond the data a WARNING.';
 
--- Phase 2, influence: the actions of customers who did not opt out, and nobody else's.  The source
--- is read once, the columns influence reads without topic (cs_source_actions), the opt-outs under
--- the same snapshot; cs_actions holds those up to as_of for referral and knowledge.
-CREATE FUNCTION customer_score.refresh_influence(run bigint) RETURNS void
+-- The actions of the run's customers who did not opt out, read once per run (as the role that
+-- set the actions source, under the run's snapshot) into pg_temp.cs_source_actions, and the
+-- opt-outs into pg_temp.cs_opt_outs.  Used by refresh_influence and by backtest, which needs the
+-- actions whatever the model's components.  False (and no tables) without an actions source.
+CREATE FUNCTION customer_score.refresh_read_actions(run bigint) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r        customer_score.score_runs;
-    v        customer_score.model_versions;
     act_rel  regclass;
     act_role regrole;
-    n_act    bigint;
 BEGIN
     r := customer_score.refresh_run(run);
-    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
-    CREATE TEMP TABLE cs_actions (id bigint, customer_id bigint, sparked_by bigint, at timestamptz, kind text) ON COMMIT DROP;
-    CREATE TEMP TABLE cs_influence (customer_id bigint PRIMARY KEY, influence_value double precision,
-                                    influence_points double precision) ON COMMIT DROP;
-    CREATE TEMP TABLE cs_referral (customer_id bigint PRIMARY KEY, value double precision) ON COMMIT DROP;
-    CREATE TEMP TABLE cs_knowledge (customer_id bigint PRIMARY KEY, actions bigint) ON COMMIT DROP;
     SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions', r.model) s;
-    IF act_rel IS NULL OR NOT EXISTS (SELECT 1 FROM customer_score.components c
-                                      WHERE c.name = ANY (r.components) AND 'actions' = ANY (c.needs)) THEN
-        RETURN;
+    IF act_rel IS NULL THEN
+        RETURN false;
     END IF;
-    PERFORM customer_score.refresh_progress(run, 'influence', r.started_at);
+    IF pg_catalog.to_regclass('pg_temp.cs_source_actions') IS NOT NULL THEN
+        RETURN true;
+    END IF;
     CREATE TEMP TABLE cs_opt_outs ON COMMIT DROP AS
     SELECT * FROM customer_score.read_as(CURRENT_USER::regrole,
                                          'SELECT customer_id FROM customer_score.opt_outs', run)
@@ -873,6 +901,37 @@ BEGIN
                channel::text, kind::text FROM %s$q$, act_rel), 'cs_source_actions',
         'id bigint, sparked_by bigint, at timestamptz, value double precision, channel text, kind text');
     DELETE FROM pg_temp.cs_source_actions a USING pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_read_actions(bigint) IS
+    'Internal phase of refresh: the actions of a running run''s customers who did not opt out, read once (as the role that set the source, under the run''s snapshot) into pg_temp.cs_source_actions, the opt-outs into pg_temp.cs_opt_outs; false without an actions source.';
+
+-- Phase 2, influence: the actions of customers who did not opt out, and nobody else's.  The source
+-- is read once, the columns influence reads without topic (cs_source_actions), the opt-outs under
+-- the same snapshot; cs_actions holds those up to as_of for referral and knowledge.
+CREATE FUNCTION customer_score.refresh_influence(run bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r        customer_score.score_runs;
+    v        customer_score.model_versions;
+    act_rel  regclass;
+    n_act    bigint;
+BEGIN
+    r := customer_score.refresh_run(run);
+    SELECT * INTO v FROM customer_score.model_versions mv WHERE mv.model = r.model AND mv.version = r.version;
+    CREATE TEMP TABLE cs_actions (id bigint, customer_id bigint, sparked_by bigint, at timestamptz, kind text) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_influence (customer_id bigint PRIMARY KEY, influence_value double precision,
+                                    influence_points double precision) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_referral (customer_id bigint PRIMARY KEY, value double precision) ON COMMIT DROP;
+    CREATE TEMP TABLE cs_knowledge (customer_id bigint PRIMARY KEY, actions bigint) ON COMMIT DROP;
+    SELECT s.relation INTO act_rel FROM customer_score.source_relation('actions', r.model) s;
+    IF act_rel IS NULL OR NOT EXISTS (SELECT 1 FROM customer_score.components c
+                                      WHERE c.name = ANY (r.components) AND 'actions' = ANY (c.needs)) THEN
+        RETURN;
+    END IF;
+    PERFORM customer_score.refresh_progress(run, 'influence', r.started_at);
+    PERFORM customer_score.refresh_read_actions(run);
     INSERT INTO pg_temp.cs_actions
     SELECT a.id, a.customer_id, a.sparked_by, a.at, a.kind FROM pg_temp.cs_source_actions a
     WHERE a.at <= r.as_of AND a.customer_id IS NOT NULL;
@@ -1137,16 +1196,21 @@ WHERE r.status = 'done'
 ORDER BY r.model, r.run_id DESC;
 COMMENT ON VIEW customer_score.latest_runs IS 'The most recent finished refresh of each model: the scores the other views show.';
 COMMENT ON COLUMN customer_score.latest_runs.customer_keys IS 'Whether the run''s customers have text, varchar or uuid ids (customer_key in the views).';
+-- @end latest-runs-scores
 
+-- @begin scores-view
 CREATE VIEW customer_score.scores WITH (security_invoker = true) AS
 SELECT h.customer_id, r.model, r.version, r.as_of, h.score, h.confidence,
-       customer_score.customer_key(h.customer_id, r.customer_keys) AS customer_key
+       customer_score.customer_key(h.customer_id, r.customer_keys) AS customer_key,
+       customer_score.tier(h.score, v.tier_names, v.tier_floors) AS tier
 FROM customer_score.latest_runs r
-JOIN customer_score.scores_history h ON h.run_id = r.run_id;
+JOIN customer_score.scores_history h ON h.run_id = r.run_id
+LEFT JOIN customer_score.model_versions v ON v.model = r.model AND v.version = r.version;
 COMMENT ON COLUMN customer_score.scores.customer_key IS 'The customer id as the sources have it, as text (customer_id as text for integer ids).';
--- @end latest-runs-scores
 COMMENT ON VIEW customer_score.scores IS
-    'The latest score of every customer under every model: the model version that made it, its as_of, the score (0 to the version''s scale) and the confidence (the share of the model''s weight that was observed for the customer).';
+    'The latest score of every customer under every model: the model version that made it, its as_of, the score (0 to the version''s scale), the confidence (the share of the model''s weight that was observed for the customer) and the tier, where the version defines tiers.';
+COMMENT ON COLUMN customer_score.scores.tier IS 'The score''s tier under the model version''s tier_names and tier_floors (a presentation of the score, not a second score); NULL without tiers.';
+-- @end scores-view
 COMMENT ON COLUMN customer_score.scores.confidence IS 'Share (0..1) of the model''s weight carried by components observed for this customer; lower when data such as actions is missing.';
 
 -- @begin score-explanation

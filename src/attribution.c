@@ -15,6 +15,9 @@
  *   time_decay  in proportion to 0.5^(age / 7 days), age = A.at - touch.at
  *   position    40% first, 40% last, 20% shared by the ones between;
  *               one touch takes all, two take half each
+ *   weighted    in proportion to each touch's action weight (action_weights,
+ *               for instance rows accepted from propose_action_weights);
+ *               equally when they are all 0
  *
  * so the depth-1 credit of a conversion with at least one counting touch sums
  * to its value (up to rounding).  Each touch's own sparked_by chain then
@@ -35,6 +38,7 @@ static const char *const attribution_names[] = {
 	[ATTRIBUTION_LINEAR] = "linear",
 	[ATTRIBUTION_TIME_DECAY] = "time_decay",
 	[ATTRIBUTION_POSITION] = "position",
+	[ATTRIBUTION_WEIGHTED] = "weighted",
 };
 
 AttributionModel
@@ -45,7 +49,7 @@ attribution_parse(const char *name)
 			return (AttributionModel) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("attribution must be one of first, last, linear, time_decay, position, got \"%s\"",
+			 errmsg("attribution must be one of first, last, linear, time_decay, position, weighted, got \"%s\"",
 					name)));
 	return ATTRIBUTION_LAST;	/* keep the compiler quiet */
 }
@@ -190,6 +194,16 @@ attribution_split(const ActionGraph *g, const InfluenceOptions *o, int32 convers
 				for (int i = 1; i < k - 1; i++)
 					shares[i] = 0.2 / (k - 2);
 				shares[0] = shares[k - 1] = 0.4;
+			}
+			break;
+		case ATTRIBUTION_WEIGHTED:
+			{
+				double		total = 0.0;
+
+				for (int i = 0; i < k; i++)
+					total += g->weight[touches[i]];
+				for (int i = 0; i < k; i++)
+					shares[i] = total > 0 ? g->weight[touches[i]] / total : 1.0 / k;
 			}
 			break;
 		case ATTRIBUTION_TIME_DECAY:

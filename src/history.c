@@ -40,6 +40,8 @@ history_type_name(HistoryKind kind)
 			return "bgbb_state";
 		case HISTORY_SBG:
 			return "sbg_state";
+		case HISTORY_OUTCOMES:
+			return "outcome_state";
 	}
 	return "history state";
 }
@@ -117,6 +119,16 @@ history_validate_key(HistoryKind kind, double *key)
 		history_validate_sbg(key);
 		return;
 	}
+	if (kind == HISTORY_OUTCOMES)
+	{
+		cs_check_finite("score", key[0]);
+		cs_check_non_negative("realized value", key[1]);
+		key[0] += 0.0;			/* turn -0 into +0 */
+		key[1] += 0.0;
+		key[2] = 0.0;
+		return;
+	}
+
 	if (!isfinite(frequency) || frequency != floor(frequency) || frequency < 0 ||
 		frequency > PG_INT32_MAX)
 		cs_reject("frequency", "a non-negative integer", frequency);

@@ -4,7 +4,8 @@
  *
  * A BG/NBD history is (frequency, recency, t); a Gamma-Gamma history is
  * (frequency, monetary); a BG/BB history is (frequency, recency, periods)
- * and an sBG one (periods observed, churned).  Customers with identical histories share one
+ * an sBG one (periods observed, churned), and an outcome (the backtest
+ * metrics' state) (score, realized value).  Customers with identical histories share one
  * point, so the state's size and the fit's cost grow with the number of
  * distinct histories, not with the number of customers.
  *
@@ -45,7 +46,8 @@ typedef enum HistoryKind
 	HISTORY_BGNBD = 1,			/* keys: frequency, recency, t */
 	HISTORY_GAMMA_GAMMA = 2,	/* keys: frequency, monetary */
 	HISTORY_BGBB = 3,			/* keys: frequency, recency, periods (whole periods) */
-	HISTORY_SBG = 4				/* keys: periods observed, churned (0 or 1) */
+	HISTORY_SBG = 4,			/* keys: periods observed, churned (0 or 1) */
+	HISTORY_OUTCOMES = 5		/* keys: score, realized value */
 } HistoryKind;
 
 typedef struct HistoryPoint

@@ -31,7 +31,8 @@ typedef enum AttributionModel
 	ATTRIBUTION_LAST,
 	ATTRIBUTION_LINEAR,
 	ATTRIBUTION_TIME_DECAY,
-	ATTRIBUTION_POSITION
+	ATTRIBUTION_POSITION,
+	ATTRIBUTION_WEIGHTED
 } AttributionModel;
 
 typedef struct InfluenceOptions

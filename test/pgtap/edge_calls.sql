@@ -62,8 +62,14 @@ CREATE FUNCTION pg_temp.sane(argname text, argtype regtype) RETURNS text LANGUAG
       WHEN 'customer_score.purchase_days'::regtype THEN quote_literal('{2024-01-01:15.00/2,2024-01-08:20/1}')
       WHEN 'date'::regtype THEN quote_literal('2024-01-05')
       WHEN 'date[]'::regtype THEN quote_literal('{2024-01-08,2024-01-01}')
-      WHEN 'numeric[]'::regtype THEN quote_literal('{1.5,2}')
       WHEN 'bigint[]'::regtype THEN quote_literal('{1,1}')
+      WHEN 'customer_score.outcome_state'::regtype THEN quote_literal('v1 (1,10):2 (2,0):1 (3,30):1')
+      WHEN 'text[]'::regtype THEN CASE WHEN argname = 'missing' THEN quote_literal('{renormalize,neutral}')
+                                       WHEN argname = 'names' THEN quote_literal('{A,B}') ELSE quote_literal('{"A > B",B}') END
+      WHEN 'numeric'::regtype THEN '500'
+      WHEN 'numeric[]'::regtype THEN CASE WHEN argname = 'floors' THEN quote_literal('{800,0}') ELSE quote_literal('{1.5,2}') END
+      WHEN 'double precision[]'::regtype THEN quote_literal('{1,0.5}')
+      WHEN 'boolean[]'::regtype THEN quote_literal('{true,false}')
     END
   END || '::' || argtype::text
 $$;
@@ -123,6 +129,14 @@ CREATE FUNCTION pg_temp.edges(argtype regtype) RETURNS SETOF text LANGUAGE sql A
     WHEN 'numeric[]'::regtype THEN ARRAY['NULL', '''{}''', '''{NaN,1}''', '''{Infinity,1}''', '''{NULL,1}''', '''{1e-1000,-1e1000}''']
     WHEN 'bigint[]'::regtype THEN ARRAY['NULL', '''{}''', '''{0,0}''', '''{9223372036854775807,9223372036854775807}''',
                                 '''{-9223372036854775808,-1}''']
+    WHEN 'customer_score.outcome_state'::regtype THEN ARRAY['NULL', '''v1''', '''v1 (0,0):1''',
+      '''v1 (1e308,1e308):9223372036854775807 (-1e308,0):9223372036854775807''', '''v1 (5e-324,1e308):1 (0,1e308):1''']
+    WHEN 'text[]'::regtype THEN ARRAY['NULL', '''{}''', '''{"",B}''', '''{" > ",NULL}''', '''{">>>",A}''',
+                              'ARRAY[repeat(''a > '', 300) || ''z'', ''b'']']
+    WHEN 'double precision[]'::regtype THEN ARRAY['NULL', '''{}''', '''{NaN,1}''', '''{Infinity,1}''', '''{NULL,1}''',
+                                          '''{1e308,1e308}''', '''{-1,0}''', '''{5e-324,0}''', '''{{1},{2}}''']
+    WHEN 'boolean[]'::regtype THEN ARRAY['NULL', '''{}''', '''{NULL,NULL}''', '''{false,false}''']
+    WHEN 'numeric'::regtype THEN ARRAY['NULL', '''NaN''', '''Infinity''', '''-Infinity''', '-1', '0', '1e1000']
     ELSE ARRAY['NULL']
   END) e
 $$;

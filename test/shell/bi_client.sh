@@ -52,9 +52,17 @@ SELECT customer_score.set_source('actions', 'crm.actions');
 SET client_min_messages = error;
 SELECT customer_score.refresh('default', '2024-06-30') > 0;
 SELECT customer_score.refresh('default', '2024-09-30') > 0;
+-- a backtest, by a copy of the default model that uses these fits, so that predicted CLV is observed
+INSERT INTO customer_score.models (name) VALUES ('bt');
+INSERT INTO customer_score.model_versions (model, version, use_unconverged_fits) VALUES ('bt', 1, true);
+INSERT INTO customer_score.model_components (model, version, position, component, weight)
+SELECT 'bt', 1, position, component, weight FROM customer_score.model_components WHERE model = 'default' AND version = 1;
+SELECT customer_score.publish('bt', 1);
+SELECT customer_score.backtest('bt', '2024-06-30', '2024-12-31') > 0;
 SQL
 )
-check "setup: data, sources and two refreshes" "t
+check "setup: data, sources, two refreshes and a backtest" "t
+t
 t" "$(grep -v '^$' <<<"$setup")"
 # live scores, where the extension has them: track the transactions table
 if [[ $(q -d "$db" -c "SELECT to_regprocedure('customer_score.track_transactions(regclass)') IS NOT NULL") == t ]]; then
