@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/live_scores.sh — the live-score claim of issue 4: insert throughput on a transactions
 # table with the tracking triggers (customer_score.track_transactions) against the same table
-# without them, measured in the same run (target: at least 70 % of it, single-row and bulk).
+# without them, measured in the same run (target: at least 80 % of it in every load, single-row,
+# many-day customers and bulk: issue 16; issue 4 asked for 70 %).
 # Figures only: nothing here asserts a time.
 #
 #   bash bench/live_scores.sh
@@ -102,7 +103,7 @@ single_row() {
   # shellcheck disable=SC2086
   plain_tps=$(median ${tps[plain]}) live_tps=$(median ${tps[live]})
   awk -v p="$plain_tps" -v l="$live_tps" -v what="$1" 'BEGIN {
-    printf "  %s median: without trigger %.0f tps, with trigger %.0f tps: ratio %.2f (target >= 0.70: %s)\n", what, p, l, l / p, (l / p >= 0.70) ? "met" : "NOT met" }'
+    printf "  %s median: without trigger %.0f tps, with trigger %.0f tps: ratio %.2f (target >= 0.80: %s)\n", what, p, l, l / p, (l / p >= 0.80) ? "met" : "NOT met" }'
   bq -F ' ' -c "SELECT (SELECT count(*) FROM tx_live), count(*), (SELECT count(*) FROM customer_score.live_days),
                        (SELECT count(*) FROM customer_score.live_days_differences())
                 FROM customer_score.live_customers" |
@@ -183,8 +184,8 @@ for shape in history day; do
     # shellcheck disable=SC2086
     p=$(median ${ms[$shape.$how.plain]}) l=$(median ${ms[$shape.$how.live]})
     awk -v s="$shape" -v h="$how" -v n="$rows" -v p="$p" -v l="$l" -v pr="${ms[$shape.$how.plain]}" -v lr="${ms[$shape.$how.live]}" 'BEGIN {
-      printf "  %-8s %-7s without trigger %8.0f rows/s (%6.0f ms), with trigger %8.0f rows/s (%6.0f ms): ratio %.2f (target >= 0.70: %s)   runs ms: [%s] [%s]\n",
-             s, (h == "insert" ? "INSERT" : "COPY"), n / p * 1000, p, n / l * 1000, l, p / l, (p / l >= 0.70) ? "met" : "NOT met", pr, lr }'
+      printf "  %-8s %-7s without trigger %8.0f rows/s (%6.0f ms), with trigger %8.0f rows/s (%6.0f ms): ratio %.2f (target >= 0.80: %s)   runs ms: [%s] [%s]\n",
+             s, (h == "insert" ? "INSERT" : "COPY"), n / p * 1000, p, n / l * 1000, l, p / l, (p / l >= 0.80) ? "met" : "NOT met", pr, lr }'
   done
   bq -F ' ' -c "SELECT count(*), (SELECT count(*) FROM customer_score.live_days),
                        pg_size_pretty(pg_total_relation_size('customer_score.live_customers')),

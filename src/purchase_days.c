@@ -54,6 +54,8 @@ purchase_days_reader_init(PurchaseDaysReader *reader, const PurchaseDays *p)
 	reader->next = (const uint8 *) p + PURCHASE_DAYS_HEADER;
 	reader->end = (const uint8 *) p + VARSIZE(p);
 	reader->left = p->ndays;
+	reader->entry = reader->next;
+	reader->previous_day = 0;
 	reader->day = 0;
 	reader->rows = 0;
 	reader->amount = NULL;
@@ -101,6 +103,8 @@ purchase_days_read(PurchaseDaysReader *reader)
 	if (reader->left <= 0)
 		return false;
 	reader->left--;
+	reader->entry = reader->next;
+	reader->previous_day = reader->day;
 	day = (int64) reader->day + unzigzag(read_varint(reader));
 	if (day < PG_INT32_MIN || day > PG_INT32_MAX)
 		purchase_days_corrupt();
@@ -178,6 +182,26 @@ purchase_days_builder_add(PurchaseDaysBuilder *builder, DateADT day, int64 rows,
 	appendBinaryStringInfo(&builder->buf, (const char *) amount, amount_len);
 	builder->ndays++;
 	builder->last_day = day;
+}
+
+/*
+ * Append ndays entries as they were encoded in another value, the last of them
+ * on last_day: the first entry's day must have been encoded relative to the
+ * builder's last day (both start from day 0), so the bytes mean the same here.
+ */
+void
+purchase_days_builder_add_encoded(PurchaseDaysBuilder *builder, const uint8 *bytes, Size len,
+								  int ndays, DateADT last_day)
+{
+	int			total;
+
+	if (pg_add_s32_overflow(builder->ndays, ndays, &total))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a purchase_days value holds at most %d days", PG_INT32_MAX)));
+	appendBinaryStringInfo(&builder->buf, (const char *) bytes, (int) len);
+	builder->ndays = total;
+	builder->last_day = last_day;
 }
 
 void
@@ -555,6 +579,36 @@ purchase_days_send(PG_FUNCTION_ARGS)
  */
 
 /*
+ * Copy the state's days before *until (all of them when until is NULL) into
+ * the merge, starting with the one read last; returns whether a state day is
+ * left (read).  While the merge ends on the day the run was encoded after,
+ * the run's bytes are copied as they are rather than decoded and encoded
+ * again, so a one-day change of a long state copies its days in two blocks.
+ */
+static bool
+merge_copy_run(PurchaseDaysBuilder *builder, PurchaseDaysReader *s, const DateADT *until)
+{
+	const uint8 *start = s->entry;
+	DateADT		last;
+	int			n = 0;
+	bool		have_s;
+
+	if (s->previous_day != builder->last_day)
+	{
+		purchase_days_builder_add(builder, s->day, s->rows, s->amount, s->amount_len);
+		return purchase_days_read(s);
+	}
+	do
+	{
+		last = s->day;
+		n++;
+		have_s = purchase_days_read(s);
+	} while (have_s && (until == NULL || s->day < *until));
+	purchase_days_builder_add_encoded(builder, start, (have_s ? s->entry : s->next) - start, n, last);
+	return have_s;
+}
+
+/*
  * purchase_days_merge(state, delta): the days of both, with rows and amounts
  * added on the days they share; a day whose row count becomes 0 is left out
  * (so is a day of delta alone whose count is 0).  A NULL state is an empty
@@ -596,10 +650,7 @@ purchase_days_merge(PG_FUNCTION_ARGS)
 	while (have_s || have_d)
 	{
 		if (!have_d || (have_s && s.day < d.day))
-		{
-			purchase_days_builder_add(&builder, s.day, s.rows, s.amount, s.amount_len);
-			have_s = purchase_days_read(&s);
-		}
+			have_s = merge_copy_run(&builder, &s, have_d ? &d.day : NULL);
 		else if (!have_s || d.day < s.day)
 		{
 			if (d.rows != 0)

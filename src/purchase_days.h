@@ -65,6 +65,8 @@ typedef struct PurchaseDaysReader
 	const uint8 *next;
 	const uint8 *end;
 	int			left;			/* days not read yet */
+	const uint8 *entry;			/* where the entry read last starts */
+	DateADT		previous_day;	/* the day its day is encoded relative to */
 	DateADT		day;			/* the day read last ... */
 	int64		rows;			/* ... its rows ... */
 	const uint8 *amount;		/* ... and its amount's numeric bytes */
@@ -91,6 +93,8 @@ extern void purchase_days_builder_add(PurchaseDaysBuilder *builder, DateADT day,
 									  const uint8 *amount, uint32 amount_len);
 extern void purchase_days_builder_add_numeric(PurchaseDaysBuilder *builder, DateADT day, int64 rows,
 											  Numeric amount);
+extern void purchase_days_builder_add_encoded(PurchaseDaysBuilder *builder, const uint8 *bytes, Size len,
+											  int ndays, DateADT last_day);
 extern PurchaseDays *purchase_days_builder_finish(PurchaseDaysBuilder *builder);
 
 /*
