@@ -59,11 +59,12 @@ extern Datum counting_p_alive_sql(const CountingPredictions *p, FunctionCallInfo
 extern Datum counting_p_none_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 extern Datum counting_pmf_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 extern Datum counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_predicted_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 
 /*
  * The SQL-callable predictions of a counting model: PREFIX_expected_purchases_sql,
  * PREFIX_expected_purchases_new, PREFIX_p_alive_sql, PREFIX_p_no_purchase_sql,
- * PREFIX_purchase_probability_sql and clv_PREFIX_gamma_gamma.
+ * PREFIX_purchase_probability_sql, clv_PREFIX_gamma_gamma and predicted_clv_PREFIX_gamma_gamma.
  */
 #define CS_COUNTING_FUNCTIONS(prefix, preds) \
 	CS_MODEL_ENTRY(prefix, _expected_purchases_sql, counting_expected_sql, preds) \
@@ -71,7 +72,8 @@ extern Datum counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fci
 	CS_MODEL_ENTRY(prefix, _p_alive_sql, counting_p_alive_sql, preds) \
 	CS_MODEL_ENTRY(prefix, _p_no_purchase_sql, counting_p_none_sql, preds) \
 	CS_MODEL_ENTRY(prefix, _purchase_probability_sql, counting_pmf_sql, preds) \
-	CS_MODEL_ENTRY(clv_##prefix, _gamma_gamma, counting_clv_sql, preds)
+	CS_MODEL_ENTRY(clv_##prefix, _gamma_gamma, counting_clv_sql, preds) \
+	CS_MODEL_ENTRY(predicted_clv_##prefix, _gamma_gamma, counting_predicted_clv_sql, preds)
 
 extern void counting_prepare(const HistoryState *state, CsFitData *out);
 extern Datum counting_transfn(FunctionCallInfo fcinfo, const char *fname);
