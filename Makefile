@@ -38,6 +38,7 @@ REGRESS     += scores partials
 REGRESS     += live_scores purchase_rule real_data
 REGRESS     += purchase_models
 REGRESS     += validation
+REGRESS     += refresh_models
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 
