@@ -46,6 +46,7 @@ REGRESS     += live_scores purchase_rule real_data
 REGRESS     += purchase_models discrete_models
 REGRESS     += validation
 REGRESS     += outcomes
+REGRESS     += refresh_models
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wmissing-prototypes -Werror
 SHLIB_LINK   = -lm
 

@@ -59,16 +59,16 @@ COMMENT ON COLUMN customer_score.components.raw_value IS
 -- @begin components
 INSERT INTO customer_score.components AS c (name, source, description, formula, unit, needs, raw_value) VALUES
     ('predicted_clv', 'transactions', 'Predicted customer lifetime value: the value of the purchases the customer is expected to make over the model''s horizon.',
-     'clv(BG/NBD, Gamma-Gamma, frequency, recency, t, monetary, horizon, discount_rate per step, step); without a usable spend model the expected purchases over the horizon (score_runs.clv_basis)', 'currency',
+     'predicted_clv(purchase model, Gamma-Gamma, frequency, recency, t, monetary, horizon, discount_rate per step, step), the purchase model BG/NBD or the parameters'' purchase_model; without a usable spend model the expected purchases over the horizon (score_runs.clv_basis)', 'currency',
      '{transactions}', 'l.predicted_clv'),
     ('historic_value', 'transactions', 'Historic value: everything the customer has spent up to as_of.',
      'sum(amount) over the customer''s transactions with at <= as_of, refunds included', 'currency',
      '{transactions}', 'l.total'),
     ('p_alive', 'transactions', 'Probability that the customer is still active (has not silently churned).',
-     'p_alive(BG/NBD, frequency, recency, t)', 'probability',
+     'p_alive(purchase model, frequency, recency, t), the purchase model BG/NBD or the parameters'' purchase_model', 'probability',
      '{transactions}', 'l.p_alive'),
     ('expected_purchases', 'transactions', 'Purchases the customer is expected to make over the model''s horizon: predicted activity, for data without spend.',
-     'expected_purchases(BG/NBD, horizon, frequency, recency, t)', 'purchases',
+     'expected_purchases(purchase model, horizon, frequency, recency, t), the purchase model BG/NBD or the parameters'' purchase_model', 'purchases',
      '{transactions}', 'l.expected_purchases'),
     ('influence_value', 'actions', 'Money others spent in actions this customer sparked, directly or along cascades.',
      'influence(actions, as_of, max_depth, depth_decay, max_gap, half_life).influence_value', 'currency',
@@ -165,6 +165,35 @@ COMMENT ON COLUMN customer_score.model_versions.tier_names IS 'Tiers (a presenta
 COMMENT ON COLUMN customer_score.model_versions.tier_floors IS 'The lowest score of each tier, in the order of tier_names, strictly descending, e.g. {800,500,0}.';
 -- @end tiers-comments
 
+-- @begin purchase-model-name
+-- The purchase model a component's parameters name, checked where a model version takes them.
+CREATE FUNCTION customer_score.purchase_model_name(parameters jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    name text;
+    extra text;
+BEGIN
+    IF parameters IS NULL OR jsonb_typeof(parameters) <> 'object' THEN
+        RAISE EXCEPTION 'component parameters must be a JSON object, not %', coalesce(parameters::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(k, ', ') INTO extra FROM jsonb_object_keys(parameters) k WHERE k <> 'purchase_model';
+    IF extra IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown component parameter: %', extra
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'The one parameter is purchase_model.';
+    END IF;
+    name := coalesce(parameters ->> 'purchase_model', 'bgnbd');
+    IF jsonb_typeof(parameters -> 'purchase_model') NOT IN ('string', 'null') OR name NOT IN ('bgnbd', 'mbgnbd', 'pareto_nbd') THEN
+        RAISE EXCEPTION 'unknown purchase_model: %', parameters -> 'purchase_model'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use "bgnbd" (the default), "mbgnbd" or "pareto_nbd".';
+    END IF;
+    RETURN name;
+END
+$$;
+COMMENT ON FUNCTION customer_score.purchase_model_name(jsonb) IS
+    'The purchase model named by a model component''s parameters (purchase_model: bgnbd by default, mbgnbd or pareto_nbd); an unknown model or parameter is an error (22023).';
+-- @end purchase-model-name
+
 CREATE TABLE customer_score.model_components (
     model         text NOT NULL,
     version       integer NOT NULL,
@@ -174,6 +203,7 @@ CREATE TABLE customer_score.model_components (
     direction     text NOT NULL DEFAULT 'higher_is_better' CHECK (direction IN ('higher_is_better', 'lower_is_better')),
     normalization text NOT NULL DEFAULT 'percentile' CHECK (normalization IN ('percentile', 'log', 'zscore', 'minmax')),
     missing       text NOT NULL DEFAULT 'renormalize' CHECK (missing IN ('renormalize', 'neutral', 'zero')),
+    parameters    jsonb NOT NULL DEFAULT '{}' CHECK (customer_score.purchase_model_name(parameters) IS NOT NULL),
     PRIMARY KEY (model, version, component),
     UNIQUE (model, version, position),
     FOREIGN KEY (model, version) REFERENCES customer_score.model_versions (model, version)
@@ -184,6 +214,10 @@ COMMENT ON COLUMN customer_score.model_components.normalization IS
     'percentile: percent_rank among observed customers; log: ln(1 + max(x, 0)) / ln(1 + max); zscore: standard normal CDF of the z-score; minmax: (x - min) / (max - min), 0.5 when all are equal. Each gives 0..1.';
 COMMENT ON COLUMN customer_score.model_components.missing IS
     'renormalize (default): left out for that customer and the other weights renormalised, so missing data is never a penalty; neutral: counted as 0.5; zero: counted as 0.';
+-- @begin model-components-parameters-comment
+COMMENT ON COLUMN customer_score.model_components.parameters IS
+    'The component''s parameters: {"purchase_model": "bgnbd" | "mbgnbd" | "pareto_nbd"} picks the purchase model of p_alive, expected_purchases and predicted_clv (bgnbd by default; other components ignore it).';
+-- @end model-components-parameters-comment
 
 --------------------------------------------------------------------------
 -- Runs and stored scores (the history)
@@ -214,6 +248,7 @@ CREATE TABLE customer_score.score_runs (
     clv_basis      text CHECK (clv_basis IN ('clv', 'expected_purchases')),
     warnings       text[] NOT NULL DEFAULT '{}',
     customer_keys  boolean NOT NULL DEFAULT false,
+    purchase_models jsonb NOT NULL DEFAULT '{}',
     FOREIGN KEY (model, version) REFERENCES customer_score.model_versions (model, version)
 );
 COMMENT ON TABLE customer_score.score_runs IS
@@ -224,6 +259,7 @@ COMMENT ON COLUMN customer_score.score_runs.spend_fit IS 'How the Gamma-Gamma fi
 COMMENT ON COLUMN customer_score.score_runs.clv_basis IS 'What predicted_clv was: clv (BG/NBD and Gamma-Gamma), expected_purchases (no usable spend model: the expected purchases over the horizon, so that customers rank by predicted activity), NULL without a usable BG/NBD model.';
 COMMENT ON COLUMN customer_score.score_runs.warnings IS 'The WARNINGs the refresh raised (fits not used, as_of beyond the data).';
 COMMENT ON COLUMN customer_score.score_runs.customer_keys IS 'Whether the sources'' customer ids were text, varchar or uuid: the run''s customer_id values are then customer_keys.customer_id, and the views show the source''s id as customer_key.';
+COMMENT ON COLUMN customer_score.score_runs.purchase_models IS 'The purchase models the run fitted, by name (bgnbd, mbgnbd, pareto_nbd): each with fit (as purchase_fit), params, used (whether it was used) and components (the components that took their values from it).';
 -- @end score-runs-comments
 
 CREATE TABLE customer_score.scores_history (
@@ -538,8 +574,8 @@ BEGIN
                v.max_depth, v.depth_decay, v.max_gap, v.half_life, coalesce(new_version.note, v.note), v.use_unconverged_fits,
                v.tier_names, v.tier_floors
         FROM customer_score.model_versions v WHERE v.model = new_version.model AND v.version = latest;
-        INSERT INTO customer_score.model_components (model, version, position, component, weight, direction, normalization, missing)
-        SELECT c.model, created, c.position, c.component, c.weight, c.direction, c.normalization, c.missing
+        INSERT INTO customer_score.model_components (model, version, position, component, weight, direction, normalization, missing, parameters)
+        SELECT c.model, created, c.position, c.component, c.weight, c.direction, c.normalization, c.missing, c.parameters
         FROM customer_score.model_components c WHERE c.model = new_version.model AND c.version = latest;
     END IF;
     RETURN created;
@@ -775,6 +811,13 @@ DECLARE
     gg        customer_score.gamma_gamma;
     bg_fit    text;
     gg_fit    text;
+    mb        customer_score.mbgnbd;
+    pn        customer_score.pareto_nbd;
+    fits      jsonb;
+    uses      jsonb;
+    pa_m      text;
+    ep_m      text;
+    clv_m     text;
     basis     text;
     want_ep   boolean;
     step_rate double precision;
@@ -822,18 +865,55 @@ BEGIN
                    r.model, last_at));
     END IF;
 
+    -- the purchase model of each prediction from its component's parameters (bgnbd by default, and
+    -- for a prediction no component of the run scores, as predicted_clv for referral_value)
+    SELECT coalesce(jsonb_object_agg(mc.component, customer_score.purchase_model_name(mc.parameters)), '{}')
+    INTO uses FROM customer_score.model_components mc
+    WHERE mc.model = r.model AND mc.version = r.version AND mc.component IN ('p_alive', 'expected_purchases', 'predicted_clv');
+    pa_m := coalesce(uses ->> 'p_alive', 'bgnbd');
+    ep_m := coalesce(uses ->> 'expected_purchases', 'bgnbd');
+    clv_m := coalesce(uses ->> 'predicted_clv', 'bgnbd');
+
     PERFORM customer_score.refresh_progress(run, 'fitting BG/NBD and Gamma-Gamma', r.started_at);
     SELECT customer_score.bgnbd_fit(l.frequency, l.recency, l.t),
            customer_score.gamma_gamma_fit(l.frequency, l.monetary) FILTER (WHERE l.monetary > 0)
     INTO bg, gg FROM pg_temp.cs_rfm l;
     bg_fit := customer_score.fit_outcome(customer_score.params(bg));
     gg_fit := customer_score.fit_outcome(customer_score.params(gg));
+    fits := jsonb_build_object('bgnbd', jsonb_build_object('fit', bg_fit, 'params', customer_score.params(bg)));
+    -- the other purchase models only where a component asks for them
+    IF 'mbgnbd' IN (pa_m, ep_m, clv_m) THEN
+        PERFORM customer_score.refresh_progress(run, 'fitting MBG/NBD', r.started_at);
+        SELECT customer_score.mbgnbd_fit(l.frequency, l.recency, l.t) INTO mb FROM pg_temp.cs_rfm l;
+        fits := fits || jsonb_build_object('mbgnbd', jsonb_build_object('fit', customer_score.fit_outcome(customer_score.params(mb)),
+                                                                        'params', customer_score.params(mb)));
+    END IF;
+    IF 'pareto_nbd' IN (pa_m, ep_m, clv_m) THEN
+        PERFORM customer_score.refresh_progress(run, 'fitting Pareto/NBD', r.started_at);
+        SELECT customer_score.pareto_nbd_fit(l.frequency, l.recency, l.t) INTO pn FROM pg_temp.cs_rfm l;
+        fits := fits || jsonb_build_object('pareto_nbd', jsonb_build_object('fit', customer_score.fit_outcome(customer_score.params(pn)),
+                                                                            'params', customer_score.params(pn)));
+    END IF;
     IF bg_fit <> 'converged' AND NOT v.use_unconverged_fits THEN
         PERFORM customer_score.refresh_warn(run,
             format('refresh of model %s: the BG/NBD fit %s (%s); it is not used: p_alive, expected_purchases and predicted_clv are not observed',
                    r.model, CASE bg_fit WHEN 'degenerate' THEN 'is degenerate' ELSE 'did not converge' END, bg::text),
             'Check the transactions source: enough repeat buyers, the time_unit of the model version, as_of at the end of the data; or accept such fits with use_unconverged_fits on a new model version.');
         bg := NULL;
+    END IF;
+    IF fits #>> '{mbgnbd,fit}' <> 'converged' AND NOT v.use_unconverged_fits THEN
+        PERFORM customer_score.refresh_warn(run,
+            format('refresh of model %s: the MBG/NBD fit %s (%s); it is not used: the components of purchase_model mbgnbd are not observed',
+                   r.model, CASE fits #>> '{mbgnbd,fit}' WHEN 'degenerate' THEN 'is degenerate' ELSE 'did not converge' END, mb::text),
+            'Check the transactions source, or accept such fits with use_unconverged_fits on a new model version.');
+        mb := NULL;
+    END IF;
+    IF fits #>> '{pareto_nbd,fit}' <> 'converged' AND NOT v.use_unconverged_fits THEN
+        PERFORM customer_score.refresh_warn(run,
+            format('refresh of model %s: the Pareto/NBD fit %s (%s); it is not used: the components of purchase_model pareto_nbd are not observed',
+                   r.model, CASE fits #>> '{pareto_nbd,fit}' WHEN 'degenerate' THEN 'is degenerate' ELSE 'did not converge' END, pn::text),
+            'Check the transactions source, or accept such fits with use_unconverged_fits on a new model version.');
+        pn := NULL;
     END IF;
     IF gg_fit <> 'converged' AND NOT v.use_unconverged_fits THEN
         PERFORM customer_score.refresh_warn(run,
@@ -842,26 +922,46 @@ BEGIN
             'Check the amounts (refunds and zero amounts, a few very large ones); or accept such fits with use_unconverged_fits on a new model version.');
         gg := NULL;
     END IF;
-    basis := CASE WHEN bg IS NULL THEN NULL WHEN gg IS NULL THEN 'expected_purchases' ELSE 'clv' END;
+    basis := CASE WHEN (CASE clv_m WHEN 'bgnbd' THEN bg IS NULL WHEN 'mbgnbd' THEN mb IS NULL ELSE pn IS NULL END) THEN NULL
+                  WHEN gg IS NULL THEN 'expected_purchases' ELSE 'clv' END;
     IF basis = 'expected_purchases' AND gg_fit IS NULL AND 'predicted_clv' = ANY (r.components) THEN
         RAISE NOTICE 'refresh of model %: no repeat purchase has a positive amount, so there is no spend model: predicted_clv ranks by expected purchases', r.model;
     END IF;
+    -- per model fitted: whether it was used and which of the run's components it gave values
+    SELECT jsonb_object_agg(f.name, f.fit || jsonb_build_object(
+               'used', CASE f.name WHEN 'bgnbd' THEN bg IS NOT NULL WHEN 'mbgnbd' THEN mb IS NOT NULL ELSE pn IS NOT NULL END,
+               'components', (SELECT coalesce(jsonb_agg(c ORDER BY c), '[]') FROM unnest(r.components) c
+                              WHERE f.name = CASE c WHEN 'p_alive' THEN pa_m WHEN 'expected_purchases' THEN ep_m
+                                                    WHEN 'predicted_clv' THEN clv_m END)))
+    INTO fits FROM jsonb_each(fits) f(name, fit);
     UPDATE customer_score.score_runs s
-    SET purchase_fit = bg_fit, spend_fit = gg_fit, clv_basis = basis, purchase_model = bg, spend_model = gg
+    SET purchase_fit = bg_fit, spend_fit = gg_fit, clv_basis = basis, purchase_model = bg, spend_model = gg,
+        purchase_models = fits
     WHERE s.run_id = run;
 
     PERFORM customer_score.refresh_progress(run, 'predicting P(alive) and CLV', r.started_at);
     step_rate := power(1 + r.discount_rate, r.clv_step * extract(epoch FROM r.time_unit) / 86400.0 / 365.25) - 1;
-    want_ep := basis = 'expected_purchases' OR 'expected_purchases' = ANY (r.components);
+    want_ep := 'expected_purchases' = ANY (r.components);
     INSERT INTO pg_temp.cs_ltv
     SELECT l.customer_id, l.frequency, l.recency, l.t, l.monetary, l.total, p.p_alive, p.expected_purchases,
-           CASE basis WHEN 'clv' THEN customer_score.predicted_clv(bg, gg, l.frequency, l.recency, l.t, l.monetary,
-                                                                  r.horizon, step_rate, r.clv_step)
-                      WHEN 'expected_purchases' THEN p.expected_purchases END
+           CASE basis WHEN 'clv' THEN
+                    CASE clv_m WHEN 'bgnbd' THEN customer_score.predicted_clv(bg, gg, l.frequency, l.recency, l.t, l.monetary, r.horizon, step_rate, r.clv_step)
+                               WHEN 'mbgnbd' THEN customer_score.predicted_clv(mb, gg, l.frequency, l.recency, l.t, l.monetary, r.horizon, step_rate, r.clv_step)
+                               ELSE customer_score.predicted_clv(pn, gg, l.frequency, l.recency, l.t, l.monetary, r.horizon, step_rate, r.clv_step) END
+                      WHEN 'expected_purchases' THEN p.clv_purchases END
     FROM pg_temp.cs_rfm l
-    CROSS JOIN LATERAL (SELECT customer_score.p_alive(bg, l.frequency, l.recency, l.t) AS p_alive,
-                               CASE WHEN want_ep THEN customer_score.expected_purchases(bg, r.horizon, l.frequency, l.recency, l.t) END
-                                   AS expected_purchases
+    CROSS JOIN LATERAL (SELECT CASE pa_m WHEN 'bgnbd' THEN customer_score.p_alive(bg, l.frequency, l.recency, l.t)
+                                         WHEN 'mbgnbd' THEN customer_score.p_alive(mb, l.frequency, l.recency, l.t)
+                                         ELSE customer_score.p_alive(pn, l.frequency, l.recency, l.t) END AS p_alive,
+                               CASE WHEN want_ep THEN CASE ep_m WHEN 'bgnbd' THEN customer_score.expected_purchases(bg, r.horizon, l.frequency, l.recency, l.t)
+                                         WHEN 'mbgnbd' THEN customer_score.expected_purchases(mb, r.horizon, l.frequency, l.recency, l.t)
+                                         ELSE customer_score.expected_purchases(pn, r.horizon, l.frequency, l.recency, l.t) END END
+                                   AS expected_purchases,
+                               CASE WHEN basis = 'expected_purchases'
+                                    THEN CASE clv_m WHEN 'bgnbd' THEN customer_score.expected_purchases(bg, r.horizon, l.frequency, l.recency, l.t)
+                                         WHEN 'mbgnbd' THEN customer_score.expected_purchases(mb, r.horizon, l.frequency, l.recency, l.t)
+                                         ELSE customer_score.expected_purchases(pn, r.horizon, l.frequency, l.recency, l.t) END END
+                                   AS clv_purchases
                         OFFSET 0) p;
     DROP TABLE pg_temp.cs_rfm;
     ALTER TABLE pg_temp.cs_ltv ADD PRIMARY KEY (customer_id);
@@ -1221,11 +1321,12 @@ SELECT e.customer_id, e.model, e.version, e.as_of, e.position, e.component, e.ra
        e.observed, e.normalization, e.direction, e.missing,
        CASE
            WHEN e.observed AND e.component = 'predicted_clv' AND e.clv_basis = 'expected_purchases' THEN
-               format('predicted_clv by expected purchases (no spend data or no usable spend model in this run, so customers rank by predicted activity): %s expected purchases, %s %s: normalised %s x weight used %s x scale %s = %s points',
+               format('predicted_clv by expected purchases%s (no spend data or no usable spend model in this run, so customers rank by predicted activity): %s expected purchases, %s %s: normalised %s x weight used %s x scale %s = %s points',
+                      coalesce(' under ' || e.purchase_model, ''),
                       round(e.raw_value::numeric, 4), e.normalization, replace(e.direction, '_', ' '), round(e.normalized::numeric, 4),
                       round(e.weight_used::numeric, 4), e.scale, e.contribution)
            WHEN e.observed THEN format('%s of %s, %s %s: normalised %s x weight used %s x scale %s = %s points',
-                                       e.component, round(e.raw_value::numeric, 4), e.normalization,
+                                       e.component || coalesce(' under ' || e.purchase_model, ''), round(e.raw_value::numeric, 4), e.normalization,
                                        replace(e.direction, '_', ' '), round(e.normalized::numeric, 4),
                                        round(e.weight_used::numeric, 4), e.scale, e.contribution)
            WHEN e.missing = 'renormalize' THEN format('%s not observed for this customer: left out and the other weights renormalised, so it does not lower the score', e.component)
@@ -1237,6 +1338,9 @@ FROM (
     SELECT h.customer_id, r.customer_keys, r.model, r.version, r.as_of, u.position::integer AS position, u.component,
            u.raw_value, u.normalized, u.weight, u.contribution, u.observed, h.score, sr.scale, sr.clv_basis,
            mc.normalization, mc.direction, mc.missing,
+           CASE WHEN mc.component IN ('p_alive', 'expected_purchases', 'predicted_clv') AND mc.parameters <> '{}' THEN
+                    CASE customer_score.purchase_model_name(mc.parameters) WHEN 'mbgnbd' THEN 'MBG/NBD' WHEN 'pareto_nbd' THEN 'Pareto/NBD' END
+               END AS purchase_model,
            CASE WHEN u.observed OR mc.missing <> 'renormalize'
                 THEN u.weight / sum(u.weight) FILTER (WHERE u.observed OR mc.missing <> 'renormalize')
                                 OVER (PARTITION BY h.run_id, h.customer_id ORDER BY u.position

@@ -1,0 +1,8 @@
+-- Purchase models per component (issue 10): p_alive, expected_purchases and predicted_clv take
+-- theirs from model_components.parameters (columns added by 07-refresh-models-columns; refresh,
+-- brought in by 10-hardening, fits the other models only where a component asks for them).
+-- @block model-components-parameters-comment
+-- @block score-runs-comments
+-- @block components-comments
+-- @block components
+-- @block score-explanation
