@@ -19,17 +19,11 @@ runs=${BENCH_CDNOW_RUNS:-20}
 
 echo "== CDNOW: bgnbd_fit and gamma_gamma_fit on 2,357 customers =="
 print_settings
-data_dir=$(shared_data_dir) || data_dir=
-csv=$data_dir/cdnow_customers_summary_with_transactions.csv
-if [[ -z $data_dir || ! -r $csv ]]; then
-  echo "SKIP: cdnow_customers_summary_with_transactions.csv not found beside the repository (../shared/data)"
+if ! load_cdnow; then
   result "bgnbd_fit CDNOW (skipped: no data)" "-" "-" "-" "<= 10 ms" "-"
   result "gamma_gamma_fit CDNOW (skipped: no data)" "-" "-" "-" "<= 10 ms" "-"
   exit 0
 fi
-echo "data: $csv"
-bq -c "DROP TABLE IF EXISTS cdnow" -c "CREATE TABLE cdnow (id int, x int, t_x float8, t float8, zbar float8)" \
-   -c "\copy cdnow FROM pstdin WITH (FORMAT csv, HEADER true)" -c "VACUUM ANALYZE cdnow" <"$csv"
 bq -F ' ' -c "SELECT 'table cdnow: ' || count(*) || ' customers, ' || count(*) FILTER (WHERE x > 0) || ' with repeat purchases, '
                      || (SELECT count(*) FROM (SELECT DISTINCT x, t_x, t FROM cdnow) d) || ' distinct (x, t_x, T), '
                      || (SELECT count(*) FROM (SELECT DISTINCT x, zbar FROM cdnow WHERE x > 0) d) || ' distinct (x, zbar)' FROM cdnow"

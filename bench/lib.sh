@@ -120,6 +120,21 @@ PLAIN_Q="SELECT count(*), sum(n), sum(s) FROM (SELECT customer_id, count(*) AS n
 # Each table carries a comment with the parameters it was generated with; a script regenerates
 # it when the comment differs, so scripts can run alone or after each other.
 
+# load_cdnow: table cdnow (id, x, t_x, t, zbar) from the CDNOW summary in ../shared/data (needs
+# scripts/cluster.sh for shared_data_dir); prints a SKIP line and returns 1 without the file.
+load_cdnow() {
+  local data_dir csv
+  data_dir=$(shared_data_dir) || data_dir=
+  csv=$data_dir/cdnow_customers_summary_with_transactions.csv
+  if [[ -z $data_dir || ! -r $csv ]]; then
+    echo "SKIP: cdnow_customers_summary_with_transactions.csv not found beside the repository (../shared/data)"
+    return 1
+  fi
+  echo "data: $csv"
+  bq -c "DROP TABLE IF EXISTS cdnow" -c "CREATE TABLE cdnow (id int, x int, t_x float8, t float8, zbar float8)" \
+     -c "\copy cdnow FROM pstdin WITH (FORMAT csv, HEADER true)" -c "VACUUM ANALYZE cdnow" <"$csv"
+}
+
 table_tag() { bq -c "SELECT coalesce(obj_description(to_regclass('$1'), 'pg_class'), '')"; }
 
 # ensure_tx: tx(customer_id, at, amount) with BENCH_TX rows for BENCH_CUSTOMERS customers.

@@ -171,6 +171,14 @@ CREATE FUNCTION $S.clv(purchases $S.$t, spend $S.gamma_gamma,
     AS 'MODULE_PATHNAME', 'clv_${t}_gamma_gamma' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION $S.clv($S.$t, $S.gamma_gamma, integer, $F8, $F8, $F8, $F8, $F8, $F8) IS
     'Predicted customer lifetime value over horizon (in the model''s time unit) from $label purchases and Gamma-Gamma spend: the sum over steps of the purchases expected in each step times the expected spend, discounted by (1 + discount_rate) per step.';
+
+CREATE FUNCTION $S.predicted_clv(purchases $S.$t, spend $S.gamma_gamma,
+        frequency integer, recency $F8, t $F8, monetary $F8,
+        horizon $F8, discount_rate $F8, step $F8)
+    RETURNS $F8
+    AS 'MODULE_PATHNAME', 'predicted_clv_${t}' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION $S.predicted_clv($S.$t, $S.gamma_gamma, integer, $F8, $F8, $F8, $F8, $F8, $F8) IS
+    'clv from $label purchases as refresh and live_scores use it: NULL when an argument or model is NULL or the spend model gives no finite expected spend for the customer (p * frequency + q <= 1); 0 for a repeat customer whose repeat purchases net to nothing; otherwise clv(...).';
 -- @end $t
 
 SQL

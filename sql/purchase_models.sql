@@ -77,6 +77,14 @@ FROM (SELECT mbgnbd(0.525, 6.183, 0.891, 1.614) AS m) s;
 SELECT round(clv(pareto_nbd(0.553, 10.578, 0.606, 11.669), gamma_gamma(6.25, 3.74, 15.44), 26, 30.857, 31, 40, 52)::numeric, 2) AS clv_pnbd,
        round(clv(mbgnbd(0.525, 6.183, 0.891, 1.614), gamma_gamma(6.25, 3.74, 15.44), 26, 30.857, 31, 40, 52, 0.01)::numeric, 2) AS clv_mbg;
 
+-- predicted_clv: clv, NULL for a NULL argument, 0 for a repeat customer whose purchases net to nothing
+SELECT predicted_clv(pareto_nbd(0.553, 10.578, 0.606, 11.669), gamma_gamma(6.25, 3.74, 15.44), 26, 30.857, 31, 40, 52, 0, 1) =
+       clv(pareto_nbd(0.553, 10.578, 0.606, 11.669), gamma_gamma(6.25, 3.74, 15.44), 26, 30.857, 31, 40, 52, 0, 1) AS pnbd_same,
+       predicted_clv(mbgnbd(0.525, 6.183, 0.891, 1.614), gamma_gamma(6.25, 3.74, 15.44), 26, 30.857, 31, 40, 52, 0.01, 1) =
+       clv(mbgnbd(0.525, 6.183, 0.891, 1.614), gamma_gamma(6.25, 3.74, 15.44), 26, 30.857, 31, 40, 52, 0.01, 1) AS mbg_same,
+       predicted_clv(mbgnbd(0.525, 6.183, 0.891, 1.614), NULL, 26, 30.857, 31, 40, 52, 0, 1) IS NULL AS no_spend_model,
+       predicted_clv(pareto_nbd(0.553, 10.578, 0.606, 11.669), gamma_gamma(6.25, 3.74, 15.44), 3, 10, 31, 0, 52, 0, 1) AS refunded;
+
 -- purchase_probability: a distribution over n (sums to 1), P(X(39) = 0) = p_no_purchase of a new customer
 SELECT round(sum(purchase_probability(bgnbd(0.243, 4.414, 0.793, 2.426), 39, n))::numeric, 9) AS bgnbd_sum,
        round(sum(purchase_probability(mbgnbd(0.525, 6.183, 0.891, 1.614), 39, n))::numeric, 9) AS mbg_sum,

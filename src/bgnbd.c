@@ -106,26 +106,9 @@ bgnbd_objective(const double *theta, double *grad, void *arg)
 				CHECK_FOR_INTERRUPTS();	/* one x can hold most of a million histories */
 			if (x > 0)
 			{
-				double		dropped,
-							e;
-
 				log_tx = data->log_alpha_time[data->tx_index[i]];
 				inv_tx = data->inv_alpha_time[data->tx_index[i]];
-				dropped = drop_log - rx * log_tx;
-				if (active >= dropped)
-				{
-					e = exp(dropped - active);
-					lse = active + log1p(e);
-					w_active = 1.0 / (1.0 + e);
-					w_drop = e * w_active;
-				}
-				else
-				{
-					e = exp(active - dropped);
-					lse = dropped + log1p(e);
-					w_drop = 1.0 / (1.0 + e);
-					w_active = e * w_drop;
-				}
+				lse = cs_log_add_exp_shares(active, drop_log - rx * log_tx, &w_active, &w_drop);
 			}
 			ll += w * (common + lse);
 			g_r += w * (pr.inv_sum + log_alpha - w_active * log_t - w_drop * log_tx);

@@ -78,9 +78,8 @@ counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
  * expected spend for the customer (p * frequency + q <= 1); 0 for a repeat customer whose
  * repeat purchases net to nothing (monetary 0: all refunded, or data without spend).
  */
-PG_FUNCTION_INFO_V1(predicted_clv);
 Datum
-predicted_clv(PG_FUNCTION_ARGS)
+counting_predicted_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
 	GammaGammaModel *spend_model;
 	int32		frequency;
@@ -97,7 +96,15 @@ predicted_clv(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (frequency > 0 && monetary <= 0)
 		PG_RETURN_FLOAT8(0.0);
-	PG_RETURN_FLOAT8(clv_value(&bgnbd_predictions, DatumGetBgnbdModel(PG_GETARG_DATUM(0)), spend_model,
+	PG_RETURN_FLOAT8(clv_value(p, PG_DETOAST_DATUM(PG_GETARG_DATUM(0)), spend_model,
 							   frequency, PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), monetary,
 							   PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)));
+}
+
+/* predicted_clv(bgnbd, gamma_gamma, ...); the other counting models' are beside them */
+PG_FUNCTION_INFO_V1(predicted_clv);
+Datum
+predicted_clv(PG_FUNCTION_ARGS)
+{
+	return counting_predicted_clv_sql(&bgnbd_predictions, fcinfo);
 }

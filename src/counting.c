@@ -90,6 +90,7 @@ counting_prepare(const HistoryState *state, CsFitData *out)
 	data->inv_alpha_time = palloc(sizeof(double) * data->ntimes);
 	data->log_beta_time = palloc(sizeof(double) * data->ntimes);
 	data->inv_beta_time = palloc(sizeof(double) * data->ntimes);
+	data->cumulative = palloc(sizeof(double) * 5 * data->ntimes);
 	for (int32 i = 0; i < data->n; i++)
 	{
 		if ((i & 0xFFFF) == 0)

@@ -33,6 +33,7 @@ typedef struct CountingData
 	double	   *inv_alpha_time; /* 1 / (alpha + times[k]) */
 	double	   *log_beta_time;	/* log(beta + times[k]) (Pareto/NBD) */
 	double	   *inv_beta_time;	/* 1 / (beta + times[k]) (Pareto/NBD) */
+	double	   *cumulative;		/* 5 per distinct time (Pareto/NBD's integrals from it on) */
 } CountingData;
 
 /*
@@ -59,11 +60,13 @@ extern Datum counting_p_alive_sql(const CountingPredictions *p, FunctionCallInfo
 extern Datum counting_p_none_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 extern Datum counting_pmf_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 extern Datum counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_predicted_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 
 /*
  * The SQL-callable predictions of a counting model: PREFIX_expected_purchases_sql,
  * PREFIX_expected_purchases_new, PREFIX_p_alive_sql, PREFIX_p_no_purchase_sql,
- * PREFIX_purchase_probability_sql and clv_PREFIX_gamma_gamma.
+ * PREFIX_purchase_probability_sql and clv_PREFIX_gamma_gamma (predicted_clv, refresh's
+ * form of clv, is written beside each model: BG/NBD's symbol predates this macro).
  */
 #define CS_COUNTING_FUNCTIONS(prefix, preds) \
 	CS_MODEL_ENTRY(prefix, _expected_purchases_sql, counting_expected_sql, preds) \

@@ -81,9 +81,9 @@ mbgnbd_objective(const double *theta, double *grad, void *arg)
 						txi = data->tx_index[i];
 			double		active = -rx * data->log_alpha_time[ti];
 			double		dropped = drop_log - rx * data->log_alpha_time[txi];
-			double		lse = cs_log_add_exp(active, dropped);
-			double		w_active = exp(active - lse),
-						w_drop = exp(dropped - lse);
+			double		w_active,
+						w_drop;
+			double		lse = cs_log_add_exp_shares(active, dropped, &w_active, &w_drop);
 
 			if ((i & 4095) == 0)
 				CHECK_FOR_INTERRUPTS();	/* one x can hold most of a million histories */
@@ -204,3 +204,4 @@ static const CountingPredictions mbgnbd_predictions = {
 };
 
 CS_COUNTING_FUNCTIONS(mbgnbd, mbgnbd_predictions)
+CS_MODEL_ENTRY(predicted_clv_, mbgnbd, counting_predicted_clv_sql, mbgnbd_predictions)

@@ -22,6 +22,28 @@ cs_log_add_exp(double a, double b)
 	return hi + log1p(exp(lo - hi));
 }
 
+/*
+ * log(exp(a) + exp(b)) for finite a and b, with the shares exp(a)/(exp(a) + exp(b))
+ * and exp(b)/(...) that weigh the two branches' gradients: one exp and one log1p.
+ */
+static inline double
+cs_log_add_exp_shares(double a, double b, double *share_a, double *share_b)
+{
+	double		e;
+
+	if (a >= b)
+	{
+		e = exp(b - a);
+		*share_a = 1.0 / (1.0 + e);
+		*share_b = e * *share_a;
+		return a + log1p(e);
+	}
+	e = exp(a - b);
+	*share_b = 1.0 / (1.0 + e);
+	*share_a = e * *share_b;
+	return b + log1p(e);
+}
+
 /* log(1 + exp(x)), the "softplus", exact in both tails. */
 static inline double
 cs_log1p_exp(double x)
