@@ -90,3 +90,6 @@ BEGIN
     END LOOP;
 END
 $$;
+-- leave no runs or sources behind for the suites that follow
+DELETE FROM sources WHERE model LIKE 'pm\_%';
+DELETE FROM score_runs WHERE model LIKE 'pm\_%';
