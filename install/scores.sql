@@ -1298,6 +1298,54 @@ COMMENT ON VIEW customer_score.latest_runs IS 'The most recent finished refresh 
 COMMENT ON COLUMN customer_score.latest_runs.customer_keys IS 'Whether the run''s customers have text, varchar or uuid ids (customer_key in the views).';
 -- @end latest-runs-scores
 
+-- @begin run-fits
+-- One row per run, fitted model and parameter, from the run's purchase_models (every purchase
+-- model the run fitted, used or not), its spend_model (the Gamma-Gamma fit, stored only when
+-- used: an unused one keeps its outcome in spend_fit, so it gets one row without parameters) and,
+-- for runs made before purchase_models was recorded, its purchase_model.
+CREATE VIEW customer_score.run_fits WITH (security_invoker = true) AS
+SELECT r.run_id, r.model, r.version, r.as_of, f.fitted_model, f.fit, f.used,
+       p.parameter, p.estimate,
+       (f.params #>> ARRAY['standard_errors', p.parameter])::double precision AS standard_error,
+       (f.params #>> ARRAY['confidence_intervals', p.parameter, '0'])::double precision AS ci_lower,
+       (f.params #>> ARRAY['confidence_intervals', p.parameter, '1'])::double precision AS ci_upper,
+       (f.params ->> 'log_likelihood')::double precision AS log_likelihood,
+       (f.params ->> 'aic')::double precision AS aic,
+       (f.params ->> 'bic')::double precision AS bic,
+       (f.params ->> 'customers')::bigint AS customers
+FROM customer_score.score_runs r
+CROSS JOIN LATERAL (
+    SELECT m.key AS fitted_model, m.value ->> 'fit' AS fit, (m.value ->> 'used')::boolean AS used, m.value -> 'params' AS params
+    FROM jsonb_each(r.purchase_models) m
+    UNION ALL
+    SELECT 'bgnbd', r.purchase_fit, r.purchase_model IS NOT NULL, customer_score.params(r.purchase_model)
+    WHERE r.purchase_fit IS NOT NULL AND NOT r.purchase_models ? 'bgnbd'
+    UNION ALL
+    SELECT 'gamma_gamma', r.spend_fit, r.spend_model IS NOT NULL, customer_score.params(r.spend_model)
+    WHERE r.spend_fit IS NOT NULL
+) f
+LEFT JOIN LATERAL (
+    SELECT e.key AS parameter, (e.value #>> '{}')::double precision AS estimate
+    FROM jsonb_each(f.params) e
+    WHERE e.key NOT IN ('converged', 'customers', 'log_likelihood', 'aic', 'bic', 'standard_errors', 'confidence_intervals')
+) p ON true;
+COMMENT ON VIEW customer_score.run_fits IS
+    'How each run''s fits went, in plain columns: one row per run, fitted model (bgnbd, mbgnbd, pareto_nbd, gamma_gamma) and parameter, with the estimate, its standard error and 95% confidence interval, and the fit''s log-likelihood, AIC, BIC and customers (the values of params() of the fitted model). A fit the run did not keep the parameters of (an unused Gamma-Gamma fit) has one row with parameter NULL.';
+COMMENT ON COLUMN customer_score.run_fits.model IS 'The scoring model the run refreshed (score_runs.model), not the fitted model.';
+COMMENT ON COLUMN customer_score.run_fits.fitted_model IS 'The fitted model: bgnbd, mbgnbd or pareto_nbd (purchases; mbgnbd and pareto_nbd only when a component of the run asks for them) or gamma_gamma (spend).';
+COMMENT ON COLUMN customer_score.run_fits.fit IS 'How the fit ended: converged, not converged, or degenerate (a parameter ran to the optimiser''s bounds), as fit_outcome(params) says.';
+COMMENT ON COLUMN customer_score.run_fits.used IS 'Whether the run used the fit for its scores (a fit that did not converge is not used unless the model version has use_unconverged_fits).';
+COMMENT ON COLUMN customer_score.run_fits.parameter IS 'The parameter''s name as params() has it (r, alpha, a, b; r, alpha, s, beta; p, q, v); NULL for a fit without stored parameters.';
+COMMENT ON COLUMN customer_score.run_fits.estimate IS 'The fitted value of the parameter (alpha, beta and v in the run''s time_unit and currency, as the model has them).';
+COMMENT ON COLUMN customer_score.run_fits.standard_error IS 'The standard error of the estimate from the observed information at the optimum; NULL for a fit that did not converge or whose information matrix there is not positive definite.';
+COMMENT ON COLUMN customer_score.run_fits.ci_lower IS 'Lower end of the 95% confidence interval of the parameter (a Wald interval in the log-parameter, so it stays positive); NULL with standard_error.';
+COMMENT ON COLUMN customer_score.run_fits.ci_upper IS 'Upper end of the 95% confidence interval (as ci_lower).';
+COMMENT ON COLUMN customer_score.run_fits.log_likelihood IS 'The fit''s maximised log-likelihood (the same on every row of the fit).';
+COMMENT ON COLUMN customer_score.run_fits.aic IS 'Akaike information criterion of the fit: 2k - 2 log_likelihood; lower is better among models fitted on the same customers.';
+COMMENT ON COLUMN customer_score.run_fits.bic IS 'Bayesian information criterion of the fit: k ln(customers) - 2 log_likelihood.';
+COMMENT ON COLUMN customer_score.run_fits.customers IS 'The customers the fit was made on (for gamma_gamma the repeat buyers with a positive amount).';
+-- @end run-fits
+
 -- @begin scores-view
 CREATE VIEW customer_score.scores WITH (security_invoker = true) AS
 SELECT h.customer_id, r.model, r.version, r.as_of, h.score, h.confidence,
