@@ -235,12 +235,11 @@ BEGIN
     CREATE TEMP TABLE cs_bt_popularity (customer_id bigint, popularity double precision) ON COMMIT DROP;
     CREATE TEMP TABLE cs_bt_influence (customer_id bigint, influence double precision) ON COMMIT DROP;
     IF tx_rel IS NOT NULL THEN
-        INSERT INTO pg_temp.cs_bt_spend
-        SELECT * FROM customer_score.read_as(tx_role, format($q$
-            SELECT customer_id::bigint, sum(amount::double precision), count(*) FROM %s
+        -- through refresh_read, so text, varchar and uuid ids get the run's numbers
+        PERFORM customer_score.refresh_read(run, tx_role, format($q$
+            SELECT @customer_id@, sum(amount::double precision), count(*) FROM %s
             WHERE at > %L AND at <= %L AND customer_id IS NOT NULL AND amount IS NOT NULL
-            GROUP BY customer_id$q$, tx_rel, r.as_of, until), run)
-            AS t(customer_id bigint, spend double precision, purchases bigint);
+            GROUP BY customer_id$q$, tx_rel, r.as_of, until), 'cs_bt_spend', 'spend double precision, purchases bigint');
     END IF;
     -- the actions as refresh reads them (once per run: refresh_influence may have already)
     IF customer_score.refresh_read_actions(run) THEN
@@ -263,10 +262,8 @@ BEGIN
         WHERE l.influence_value > 0;
         CREATE TEMP TABLE cs_bt_opt_outs ON COMMIT DROP AS SELECT DISTINCT customer_id FROM pg_temp.cs_opt_outs;
     ELSE
-        CREATE TEMP TABLE cs_bt_opt_outs ON COMMIT DROP AS
-        SELECT DISTINCT o.customer_id FROM customer_score.read_as(CURRENT_USER::regrole,
-                                                                  'SELECT customer_id FROM customer_score.opt_outs', run)
-            AS o(customer_id bigint);
+        PERFORM customer_score.refresh_read_opt_outs(run);
+        CREATE TEMP TABLE cs_bt_opt_outs ON COMMIT DROP AS SELECT DISTINCT customer_id FROM pg_temp.cs_opt_outs;
     END IF;
     ANALYZE pg_temp.cs_bt_opt_outs;
     ANALYZE pg_temp.cs_bt_spend;
@@ -477,6 +474,21 @@ CREATE FUNCTION customer_score.path_attribution(paths text[], conversions double
 COMMENT ON FUNCTION customer_score.path_attribution(text[], double precision[], double precision[], double precision[]) IS
     'Attribution over paths in ChannelAttribution''s form (one element per distinct path ''a > b > c'', with its conversions, non-converting ends and conversion value): per state the paths and conversions through it, the first-order Markov removal effect (1 - P(conversion without the state) / P(conversion), non-converting paths counted) with conversions and value shared in proportion to it, and the Shapley value of the distinct states of each path (a coalition worth the conversion rate of the paths with exactly those states) with each path''s conversions and value split by it.';
 
+-- The opted-out customers' ids in the text form of a source's customer_id: for text, varchar and
+-- uuid ids (keyed) the customer_key, or the key customer_keys holds for the customer_id; for
+-- integer ids the customer_id's digits, or the customer_key.
+CREATE FUNCTION customer_score.opt_out_keys(keyed boolean) RETURNS SETOF text
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT o.customer_key FROM customer_score.opt_outs o WHERE o.customer_key IS NOT NULL
+    UNION ALL
+    SELECT CASE WHEN keyed THEN (SELECT k.customer_key FROM customer_score.customer_keys k
+                                 WHERE k.customer_id = o.customer_id)
+                ELSE o.customer_id::text END
+    FROM customer_score.opt_outs o WHERE o.customer_id IS NOT NULL
+$$;
+COMMENT ON FUNCTION customer_score.opt_out_keys(boolean) IS
+    'Internal: the opted-out customers'' ids as customer_id::text of a source gives them: for text, varchar and uuid ids (keyed) customer_key or the key customer_keys holds for customer_id, for integer ids customer_id''s digits or customer_key.';
+
 -- The paths of customers who did not opt out: each conversion (an action with value > 0) ends
 -- the path of the touches (actions with value 0) its customer made since their previous
 -- conversion; touches after the last conversion make a path that did not convert.  A touch is
@@ -485,7 +497,9 @@ CREATE FUNCTION customer_score.action_paths(actions text, as_of timestamptz)
 RETURNS TABLE (path text, conversions double precision, nulls double precision, value double precision)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    bad bigint;
+    bad     bigint;
+    id_type regtype;
+    keyed   boolean;
 BEGIN
     IF as_of IS NULL OR NOT isfinite(as_of) THEN
         RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'invalid_parameter_value';
@@ -495,13 +509,17 @@ BEGIN
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'action % has a negative or NaN value', bad USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- opt-outs match the ids as text: text, varchar and uuid ids by key, integer ids by number
+    EXECUTE format('SELECT pg_typeof(a.customer_id) FROM (%s) a LIMIT 1', actions) INTO id_type;
+    SELECT coalesce(nullif(t.typbasetype, 0), t.oid) IN ('text'::regtype, 'character varying'::regtype, 'uuid'::regtype)
+    INTO keyed FROM pg_catalog.pg_type t WHERE t.oid = id_type;
     RETURN QUERY EXECUTE format($q$
         WITH a AS (
             SELECT a.customer_id, a.id, a.at, coalesce(a.value, 0)::double precision AS value,
                    translate(coalesce(a.channel, '*'), ':>', '__') || ':' || translate(coalesce(a.kind, '*'), '>', '_') AS state
             FROM (%s) a
             WHERE a.at <= %L AND a.customer_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM customer_score.opt_outs o WHERE o.customer_id = a.customer_id)
+              AND NOT EXISTS (SELECT 1 FROM customer_score.opt_out_keys(%L) o(k) WHERE o.k = a.customer_id::text)
         ), numbered AS (
             -- journey n of a customer: the actions after their n-th conversion, up to the next
             SELECT a.*, count(*) FILTER (WHERE a.value > 0) OVER (PARTITION BY a.customer_id ORDER BY a.at, a.id
@@ -516,7 +534,7 @@ BEGIN
         SELECT path, count(*) FILTER (WHERE value IS NOT NULL)::double precision,
                count(*) FILTER (WHERE value IS NULL)::double precision, coalesce(sum(value), 0)::double precision
         FROM journeys WHERE path IS NOT NULL
-        GROUP BY path ORDER BY path$q$, actions, as_of);
+        GROUP BY path ORDER BY path$q$, actions, as_of, coalesce(keyed, false));
 END
 $$;
 COMMENT ON FUNCTION customer_score.action_paths(text, timestamptz) IS
@@ -541,11 +559,19 @@ BEGIN
     IF pg_catalog.to_regclass('pg_temp.cs_path_actions') IS NOT NULL THEN
         DROP TABLE pg_temp.cs_path_actions;
     END IF;
-    CREATE TEMP TABLE cs_path_actions ON COMMIT DROP AS
-    SELECT a.* FROM customer_score.read_as(act_role, format($q$
-        SELECT id::bigint, customer_id::bigint, at::timestamptz, value::double precision, channel::text, kind::text
-        FROM %s$q$, act_rel), 0)
-        AS a(id bigint, customer_id bigint, at timestamptz, value double precision, channel text, kind text);
+    IF customer_score.source_keyed(act_rel) THEN   -- text, varchar and uuid ids, read as text
+        CREATE TEMP TABLE cs_path_actions ON COMMIT DROP AS
+        SELECT a.* FROM customer_score.read_as(act_role, format($q$
+            SELECT id::bigint, customer_id::text, at::timestamptz, value::double precision, channel::text, kind::text
+            FROM %s$q$, act_rel), 0)
+            AS a(id bigint, customer_id text, at timestamptz, value double precision, channel text, kind text);
+    ELSE
+        CREATE TEMP TABLE cs_path_actions ON COMMIT DROP AS
+        SELECT a.* FROM customer_score.read_as(act_role, format($q$
+            SELECT id::bigint, customer_id::bigint, at::timestamptz, value::double precision, channel::text, kind::text
+            FROM %s$q$, act_rel), 0)
+            AS a(id bigint, customer_id bigint, at timestamptz, value double precision, channel text, kind text);
+    END IF;
     RETURN QUERY
     WITH p AS (SELECT * FROM customer_score.action_paths('SELECT * FROM pg_temp.cs_path_actions', as_of)),
     attributed AS (

@@ -27,12 +27,18 @@ COMMENT ON COLUMN customer_score.sources.model IS 'The model whose refreshes rea
 -- @end sources-model-comment
 
 CREATE TABLE customer_score.opt_outs (
-    customer_id  bigint PRIMARY KEY,
+    customer_id  bigint CONSTRAINT opt_outs_customer_id_key UNIQUE,
     opted_out_at timestamptz NOT NULL DEFAULT now(),
-    reason       text
+    reason       text,
+    customer_key text CONSTRAINT opt_outs_customer_key_key UNIQUE,
+    CONSTRAINT opt_outs_one_id CHECK (num_nonnulls(customer_id, customer_key) = 1)
 );
+-- @begin opt-outs-comments
 COMMENT ON TABLE customer_score.opt_outs IS
-    'Customers who opted out of tracking: their actions are used nowhere (neither credited to them nor crediting anyone); they are still scored on their transactions.';
+    'Customers who opted out of tracking: their actions are used nowhere (neither credited to them nor crediting anyone); they are still scored on their transactions. Each row names the customer by customer_id or by customer_key.';
+COMMENT ON COLUMN customer_score.opt_outs.customer_id IS 'The number the customer is stored under: the id itself for integer ids, customer_keys.customer_id for text, varchar and uuid ids.';
+COMMENT ON COLUMN customer_score.opt_outs.customer_key IS 'The customer id as the source has it, as text (customer_id::text of the source: ''C00042'', a uuid in lower case, or an integer id''s digits).';
+-- @end opt-outs-comments
 
 --------------------------------------------------------------------------
 -- Components, models and versions
@@ -739,7 +745,7 @@ BEGIN
     RETURNING run_id INTO run;
 
     -- scratch tables of an earlier refresh in the same transaction
-    FOREACH c IN ARRAY ARRAY['cs_rfm', 'cs_ltv', 'cs_opt_outs', 'cs_source_actions', 'cs_actions', 'cs_influence',
+    FOREACH c IN ARRAY ARRAY['cs_rfm', 'cs_ltv', 'cs_opt_outs', 'cs_opt_out_rows', 'cs_source_actions', 'cs_actions', 'cs_influence',
                              'cs_referral', 'cs_knowledge', 'cs_signals', 'cs_population', 'cs_raw', 'cs_keyed'] LOOP
         IF pg_catalog.to_regclass('pg_temp.' || c) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', c);
@@ -971,9 +977,38 @@ $$;
 COMMENT ON FUNCTION customer_score.refresh_lifetime_value(bigint) IS
     'Phase 1 of refresh: the purchase histories of the transactions source as of the run''s as_of (rfm), the BG/NBD and Gamma-Gamma fits (a fit that did not converge or is degenerate: a WARNING, recorded in score_runs, not used unless the model version allows it), and per customer P(alive), expected purchases and predicted CLV (by expected purchases without a usable spend model), into pg_temp.cs_ltv. An empty source is an error; an as_of beyond the data a WARNING.';
 
+-- The run's opted-out customers, as the numbers the run stores them under, into
+-- pg_temp.cs_opt_outs.  opt_outs is read under the run's snapshot; its keys are mapped through
+-- customer_keys as it is now, so call this after the sources are read (their new keys numbered).
+-- A row's customer_id is such a number; its customer_key is the source's id as text: for a run
+-- with customer_keys the key itself, for integer ids its canonical digits (so '007' names nobody,
+-- as the source's id 7 reads '7').
+CREATE FUNCTION customer_score.refresh_read_opt_outs(run bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    keyed boolean := (customer_score.refresh_run(run)).customer_keys;
+BEGIN
+    CREATE TEMP TABLE cs_opt_out_rows ON COMMIT DROP AS
+    SELECT * FROM customer_score.read_as(CURRENT_USER::regrole,
+                                         'SELECT customer_id, customer_key FROM customer_score.opt_outs', run)
+        AS o(customer_id bigint, customer_key text);
+    CREATE TEMP TABLE cs_opt_outs ON COMMIT DROP AS
+    SELECT o.customer_id FROM pg_temp.cs_opt_out_rows o WHERE o.customer_id IS NOT NULL
+    UNION
+    SELECT k.customer_id FROM pg_temp.cs_opt_out_rows o JOIN customer_score.customer_keys k ON k.customer_key = o.customer_key
+    WHERE keyed
+    UNION
+    SELECT o.customer_key::bigint FROM pg_temp.cs_opt_out_rows o
+    WHERE NOT keyed AND o.customer_key ~ '^(0|-?[1-9][0-9]{0,17})$';
+    DROP TABLE pg_temp.cs_opt_out_rows;
+END
+$$;
+COMMENT ON FUNCTION customer_score.refresh_read_opt_outs(bigint) IS
+    'Internal: the opted-out customers of a running run (opt_outs under the run''s snapshot; customer_key mapped through customer_keys for a run with text, varchar or uuid ids, read as the integer id otherwise) as the numbers the run stores them under, into pg_temp.cs_opt_outs.';
+
 -- The actions of the run's customers who did not opt out, read once per run (as the role that
 -- set the actions source, under the run's snapshot) into pg_temp.cs_source_actions, and the
--- opt-outs into pg_temp.cs_opt_outs.  Used by refresh_influence and by backtest, which needs the
+-- opt-outs into pg_temp.cs_opt_outs (refresh_read_opt_outs).  Used by refresh_influence and by backtest, which needs the
 -- actions whatever the model's components.  False (and no tables) without an actions source.
 CREATE FUNCTION customer_score.refresh_read_actions(run bigint) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -990,16 +1025,13 @@ BEGIN
     IF pg_catalog.to_regclass('pg_temp.cs_source_actions') IS NOT NULL THEN
         RETURN true;
     END IF;
-    CREATE TEMP TABLE cs_opt_outs ON COMMIT DROP AS
-    SELECT * FROM customer_score.read_as(CURRENT_USER::regrole,
-                                         'SELECT customer_id FROM customer_score.opt_outs', run)
-        AS o(customer_id bigint);
     CREATE TEMP TABLE cs_source_actions (customer_id bigint, id bigint, sparked_by bigint, at timestamptz,
                                          value double precision, channel text, kind text) ON COMMIT DROP;
     PERFORM customer_score.refresh_read(run, act_role, format($q$
         SELECT @customer_id@, id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
                channel::text, kind::text FROM %s$q$, act_rel), 'cs_source_actions',
         'id bigint, sparked_by bigint, at timestamptz, value double precision, channel text, kind text');
+    PERFORM customer_score.refresh_read_opt_outs(run);
     DELETE FROM pg_temp.cs_source_actions a USING pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id;
     RETURN true;
 END

@@ -12,9 +12,9 @@ How the docs write examples (the rule this script checks):
 - A run of "-- " comment lines directly after a line ending a statement (";" or a psql "\\g..."
   command) is that statement's expected output as psql prints it (aligned, no row-count footer,
   errors as "ERROR:  ..."). Comment lines after a blank line are commentary.
-- Comparison ignores spaces, column bars and rule lines (so long rows may wrap) and what psql
-  prints before the shown part (NOTICEs); text in parentheses after two or more spaces at the
-  end of a shown line is an annotation, not output. Numbers match when they differ by at most
+- Comparison ignores spaces, column bars and rule lines (so long rows may wrap between tokens;
+  a space or bar ends a number) and what psql prints before the shown part (NOTICEs); text in
+  parentheses after two or more spaces at the end of a shown line is an annotation, not output. Numbers match when they differ by at most
   half a unit of the last digit shown or by 1e-6 relative, so docs may show rounded figures.
 """
 import re
@@ -83,9 +83,10 @@ def norm(text):
     """Output as tokens: rule lines, bars, spaces and end-of-line annotations dropped."""
     text = re.sub(r"(?<=\S)[ \t]{2,}\([^()\n]*\)[ \t]*$", "", text, flags=re.M)
     text = re.sub(r"^psql:[^:\n]*:\d+: ", "", text, flags=re.M)
-    text = re.sub(r"-{2,}", "", text)
-    text = re.sub(r"[|+\s]", "", text)
-    return re.findall(r"%s|." % NUMBER.pattern, text)
+    text = re.sub(r"-{2,}", " ", text)
+    # bars and spaces separate tokens (so "1 | 1.5" is two numbers) but are not tokens themselves
+    text = re.sub(r"[|+\s]+", " ", text)
+    return re.findall(r"%s|\S" % NUMBER.pattern, text)
 
 
 def same_number(shown, got):

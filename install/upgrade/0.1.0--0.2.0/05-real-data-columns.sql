@@ -12,3 +12,13 @@ ALTER TABLE customer_score.score_runs
 -- @block customer-keys
 SELECT pg_catalog.pg_extension_config_dump('customer_score.customer_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('customer_score.customer_keys_customer_id_seq', '');
+
+-- Opt-outs of customers with text, varchar and uuid ids: a row names the customer by customer_id
+-- or by customer_key (install/scores.sql), so customer_id is no longer the primary key.
+ALTER TABLE customer_score.opt_outs DROP CONSTRAINT opt_outs_pkey;
+ALTER TABLE customer_score.opt_outs ALTER COLUMN customer_id DROP NOT NULL,
+    ADD CONSTRAINT opt_outs_customer_id_key UNIQUE (customer_id);
+ALTER TABLE customer_score.opt_outs ADD COLUMN customer_key text,
+    ADD CONSTRAINT opt_outs_customer_key_key UNIQUE (customer_key);
+ALTER TABLE customer_score.opt_outs ADD CONSTRAINT opt_outs_one_id CHECK (num_nonnulls(customer_id, customer_key) = 1);
+-- @block opt-outs-comments
