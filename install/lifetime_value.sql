@@ -339,8 +339,36 @@ CREATE AGGREGATE customer_score.rfm_merge(state customer_score.rfm_state) (
     COMBINEFUNC = customer_score.rfm_combinefn,
     PARALLEL = SAFE
 );
+-- @begin rfm-merge-comment
 COMMENT ON AGGREGATE customer_score.rfm_merge(customer_score.rfm_state) IS
-    'Merge stored rfm states of one customer (e.g. one per partition); all must share as_of and unit.';
+    'Merge stored rfm states of one customer (e.g. one per partition); all must share as_of, unit and time zone.';
+-- @end rfm-merge-comment
+-- @begin rfm-zone
+-- The calendar as an argument: the days are counted in time_zone whatever the session's (or a
+-- Citus worker's) TimeZone, and the state records the zone so that states of different calendars
+-- do not merge.
+CREATE FUNCTION customer_score.rfm_transfn(customer_score.rfm_state, timestamptz, double precision, timestamptz, interval, text)
+    RETURNS customer_score.rfm_state
+    AS 'MODULE_PATHNAME', 'rfm_transfn_zone' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.rfm_transfn(customer_score.rfm_state, timestamptz, double precision, timestamptz, interval, text) IS 'Transition function of rfm(at, amount, as_of, unit, time_zone).';
+CREATE AGGREGATE customer_score.rfm(at timestamptz, amount double precision, as_of timestamptz, unit interval, time_zone text) (
+    SFUNC = customer_score.rfm_transfn,
+    STYPE = customer_score.rfm_state,
+    COMBINEFUNC = customer_score.rfm_combinefn,
+    FINALFUNC = customer_score.rfm_finalfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm(timestamptz, double precision, timestamptz, interval, text) IS
+    'rfm(at, amount, as_of, unit) with the purchase days counted on the calendar of time_zone (a name SET TimeZone accepts) instead of the session TimeZone: the same summaries on every node whatever its TimeZone.';
+CREATE AGGREGATE customer_score.rfm_partial(at timestamptz, amount double precision, as_of timestamptz, unit interval, time_zone text) (
+    SFUNC = customer_score.rfm_transfn,
+    STYPE = customer_score.rfm_state,
+    COMBINEFUNC = customer_score.rfm_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_partial(timestamptz, double precision, timestamptz, interval, text) IS
+    'rfm_partial(at, amount, as_of, unit) on the calendar of time_zone; the state records the zone, and rfm_merge refuses states of different zones.';
+-- @end rfm-zone
 -- @begin rfm-of-state
 CREATE FUNCTION customer_score.rfm(state customer_score.rfm_state) RETURNS customer_score.rfm_summary
     AS 'MODULE_PATHNAME', 'rfm_finalfn_rule' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

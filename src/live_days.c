@@ -92,26 +92,6 @@
  * ---------------------------------------------------------------------
  */
 
-/* pg_tzset by name, the last one cached (zones are never freed) */
-static pg_tz *
-live_zone(const char *name)
-{
-	static char cached_name[TZ_STRLEN_MAX + 1];
-	static pg_tz *cached_zone = NULL;
-	pg_tz	   *zone;
-
-	if (cached_zone != NULL && strcmp(name, cached_name) == 0)
-		return cached_zone;
-	zone = strlen(name) <= TZ_STRLEN_MAX ? pg_tzset(name) : NULL;
-	if (zone == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("time zone \"%s\" not recognized", name)));
-	strlcpy(cached_name, name, sizeof(cached_name));
-	cached_zone = zone;
-	return zone;
-}
-
 /* live_local_time(at timestamptz, time_zone text) -> timestamp: at on the wall clock of time_zone */
 PG_FUNCTION_INFO_V1(live_local_time);
 Datum
@@ -126,7 +106,7 @@ live_local_time(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("live_local_time needs a finite timestamp")));
-	cs_zone_init(&zone, live_zone(name));
+	cs_zone_init(&zone, cs_named_zone(name));
 	result = cs_local_usecs(at, &zone);
 	if (!IS_VALID_TIMESTAMP(result))
 		ereport(ERROR,
@@ -252,7 +232,7 @@ live_columns(TriggerData *trigdata, LiveColumns *cols)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("customer_score.track_transactions(): unknown kind of at \"%s\"", kind)));
-	cs_zone_init(&cols->zone, cols->at_kind == LIVE_AT_TIMESTAMPTZ ? live_zone(trigger->tgargs[0]) : NULL);
+	cs_zone_init(&cols->zone, cols->at_kind == LIVE_AT_TIMESTAMPTZ ? cs_named_zone(trigger->tgargs[0]) : NULL);
 
 	cols->customer_id = live_find_column(rel, "customer_id", &column_cache[0], &cols->customer_type);
 	cols->at = live_find_column(rel, "at", &column_cache[1], &cols->at_type);

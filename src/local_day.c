@@ -34,6 +34,26 @@ cs_session_zone(void)
 	return &cached;
 }
 
+/* pg_tzset by name (22023 when unknown), the last one cached: zones are never freed. */
+pg_tz *
+cs_named_zone(const char *name)
+{
+	static char cached_name[TZ_STRLEN_MAX + 1];
+	static pg_tz *cached_zone = NULL;
+	pg_tz	   *zone;
+
+	if (cached_zone != NULL && strcmp(name, cached_name) == 0)
+		return cached_zone;
+	zone = strlen(name) <= TZ_STRLEN_MAX ? pg_tzset(name) : NULL;
+	if (zone == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", name)));
+	strlcpy(cached_name, name, sizeof(cached_name));
+	cached_zone = zone;
+	return zone;
+}
+
 /* ts on zone's wall clock: ts plus the offset in force at ts (22008 outside the range). */
 int64
 cs_local_usecs(TimestampTz ts, const CsZone *zone)

@@ -1,9 +1,10 @@
 /*
  * local_day.h — the calendar day of an instant on a time zone's wall clock.
  *
- * rfm (session TimeZone), the live-score trigger and live_local_time (the
- * time zone tracking started in) all count purchase days with these
- * functions, so refresh and live scores agree on every customer's days.
+ * rfm (its time_zone argument or the session TimeZone), the live-score
+ * trigger and live_local_time (the time zone tracking started in) all count
+ * purchase days with these functions, so refresh and live scores agree on
+ * every customer's days.
  *
  * Days are numbered from 2000-01-01 (PostgreSQL's date epoch, DateADT).  A
  * zone with one fixed offset at all times (UTC, most servers) costs an
@@ -27,6 +28,9 @@ typedef struct CsZone
 
 /* zone for tz (NULL: timestamps without time zone, taken as written) */
 extern void cs_zone_init(CsZone *zone, pg_tz *tz);
+
+/* the zone of a name as SET TimeZone takes it (22023 when unknown) */
+extern pg_tz *cs_named_zone(const char *name);
 
 /* the session TimeZone, looked up again only when it changes */
 extern const CsZone *cs_session_zone(void);

@@ -4,7 +4,8 @@
  * buy-till-you-die literature (Fader, Hardie & Lee 2005).
  *
  * Rows become purchase occasions by the purchase rule (purchase_rule.h):
- * the rows of one calendar day (session TimeZone, local_day.h) add up, a day
+ * the rows of one calendar day (local_day.h: in the time_zone argument, else
+ * the session TimeZone) add up, a day
  * netting below 0 is a refund day and no occasion, a NULL amount counts as 0.
  * frequency = repeat occasions; recency = first to last occasion; t = first
  * occasion to as_of; both in the caller's unit; monetary = mean value of the
@@ -13,13 +14,22 @@
  * an occasion, rows with a NULL amount skipped.
  *
  * State type rfm_state (a varlena):
- *   vl_len_, version (RFM_VERSION), flags (RFM_SORTED), reserved
+ *   vl_len_, version (RFM_VERSION), flags (RFM_SORTED)
+ *   zone_len        bytes of the zone name at the end (0: not recorded)
+ *   reserved
  *   used            rows in use; capacity is what VARSIZE leaves room for
  *   as_of           the observation end (UTC microseconds) ...
  *   as_of_local     ... and the same instant on the local wall clock
  *   unit_seconds    the time unit of recency and t
  *   first_at, last_at, rows   first and last purchase timestamps, rows counted
  *   occasions[]     (local day number, amount) per row, appended unsorted
+ *   zone name       the calendar of the days, zone_len bytes without a NUL
+ *
+ * The calendar is part of the state: states of different zones hold days
+ * of different calendars and do not merge.  A state without a zone is one
+ * read from 0.1.0's text or binary form, whose calendar was not recorded:
+ * it merges with any and takes the zone of the other.  0.1.0's stored
+ * states have 0 where zone_len is, so they read as such states.
  *
  * Rows are kept one by one and summed into occasions only by the final
  * function, after sorting by (day, amount): floating-point sums then come
@@ -52,6 +62,8 @@
 
 #define RFM_VERSION 1
 #define RFM_SORTED 0x0001
+/* text "v1 ..." and binary version 1: no zone (0.1.0); version 2 adds it */
+#define RFM_WIRE_ZONE 2
 #define RFM_INITIAL_CAPACITY 8
 
 typedef struct RfmState
@@ -59,7 +71,8 @@ typedef struct RfmState
 	int32		vl_len_;
 	uint8		version;
 	uint8		flags;
-	uint16		reserved;
+	uint8		zone_len;
+	uint8		reserved;
 	int32		used;
 	TimestampTz as_of;
 	int64		as_of_local;
@@ -78,7 +91,14 @@ typedef struct RfmState
 static inline int32
 rfm_capacity(const RfmState *state)
 {
-	return (int32) ((VARSIZE(state) - RFM_HEADER_SIZE) / sizeof(RfmOccasion));
+	return (int32) ((VARSIZE(state) - RFM_HEADER_SIZE - state->zone_len) / sizeof(RfmOccasion));
+}
+
+/* The zone name at the end of the state, zone_len bytes without a NUL. */
+static inline char *
+rfm_zone(const RfmState *state)
+{
+	return (char *) state + VARSIZE(state) - state->zone_len;
 }
 
 /* ---------------------------------------------------------------------
@@ -101,10 +121,12 @@ interval_seconds(const Interval *unit)
  * ---------------------------------------------------------------------
  */
 
+/* An empty state with room for capacity rows and the zone name (zone_len bytes). */
 static RfmState *
-rfm_alloc(int32 capacity)
+rfm_alloc(int32 capacity, const char *zone, int zone_len)
 {
 	RfmState   *state;
+	Size		size;
 
 	if (capacity > RFM_MAX_OCCASIONS)
 		ereport(ERROR,
@@ -113,8 +135,13 @@ rfm_alloc(int32 capacity)
 				 errdetail("The limit is %d rows per group.", RFM_MAX_OCCASIONS),
 				 errhint("Group the rows by customer.")));
 	cs_check_state_limit(RFM_HEADER_SIZE, sizeof(RfmOccasion), capacity, "rfm", "rows");
-	state = palloc0(RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
-	SET_VARSIZE(state, RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion));
+	Assert(zone_len >= 0 && zone_len <= PG_UINT8_MAX);
+	size = RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion) + zone_len;
+	state = palloc0(size);
+	SET_VARSIZE(state, size);
+	state->zone_len = (uint8) zone_len;
+	if (zone_len > 0)
+		memcpy(rfm_zone(state), zone, zone_len);
 	state->version = RFM_VERSION;
 	state->flags = RFM_SORTED;
 	state->first_at = DT_NOEND;
@@ -122,12 +149,23 @@ rfm_alloc(int32 capacity)
 	return state;
 }
 
+/* A copy of state with room for capacity rows and the zone name given. */
+static RfmState *
+rfm_copy(const RfmState *state, int32 capacity, const char *zone, int zone_len)
+{
+	RfmState   *copy = rfm_alloc(capacity, zone, zone_len);
+
+	memcpy(VARDATA(copy), VARDATA(state), RFM_HEADER_SIZE - VARHDRSZ);
+	copy->zone_len = (uint8) zone_len;
+	memcpy(copy->occasions, state->occasions, sizeof(RfmOccasion) * state->used);
+	return copy;
+}
+
 /* Allocated in the per-call context: the executor copies it into the aggregate context. */
 static RfmState *
 rfm_grow(const RfmState *state, int32 min_capacity)
 {
 	int64		capacity = Max(rfm_capacity(state), RFM_INITIAL_CAPACITY);
-	RfmState   *grown;
 
 	while (capacity < min_capacity)
 		capacity *= 2;
@@ -136,11 +174,8 @@ rfm_grow(const RfmState *state, int32 min_capacity)
 		capacity = Min(capacity, (int64) RFM_MAX_OCCASIONS);
 	if (min_capacity <= cs_state_capacity_limit(RFM_HEADER_SIZE, sizeof(RfmOccasion)))
 		capacity = Min(capacity, cs_state_capacity_limit(RFM_HEADER_SIZE, sizeof(RfmOccasion)));
-	grown = rfm_alloc((int32) Min(capacity, (int64) RFM_MAX_OCCASIONS + 1));
-	memcpy(grown, state, RFM_HEADER_SIZE);
-	SET_VARSIZE(grown, RFM_HEADER_SIZE + (Size) Min(capacity, (int64) RFM_MAX_OCCASIONS + 1) * sizeof(RfmOccasion));
-	memcpy(grown->occasions, state->occasions, sizeof(RfmOccasion) * state->used);
-	return grown;
+	return rfm_copy(state, (int32) Min(capacity, (int64) RFM_MAX_OCCASIONS + 1),
+					rfm_zone(state), state->zone_len);
 }
 
 static int
@@ -168,13 +203,25 @@ rfm_sort(RfmState *state)
 static RfmState *
 rfm_sorted_copy(const RfmState *state)
 {
-	RfmState   *copy = rfm_alloc(Max(state->used, 1));
+	RfmState   *copy = rfm_copy(state, Max(state->used, 1), rfm_zone(state), state->zone_len);
 
-	memcpy(copy, state, RFM_HEADER_SIZE);
-	SET_VARSIZE(copy, RFM_HEADER_SIZE + (Size) Max(state->used, 1) * sizeof(RfmOccasion));
-	memcpy(copy->occasions, state->occasions, sizeof(RfmOccasion) * state->used);
 	rfm_sort(copy);
 	return copy;
+}
+
+/* Refuses to merge states whose days are on different calendars; one without a zone agrees with any. */
+static void
+rfm_check_same_zone(const RfmState *state, const RfmState *other)
+{
+	if (state->zone_len > 0 && other->zone_len > 0 &&
+		(state->zone_len != other->zone_len ||
+		 memcmp(rfm_zone(state), rfm_zone(other), state->zone_len) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot merge rfm states of different time zones: \"%.*s\" and \"%.*s\"",
+						state->zone_len, rfm_zone(state), other->zone_len, rfm_zone(other)),
+				 errdetail("Their purchase days are calendar days in different zones."),
+				 errhint("Build every state with the same time_zone argument, e.g. rfm_partial(at, amount, as_of, unit, 'UTC').")));
 }
 
 static void
@@ -221,12 +268,65 @@ rfm_check_row(TimestampTz at, double amount)
 	cs_check_finite("amount", amount);
 }
 
+/* The calendar of a time_zone argument, kept in fn_extra for the next row. */
+typedef struct RfmZoneCache
+{
+	text	   *arg;			/* the argument it was looked up for */
+	CsZone		zone;
+	const char *name;			/* the zone's canonical name, as the state records it */
+	int			name_len;
+} RfmZoneCache;
+
+/* The calendar of the rfm call: its time_zone argument (zone_arg >= 0), else the session's. */
+static const RfmZoneCache *
+rfm_calendar(FunctionCallInfo fcinfo, int zone_arg)
+{
+	static RfmZoneCache session;
+	static const pg_tz *session_tz = NULL;
+	RfmZoneCache *cache;
+	text	   *arg;
+	char	   *name;
+	pg_tz	   *tz;
+
+	if (zone_arg < 0)
+	{
+		if (session_tz != session_timezone)
+		{
+			session.zone = *cs_session_zone();
+			session.name = pg_get_timezone_name(session_timezone);
+			session.name_len = (int) Min(strlen(session.name), PG_UINT8_MAX);
+			session_tz = session_timezone;
+		}
+		return &session;
+	}
+	arg = PG_GETARG_TEXT_PP(zone_arg);
+	cache = (RfmZoneCache *) fcinfo->flinfo->fn_extra;
+	if (cache != NULL && VARSIZE_ANY_EXHDR(cache->arg) == VARSIZE_ANY_EXHDR(arg) &&
+		memcmp(VARDATA_ANY(cache->arg), VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)) == 0)
+		return cache;
+	if (cache == NULL)
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RfmZoneCache));
+	else
+		pfree(cache->arg);
+	name = text_to_cstring(arg);
+	tz = cs_named_zone(name);
+	pfree(name);
+	cs_zone_init(&cache->zone, tz);
+	cache->name = pg_get_timezone_name(tz);
+	cache->name_len = (int) Min(strlen(cache->name), PG_UINT8_MAX);
+	cache->arg = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(arg));
+	memcpy(cache->arg, arg, VARSIZE_ANY(arg));
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
 /*
- * Adds one row.  With the purchase rule (purchase_rule.h) a NULL amount is a purchase of unknown
+ * Adds one row, its day on the calendar of the time_zone argument at zone_arg (-1: the session
+ * TimeZone).  With the purchase rule (purchase_rule.h) a NULL amount is a purchase of unknown
  * value, counted with CS_AMOUNT_IF_NULL; 0.1.0's entry points skip such a row.
  */
 static Datum
-rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule)
+rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule, int zone_arg)
 {
 	RfmState   *state = PG_ARGISNULL(0) ? NULL : (RfmState *) PG_GETARG_POINTER(0);
 	TimestampTz at,
@@ -234,11 +334,14 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 	double		amount,
 				unit_seconds;
 	RfmOccasion *occasion;
+	const RfmZoneCache *calendar;
 
 	CS_REQUIRE_AGG_CONTEXT(fcinfo, "rfm_transfn");
-	/* a row without a time (or without as_of or unit) is not counted */
-	if (PG_ARGISNULL(1) || (PG_ARGISNULL(2) && !purchase_rule) || PG_ARGISNULL(3) || unit == NULL)
+	/* a row without a time (or without as_of, unit or time zone) is not counted */
+	if (PG_ARGISNULL(1) || (PG_ARGISNULL(2) && !purchase_rule) || PG_ARGISNULL(3) || unit == NULL ||
+		(zone_arg >= 0 && PG_ARGISNULL(zone_arg)))
 		goto done;
+	calendar = rfm_calendar(fcinfo, zone_arg);
 
 	at = PG_GETARG_TIMESTAMPTZ(1);
 	amount = PG_ARGISNULL(2) ? CS_AMOUNT_IF_NULL : PG_GETARG_FLOAT8(2);
@@ -246,7 +349,16 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 	unit_seconds = interval_seconds(unit);
 
 	if (state != NULL)
+	{
 		rfm_check_same_window(state, as_of, unit_seconds);
+		if (zone_arg >= 0 &&
+			(state->zone_len != calendar->name_len ||
+			 memcmp(rfm_zone(state), calendar->name, calendar->name_len) != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time_zone must be the same for every row of a group, got \"%.*s\" and \"%.*s\"",
+							state->zone_len, rfm_zone(state), calendar->name_len, calendar->name)));
+	}
 	else
 		rfm_check_window("as_of", as_of, "unit", unit, unit_seconds);
 	rfm_check_row(at, amount);
@@ -255,15 +367,15 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 
 	if (state == NULL)
 	{
-		state = rfm_alloc(RFM_INITIAL_CAPACITY);
+		state = rfm_alloc(RFM_INITIAL_CAPACITY, calendar->name, calendar->name_len);
 		state->as_of = as_of;
-		state->as_of_local = cs_local_usecs(as_of, cs_session_zone());
+		state->as_of_local = cs_local_usecs(as_of, &calendar->zone);
 		state->unit_seconds = unit_seconds;
 	}
 	if (state->used == rfm_capacity(state))
 		state = rfm_grow(state, state->used + 1);
 	occasion = &state->occasions[state->used++];
-	occasion->day = cs_local_day(at, cs_session_zone());
+	occasion->day = cs_local_day(at, &calendar->zone);
 	occasion->reserved = 0;
 	occasion->amount = amount;
 	if (state->used > 1 && occasion_cmp(occasion, occasion - 1) < 0)
@@ -285,14 +397,14 @@ PG_FUNCTION_INFO_V1(rfm_transfn);
 Datum
 rfm_transfn(PG_FUNCTION_ARGS)
 {
-	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), false);
+	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), false, -1);
 }
 
 PG_FUNCTION_INFO_V1(rfm_transfn_days);
 Datum
 rfm_transfn_days(PG_FUNCTION_ARGS)
 {
-	return rfm_transition(fcinfo, &one_day, false);
+	return rfm_transition(fcinfo, &one_day, false, -1);
 }
 
 /* The transition functions of the purchase rule (0.2.0): a NULL amount is a purchase. */
@@ -300,14 +412,22 @@ PG_FUNCTION_INFO_V1(rfm_transfn_rule);
 Datum
 rfm_transfn_rule(PG_FUNCTION_ARGS)
 {
-	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), true);
+	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), true, -1);
+}
+
+/* rfm(at, amount, as_of, unit, time_zone): the days on time_zone's calendar, recorded in the state */
+PG_FUNCTION_INFO_V1(rfm_transfn_zone);
+Datum
+rfm_transfn_zone(PG_FUNCTION_ARGS)
+{
+	return rfm_transition(fcinfo, PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4), true, 5);
 }
 
 PG_FUNCTION_INFO_V1(rfm_transfn_days_rule);
 Datum
 rfm_transfn_days_rule(PG_FUNCTION_ARGS)
 {
-	return rfm_transition(fcinfo, &one_day, true);
+	return rfm_transition(fcinfo, &one_day, true, -1);
 }
 
 PG_FUNCTION_INFO_V1(rfm_combinefn);
@@ -330,7 +450,11 @@ rfm_combinefn(PG_FUNCTION_ARGS)
 
 	state = (RfmState *) PG_GETARG_POINTER(0);
 	rfm_check_same_window(state, other->as_of, other->unit_seconds);
-	if (state->used + other->used > rfm_capacity(state))
+	rfm_check_same_zone(state, other);
+	if (state->zone_len == 0 && other->zone_len > 0)
+		state = rfm_copy(state, Max(rfm_capacity(state), state->used + other->used),
+						 rfm_zone(other), other->zone_len);
+	else if (state->used + other->used > rfm_capacity(state))
 		state = rfm_grow(state, state->used + other->used);
 	memcpy(&state->occasions[state->used], other->occasions, sizeof(RfmOccasion) * other->used);
 	state->used += other->used;
@@ -468,10 +592,11 @@ rfm_finalfn_rule(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
- * rfm_state I/O.  Text: "v1 as_of=<usec> as_of_local=<usec> unit=<seconds>
- * first_at=<usec> last_at=<usec> rows=<n> days=<day>:<amount>,..." with
- * timestamps as raw microseconds so the text does not depend on DateStyle
- * or TimeZone.
+ * rfm_state I/O.  Text: "v2 as_of=<usec> as_of_local=<usec> unit=<seconds>
+ * zone=<time zone> first_at=<usec> last_at=<usec> rows=<n>
+ * days=<day>:<amount>,..." with timestamps as raw microseconds so the text
+ * does not depend on DateStyle or TimeZone; a state without a zone is
+ * written as 0.1.0 wrote every state, "v1" without "zone=".
  * ---------------------------------------------------------------------
  */
 
@@ -504,6 +629,18 @@ rfm_state_is_consistent(const RfmState *state)
 	return true;
 }
 
+/* Whether as_of_local is as_of on the wall clock of tz (NULL: no zone recorded, nothing to check). */
+static bool
+rfm_state_zone_is_consistent(const RfmState *state, pg_tz *tz)
+{
+	CsZone		zone;
+
+	if (tz == NULL)
+		return true;
+	cs_zone_init(&zone, tz);
+	return cs_local_usecs(state->as_of, &zone) == state->as_of_local;
+}
+
 static int64
 parse_field_int(const char **cursor, const char *key, const char *input)
 {
@@ -523,14 +660,17 @@ rfm_state_in(PG_FUNCTION_ARGS)
 {
 	const char *input = PG_GETARG_CSTRING(0);
 	const char *cursor = input;
-	RfmState   *state = rfm_alloc(RFM_INITIAL_CAPACITY);
+	RfmState   *state = rfm_alloc(RFM_INITIAL_CAPACITY, NULL, 0);
+	bool		has_zone;
+	pg_tz	   *tz = NULL;
 
 	cs_skip_space(&cursor);
-	if (strncmp(cursor, "v1", 2) != 0)
+	if (strncmp(cursor, "v1", 2) != 0 && strncmp(cursor, "v2", 2) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
-				 errdetail("The text must start with the format version \"v1\".")));
+				 errdetail("The text must start with the format version \"v1\" or \"v2\".")));
+	has_zone = cursor[1] == '2';
 	cursor += 2;
 	state->as_of = parse_field_int(&cursor, "as_of=", input);
 	state->as_of_local = parse_field_int(&cursor, "as_of_local=", input);
@@ -542,6 +682,41 @@ rfm_state_in(PG_FUNCTION_ARGS)
 				 errdetail("Expected \"unit=\".")));
 	cursor += 5;
 	state->unit_seconds = cs_parse_float(&cursor, "rfm_state", input);
+	if (has_zone)
+	{
+		const char *zone_start;
+		char		name[TZ_STRLEN_MAX + 1];
+		const char *canonical;
+		RfmState   *named;
+
+		cs_skip_space(&cursor);
+		if (strncmp(cursor, "zone=", 5) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
+					 errdetail("Expected \"zone=\".")));
+		cursor += 5;
+		zone_start = cursor;
+		while (*cursor && !isspace((unsigned char) *cursor))
+			cursor++;
+		if (cursor - zone_start > TZ_STRLEN_MAX || cursor == zone_start)
+			tz = NULL;
+		else
+		{
+			memcpy(name, zone_start, cursor - zone_start);
+			name[cursor - zone_start] = '\0';
+			tz = pg_tzset(name);
+		}
+		if (tz == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
+					 errdetail("Unknown time zone \"%.*s\".", (int) Min(cursor - zone_start, TZ_STRLEN_MAX), zone_start)));
+		canonical = pg_get_timezone_name(tz);
+		named = rfm_copy(state, rfm_capacity(state), canonical, (int) Min(strlen(canonical), PG_UINT8_MAX));
+		pfree(state);
+		state = named;
+	}
 	state->first_at = parse_field_int(&cursor, "first_at=", input);
 	state->last_at = parse_field_int(&cursor, "last_at=", input);
 	state->rows = parse_field_int(&cursor, "rows=", input);
@@ -579,6 +754,12 @@ rfm_state_in(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
 				 errdetail("The fields are inconsistent: unit must be positive, rows equal to the number of entries, first_at <= last_at <= as_of (finite timestamps), as_of_local within a day of as_of and every day within a day of first_at .. last_at.")));
+	if (!rfm_state_zone_is_consistent(state, tz))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
+				 errdetail("as_of_local is not as_of on the wall clock of zone \"%.*s\".",
+						   state->zone_len, rfm_zone(state))));
 	state->flags &= ~RFM_SORTED;
 	rfm_sort(state);
 	PG_RETURN_POINTER(state);
@@ -592,9 +773,11 @@ rfm_state_out(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "v1 as_of=" INT64_FORMAT " as_of_local=" INT64_FORMAT " unit=",
-					 state->as_of, state->as_of_local);
+	appendStringInfo(&buf, "%s as_of=" INT64_FORMAT " as_of_local=" INT64_FORMAT " unit=",
+					 state->zone_len > 0 ? "v2" : "v1", state->as_of, state->as_of_local);
 	cs_append_float(&buf, state->unit_seconds);
+	if (state->zone_len > 0)
+		appendStringInfo(&buf, " zone=%.*s", state->zone_len, rfm_zone(state));
 	appendStringInfo(&buf, " first_at=" INT64_FORMAT " last_at=" INT64_FORMAT
 					 " rows=" INT64_FORMAT " days=",
 					 state->first_at, state->last_at, state->rows);
@@ -616,19 +799,37 @@ rfm_state_recv(PG_FUNCTION_ARGS)
 	int			version = pq_getmsgbyte(buf);
 	RfmState   *state;
 	int32		used;
+	int			zone_len = 0;
+	char		name[TZ_STRLEN_MAX + 1];
+	pg_tz	   *tz = NULL;
+	const char *canonical = NULL;
 
-	if (version != RFM_VERSION)
+	if (version != 1 && version != RFM_WIRE_ZONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_state"),
 				 errdetail("Unsupported format version %d.", version)));
+	if (version == RFM_WIRE_ZONE)
+	{
+		zone_len = pq_getmsgbyte(buf);
+		pq_copymsgbytes(buf, name, zone_len);
+		name[zone_len] = '\0';
+		tz = zone_len > 0 ? pg_tzset(name) : NULL;
+		if (tz == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary data for type rfm_state"),
+					 errdetail("Unknown time zone \"%s\".", name)));
+		canonical = pg_get_timezone_name(tz);
+		zone_len = (int) Min(strlen(canonical), PG_UINT8_MAX);
+	}
 	used = pq_getmsgint(buf, 4);
 	if (used < 1 || (int64) used * 12 > buf->len - buf->cursor)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_state"),
 				 errdetail("Day count %d does not match the message length.", used)));
-	state = rfm_alloc(used);
+	state = rfm_alloc(used, canonical, zone_len);
 	state->as_of = pq_getmsgint64(buf);
 	state->as_of_local = pq_getmsgint64(buf);
 	state->unit_seconds = pq_getmsgfloat8(buf);
@@ -648,7 +849,7 @@ rfm_state_recv(PG_FUNCTION_ARGS)
 					 errdetail("Amounts must be finite.")));
 	}
 	state->used = used;
-	if (!rfm_state_is_consistent(state))
+	if (!rfm_state_is_consistent(state) || !rfm_state_zone_is_consistent(state, tz))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_state"),
@@ -666,7 +867,14 @@ rfm_state_send(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, RFM_VERSION);
+	if (state->zone_len > 0)
+	{
+		pq_sendbyte(&buf, RFM_WIRE_ZONE);
+		pq_sendbyte(&buf, state->zone_len);
+		pq_sendbytes(&buf, rfm_zone(state), state->zone_len);
+	}
+	else
+		pq_sendbyte(&buf, 1);
 	pq_sendint32(&buf, state->used);
 	pq_sendint64(&buf, state->as_of);
 	pq_sendint64(&buf, state->as_of_local);

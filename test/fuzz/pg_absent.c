@@ -27,9 +27,12 @@ NOT_AVAILABLE(get_call_result_type)
 NOT_AVAILABLE(heap_form_tuple)
 NOT_AVAILABLE(interval_out)
 NOT_AVAILABLE(jsonb_in)
+NOT_AVAILABLE(pg_detoast_datum_packed)
 NOT_AVAILABLE(MarkGUCPrefixReserved)
-NOT_AVAILABLE(pg_get_timezone_offset)
+NOT_AVAILABLE(MemoryContextAlloc)
+NOT_AVAILABLE(MemoryContextAllocZero)
 NOT_AVAILABLE(timestamp2tm)
+NOT_AVAILABLE(text_to_cstring)
 NOT_AVAILABLE(timestamptz_to_str)
 
 /* read only by rfm.c's local_usecs(), which the harness never reaches */

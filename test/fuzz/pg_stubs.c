@@ -25,12 +25,18 @@
  *                             the end raise 08P01 "insufficient data left in message").
  *                             pg_detoast_datum: returns its argument (the harness never builds
  *                             toasted or short-header values); aborts on one.
+ *                             pq_sendbytes: as pqformat.c's.
+ *                             pg_tzset, pg_get_timezone_name, pg_get_timezone_offset: one zone,
+ *                             "UTC" (any case), with offset 0; every other name is unknown, so
+ *                             rfm_state's "zone=" is fuzzed with the one zone the stub knows.
  *   not available             everything else the linked files reference (aggregate context,
  *                             tuple descriptors, time zones, jsonb, interval output): these
  *                             belong to functions the harness never calls; pg_absent.c defines
  *                             each to abort loudly with its name if it ever is called.
  */
 #include "postgres.h"
+
+#include "pgtime.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -350,6 +356,38 @@ pq_endtypsend(StringInfo buf)
 
 	SET_VARSIZE(result, buf->len);
 	return result;
+}
+
+void
+pq_sendbytes(StringInfo buf, const char *data, int datalen)
+{
+	appendBinaryStringInfo(buf, data, datalen);
+}
+
+/* ---------------------------------------------------------------------
+ * Time zones: UTC only
+ * ---------------------------------------------------------------------
+ */
+
+static char fuzz_utc_zone;		/* its address stands for the zone */
+
+pg_tz *
+pg_tzset(const char *name)
+{
+	return pg_strcasecmp(name, "UTC") == 0 ? (pg_tz *) &fuzz_utc_zone : NULL;
+}
+
+const char *
+pg_get_timezone_name(pg_tz *tz)
+{
+	return tz == (pg_tz *) &fuzz_utc_zone ? "UTC" : NULL;
+}
+
+bool
+pg_get_timezone_offset(const pg_tz *tz, long int *gmtoff)
+{
+	*gmtoff = 0;
+	return true;
 }
 
 /* ---------------------------------------------------------------------

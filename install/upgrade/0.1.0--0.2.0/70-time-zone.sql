@@ -1,0 +1,4 @@
+-- The calendar in the state (issue 14): rfm and rfm_partial with a time_zone argument, whose
+-- states record the zone; rfm_merge refuses states of different zones.
+-- @block rfm-zone
+-- @block rfm-merge-comment

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# On a Citus cluster the lifetime-value core gives exactly the single-node figures: a coordinator
+# and two workers (shared_preload_libraries = citus) on free loopback ports, CDNOW's transactions
+# distributed by customer in 32 shards, and rfm by customer, bgnbd_fit, gamma_gamma_fit and stored
+# states (partial, merge) compared as text with the same queries over a local copy of the table
+# on the coordinator; rfm with a time_zone whatever the nodes' TimeZone. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
+# PostgreSQL the tests use.
+set -u
+source "$REPO/test/lib/tap.sh"
+source "$REPO/scripts/cluster.sh"   # helpers only: _cs_make_dir, _cs_free_port, _cs_as_owner
+
+sharedir=$(pg_config --sharedir)/extension
+if [[ ! -f $sharedir/citus.control ]]; then
+  echo "1..0 # SKIP Citus is not installed ($sharedir/citus.control not found)"
+  exit 0
+fi
+data=$(shared_data_dir) || { echo "1..0 # SKIP the shared data directory (CDNOW) is not there"; exit 0; }
+
+# ---- three servers: node_start NAME starts one on a free port and prints the port ----------
+nodes=() next_port=$((CS_FIRST_PORT + 200))
+stop_nodes() {
+  local dir
+  for dir in "${nodes[@]}"; do _cs_wipe "$dir"; done
+}
+trap stop_nodes EXIT
+node_start() {
+  local name=$1 dir port attempt
+  dir=$(_cs_make_dir "citus-$name") || return 1
+  nodes+=("$dir")
+  _cs_as_owner "$CS_PGBIN/initdb" -D "$dir/data" --auth=trust -E UTF8 --locale=C -U postgres \
+    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  _cs_as_owner tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+shared_preload_libraries = 'citus'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_worker_processes = 16
+max_connections = 100
+shared_buffers = 64MB
+timezone = 'UTC'
+log_timezone = 'UTC'
+log_min_messages = warning
+CONF
+  for attempt in 1 2 3 4 5; do
+    port=$(_cs_free_port "$next_port") || return 1
+    next_port=$((port + 1))
+    if _cs_as_owner "$CS_PGBIN/pg_ctl" start -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+         -o "-p $port" >/dev/null 2>&1; then
+      echo "$port"
+      return 0
+    fi
+    grep -q 'could not bind\|could not create any TCP/IP sockets' "$dir/server.log" 2>/dev/null || break
+  done
+  tail -n 20 "$dir/server.log" >&2
+  return 1
+}
+
+started=$(date +%s)
+# node_start runs in a command substitution (a subshell): record the directories here too
+ports=() ok=t
+for name in coordinator worker1 worker2; do
+  if port=$(node_start "$name"); then ports+=("$port"); else ok=f; fi
+  nodes+=("$REPO/.tmp/citus-$name")
+  [[ -f $REPO/.tmp/citus-$name.fallback ]] && nodes+=("$(cat "$REPO/.tmp/citus-$name.fallback")")
+done
+check "a coordinator and two workers start with shared_preload_libraries = citus" "t" "$ok"
+[[ $ok == t ]] || { echo "1..$_tap_n"; exit 1; }
+coord=${ports[0]}
+export PGHOST=127.0.0.1 PGUSER=postgres
+on() { local port=$1; shift; PGPORT=$port q -d cs_citus "$@"; }   # on PORT psql-args...
+cq() { on "$coord" "$@"; }
+
+for port in "${ports[@]}"; do
+  PGPORT=$port q -d postgres -c "CREATE DATABASE cs_citus" >/dev/null
+  on "$port" -c "SET client_min_messages = warning" -c "CREATE EXTENSION citus" >/dev/null
+done
+setup=$(cq -c "SET client_min_messages = warning" \
+           -c "SELECT citus_set_coordinator_host('127.0.0.1', $coord)" \
+           -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
+           -c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" \
+           -c "CREATE EXTENSION customer_score" -c "SELECT count(*) FROM citus_get_active_worker_nodes()" | tail -n 1)
+check "Citus $(cq -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'") has two active workers and customer_score" "2" "$setup"
+check "customer_score is installed on both workers" "t
+t" "$(for p in "${ports[@]:1}"; do on "$p" -c "SELECT count(*) = 1 FROM pg_extension WHERE extname = 'customer_score'"; done)"
+
+# ---- CDNOW, read in place from ../shared/data: a local copy and a distributed one ----------
+PGPORT=$coord SHARED_DATA=$data bash "$REPO/test/load-fixtures.sh" cs_citus >/dev/null 2>&1
+check "the CDNOW sample is loaded on the coordinator" "6919" "$(cq -c "SELECT count(*) FROM fixture.cdnow_sample")"
+cq >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SET citus.shard_count = 32;
+CREATE TABLE local_tx AS SELECT customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
+CREATE TABLE dist_tx (customer_id int, at timestamptz, amount float8);
+SELECT create_distributed_table('dist_tx', 'customer_id');
+INSERT INTO dist_tx SELECT * FROM local_tx;
+SQL
+check "transactions are distributed by customer in 32 shards over both workers" "32 2 6919" \
+  "$(cq -F ' ' -c "SELECT count(*), count(DISTINCT nodeport), (SELECT count(*) FROM dist_tx) FROM citus_shards WHERE table_name = 'dist_tx'::regclass")"
+
+# ---- rfm by customer --------------------------------------------------------------------------
+# summary_text: an rfm_summary r as text, with first_at and last_at as epoch seconds so the text
+# does not depend on the TimeZone of the node that renders it (on Citus, a worker)
+summary_text="concat_ws(' ', (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases,
+  extract(epoch FROM (r).first_at), extract(epoch FROM (r).last_at))"
+# summaries TABLE [SETTING]: every customer's rfm summary, one line each in customer order
+summaries() {
+  cq -c "SET search_path = customer_score, public" ${2:+-c "$2"} -c "SELECT string_agg(customer_id || ' ' || $summary_text, E'\n' ORDER BY customer_id)
+    FROM (SELECT customer_id, rfm(at, amount, '1997-09-30', '7 days') AS r FROM $1 GROUP BY customer_id) s"
+}
+single=$(summaries local_tx)
+check "rfm by customer is pushed down to the 32 shards" "t" \
+  "$(cq -c "SET search_path = customer_score, public" -c "EXPLAIN SELECT customer_id, rfm(at, amount, '1997-09-30', '7 days') FROM dist_tx GROUP BY customer_id" | grep -q 'Task Count: 32' && echo t || echo f)"
+distributed=$(summaries dist_tx)
+check "rfm by customer on Citus equals single node ($(wc -l <<<"$single") customers)" "$(md5sum <<<"$single")" "$(md5sum <<<"$distributed")"
+
+# ---- the fits over the summaries ----------------------------------------------------------------
+cq >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SET search_path = customer_score, public;
+SET citus.shard_count = 32;
+CREATE TABLE local_history AS
+SELECT customer_id, (r).* FROM (SELECT customer_id, rfm(at, amount, '1997-09-30', '7 days') AS r
+                                FROM local_tx GROUP BY customer_id) s;
+CREATE TABLE dist_history (LIKE local_history);
+SELECT create_distributed_table('dist_history', 'customer_id', colocate_with => 'dist_tx');
+INSERT INTO dist_history SELECT customer_id, (r).* FROM (SELECT customer_id, rfm(at, amount, '1997-09-30', '7 days') AS r
+                                                         FROM dist_tx GROUP BY customer_id) s;
+SQL
+fits() { cq -c "SET search_path = customer_score, public" -c "SELECT bgnbd_fit(frequency, recency, t) FROM $1" -c "SELECT gamma_gamma_fit(frequency, monetary) FROM $1"; }
+single=$(fits local_history)
+distributed=$(fits dist_history)
+check "bgnbd_fit on Citus equals single node" "$(sed -n 1p <<<"$single")" "$(sed -n 1p <<<"$distributed")"
+check "gamma_gamma_fit on Citus equals single node" "$(sed -n 2p <<<"$single")" "$(sed -n 2p <<<"$distributed")"
+echo "# single node and Citus: $(cq -c "SET search_path = customer_score, public" -c "SELECT format('r %s alpha %s a %s b %s', round((p->>'r')::numeric, 4), round((p->>'alpha')::numeric, 4), round((p->>'a')::numeric, 4), round((p->>'b')::numeric, 4)) FROM (SELECT params(bgnbd_fit(frequency, recency, t)) AS p FROM dist_history) s")"
+check "the fit is a worker_partial_agg / coord_combine_agg plan" "t" \
+  "$(cq -c "SET search_path = customer_score, public" -c "EXPLAIN VERBOSE SELECT bgnbd_fit(frequency, recency, t) FROM dist_history" | grep -q 'worker_partial_agg' && echo t || echo f)"
+
+# ---- stored states: partial per segment, merged later ---------------------------------------
+cq >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SET search_path = customer_score, public;
+CREATE TABLE dist_fit_states AS
+SELECT customer_id % 4 AS segment, bgnbd_partial(frequency, recency, t) AS purchases,
+       gamma_gamma_partial(frequency, monetary) AS spend
+FROM dist_history GROUP BY 1;
+CREATE TABLE dist_rfm_states (half int, customer_id int, state rfm_state);
+SELECT create_distributed_table('dist_rfm_states', 'customer_id', colocate_with => 'dist_tx');
+INSERT INTO dist_rfm_states
+SELECT (at >= '1997-07-01')::int, customer_id, rfm_partial(at, amount, '1997-09-30', '7 days') FROM dist_tx GROUP BY 1, 2;
+SQL
+check "bgnbd_fit(bgnbd_merge(stored states)) on Citus equals the single-node one-pass fit" "$(sed -n 1p <<<"$single")" \
+  "$(cq -c "SET search_path = customer_score, public" -c "SELECT bgnbd_fit(bgnbd_merge(purchases)) FROM dist_fit_states")"
+check "gamma_gamma_fit(gamma_gamma_merge(stored states)) on Citus equals the single-node one-pass fit" "$(sed -n 2p <<<"$single")" \
+  "$(cq -c "SET search_path = customer_score, public" -c "SELECT gamma_gamma_fit(gamma_gamma_merge(spend)) FROM dist_fit_states")"
+merged=$(cq -c "SET search_path = customer_score, public" -c "SELECT string_agg(customer_id || ' ' || $summary_text, E'\n' ORDER BY customer_id)
+  FROM (SELECT customer_id, rfm(rfm_merge(state)) AS r FROM dist_rfm_states GROUP BY customer_id) s")
+check "rfm(rfm_merge(stored states per half-year)) on Citus equals single-node rfm" "$(md5sum <<<"$(summaries local_tx)")" "$(md5sum <<<"$merged")"
+
+# ---- the calendar ----------------------------------------------------------------------------
+# Citus does not pass the session's TimeZone to the workers: rfm without a time_zone counts days
+# in each worker's own zone. With the time_zone argument the calendar is the call's.
+la="SET TimeZone = 'America/Los_Angeles'"
+single=$(summaries local_tx "$la")
+distributed=$(summaries dist_tx "$la")
+differing=$(paste -d '|' <(echo "$single") <(echo "$distributed") | awk -F '|' '$1 != $2' | wc -l)
+echo "# with $la on the coordinator, rfm without time_zone: $differing of $(wc -l <<<"$single") summaries differ from single node"
+paste -d '|' <(echo "$single") <(echo "$distributed") | awk -F '|' '$1 != $2 { print "#   single node: " $1; print "#   Citus:       " $2; exit }'
+# zoned TABLE [SETTING]: the summaries of rfm(..., time_zone => 'America/Los_Angeles')
+zoned() {
+  cq -c "SET search_path = customer_score, public" ${2:+-c "$2"} -c "SELECT string_agg(customer_id || ' ' || $summary_text, E'\n' ORDER BY customer_id)
+    FROM (SELECT customer_id, rfm(at, amount, '1997-09-30 00:00-07', '7 days', 'America/Los_Angeles') AS r FROM $1 GROUP BY customer_id) s"
+}
+check "rfm(..., 'America/Los_Angeles') on Citus equals single node under SET TimeZone = 'America/Los_Angeles'" \
+  "$(md5sum <<<"$single")" "$(md5sum <<<"$(zoned dist_tx "$la")")"
+check "rfm(..., 'America/Los_Angeles') on Citus is the same whatever the coordinator's TimeZone" \
+  "$(md5sum <<<"$single")" "$(md5sum <<<"$(zoned dist_tx "SET TimeZone = 'Asia/Tokyo'")")"
+
+# Workers whose default zones differ build states on different calendars: merging them is an
+# error that names both zones, not a silent mix.
+# (Citus refuses ALTER DATABASE on a worker; ALTER SYSTEM is the worker's own default.)
+worker_zone() {   # worker_zone ZONE: worker 1's default TimeZone, waited for until new sessions see it
+  on "${ports[1]}" -c "ALTER SYSTEM SET TimeZone = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    [[ $(on "${ports[1]}" -c "SHOW TimeZone") == "$1" ]] && return
+    sleep 0.2
+  done
+}
+worker_zone Asia/Tokyo
+check "worker 1 runs in Asia/Tokyo, worker 2 in UTC" "Asia/Tokyo UTC" \
+  "$(cq -c "SELECT string_agg(result, ' ' ORDER BY nodeport) FROM run_command_on_workers('SHOW TimeZone')")"
+mixed=$(cq -c "SET search_path = customer_score, public" -c "SELECT rfm(rfm_merge(state)) IS NULL FROM (SELECT rfm_partial(at, amount, '1997-09-30', '7 days') AS state FROM dist_tx) s" 2>&1)
+check "states built by workers in UTC and Asia/Tokyo do not merge: the error names both zones" "t" \
+  "$(grep -q 'cannot merge rfm states of different time zones: "\(UTC\|Asia/Tokyo\)" and "\(UTC\|Asia/Tokyo\)"' <<<"$mixed" && echo t || echo "f: $mixed")"
+check "... and rfm with time_zone gives the single-node summaries on those workers" \
+  "$(md5sum <<<"$single")" "$(md5sum <<<"$(zoned dist_tx)")"
+worker_zone UTC
+
+echo "# citus.sh: $(($(date +%s) - started)) s"
+echo "1..$_tap_n"
