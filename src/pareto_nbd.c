@@ -18,9 +18,8 @@
  * and accurate for any frequency and history length.  The fit, which needs I
  * for every history at every evaluation, sums the same series of positive
  * terms as a difference of two tails where it converges fast (d / (c + t_x)
- * small, see pnbd_series_sums: a few dozen multiply-adds and three
- * transcendental calls per history) and falls back to the quadrature
- * elsewhere.
+ * small, see pnbd_series_sums): each tail once per frequency and distinct
+ * time, then one log1p per history; quadrature elsewhere.
  */
 #include "postgres.h"
 
@@ -256,10 +255,10 @@ pnbd_coefficients_extend(PnbdCoefficients *c, int upto)
 }
 
 /*
- * The sums of the two tails J(lo) and J(hi), J(t) = integral over (t, infinity)
- * of the integrand of I, each a series of positive terms.  With c the larger of
- * alpha and beta, o the other, d = c - o, k_c and k_o their exponents,
- * K = k_c + k_o, q_j = K - 1 + j, z = d / (c + t) and c_j = (k_o)_j / j!,
+ * The sums of the tail J(t) = integral over (t, infinity) of the integrand of
+ * I, a series of positive terms.  With c the larger of alpha and beta, o the
+ * other, d = c - o, k_c and k_o their exponents, K = k_c + k_o, q_j = K - 1 + j,
+ * z = d / (c + t) and c_j = (k_o)_j / j!,
  *
  *   (c+u)^-k_c (o+u)^-k_o = (c+u)^-K (1 - d/(c+u))^-k_o = sum_j c_j d^j (c+u)^-(K+j)
  *   J(t)            = (c+t)^-(K-1) s0,  s0 = sum_j c_j z^j / q_j   (2F1(k_o, K-1; K; z) / (K-1))
@@ -269,19 +268,23 @@ pnbd_coefficients_extend(PnbdCoefficients *c, int upto)
  *   E[1/(c+u)] J    = (c+t)^-K s1,  s1 = sum c_j z^j / (q_j+1)     (J with k_c + 1)
  *   E[1/(o+u)] J    = (c+t)^-K s1o, s1o = sum c_j (k_o+j)/k_o z^j / (q_j+1)   (J with k_o + 1)
  *
- * stored as {s0, s2, sh, s1, s1o} in lo[] and hi[], with the coefficients from
- * co.  The terms fall by at least z max(1, (k_o+j)/(j+1)) from term j on, which
+ * stored as {s0, s2, sh, s1, s1o} in sums[], with the coefficients from co.
+ * The terms fall by at least z max(1, (k_o+j)/(j+1)) from term j on, which
  * bounds what is left.  Returns false when the series needs more than
  * PNBD_SERIES_MAX_TERMS terms (k_o large and z near the limit).
  */
 static bool
-pnbd_series_sums(PnbdCoefficients *co, double z_lo, double z_hi, double *lo, double *hi)
+pnbd_series_sums(PnbdCoefficients *co, double z, double *sums)
 {
-	double		zl = 1.0,
-				zh = 1.0;
+	/* in locals: sums may alias nothing the loop reads, but the compiler cannot know */
+	double		s0 = 0,
+				s2 = 0,
+				sh = 0,
+				s1 = 0,
+				s1o = 0,
+				zj = 1.0;
+	bool		done = false;
 
-	for (int k = 0; k < 5; k++)
-		lo[k] = hi[k] = 0.0;
 	for (int j = 0;; j++)
 	{
 		double		fall;
@@ -289,52 +292,88 @@ pnbd_series_sums(PnbdCoefficients *co, double z_lo, double z_hi, double *lo, dou
 		if (j == co->n)
 		{
 			if (j == PNBD_SERIES_MAX_TERMS)
-				return false;
+				break;
 			pnbd_coefficients_extend(co, Min(PNBD_SERIES_MAX_TERMS, Max(32, 2 * j)));
 		}
-		lo[0] += co->a0[j] * zl;
-		lo[1] += co->a2[j] * zl;
-		lo[2] += co->ah[j] * zl;
-		lo[3] += co->b1[j] * zl;
-		lo[4] += co->b1o[j] * zl;
-		hi[0] += co->a0[j] * zh;
-		hi[1] += co->a2[j] * zh;
-		hi[2] += co->ah[j] * zh;
-		hi[3] += co->b1[j] * zh;
-		hi[4] += co->b1o[j] * zh;
-		fall = z_lo * co->grow[j];
-		if (fall < 1.0 && co->a0[j] * zl * fall <= PNBD_SERIES_EPS * (1.0 - fall) * lo[0])
-			return true;
-		zl *= z_lo;
-		zh *= z_hi;
+		s0 += co->a0[j] * zj;
+		s2 += co->a2[j] * zj;
+		sh += co->ah[j] * zj;
+		s1 += co->b1[j] * zj;
+		s1o += co->b1o[j] * zj;
+		fall = z * co->grow[j];
+		if (fall < 1.0 && co->a0[j] * zj * fall <= PNBD_SERIES_EPS * (1.0 - fall) * s0)
+		{
+			done = true;
+			break;
+		}
+		zj *= z;
 	}
+	sums[0] = s0;
+	sums[1] = s2;
+	sums[2] = sh;
+	sums[3] = s1;
+	sums[4] = s1o;
+	return done;
 }
 
-/* beyond this log-ratio of a tail to the alive branch the series' linear form could overflow */
-#define PNBD_SERIES_MAX_LOG_RATIO 600.0
+/* the largest |log| of the factors a tail keeps, so that their products stay finite */
+#define PNBD_SERIES_MAX_LOG_FACTOR 300.0
+
+/* A cached tail's entries in CountingData.tails, COUNTING_TAIL_STRIDE per distinct time */
+#define PNBD_TAIL_SUMS 0		/* 5: pnbd_series_sums */
+#define PNBD_TAIL_LOWER 5		/* (c+t)^-(K-1) (c+t_ref)^(K-1), c + t_ref the frequency's smallest */
+#define PNBD_TAIL_UPPER 6		/* 1 / (the alive branch at T = t, times (c+t_ref)^(K-1)) */
+#define PNBD_TAIL_LOWER_OK 7	/* the series converged and LOWER is finite and not 0 */
+#define PNBD_TAIL_UPPER_OK 8	/* UPPER is finite and not 0 */
+#define PNBD_TAIL_STAMP 9		/* the frequency group the entry is for; -1 none */
 
 /*
- * One history's likelihood bracket by the series: the "died" branch s I
- * relative to the alive one, R = s (e_lo J_lo' - e_hi J_hi'), where J' are
- * the tails' sums and e_lo, e_hi the factors (c + t)^-(K-1) over the alive
- * branch; then log D = alive + log1p(R), the branches' shares and the means
- * under I's integrand (into in), all without a logarithm per tail.  An interval
- * too short to tell from rounding has no died branch.  Returns false when
- * the series does not apply (too many terms, or a tail beyond
- * PNBD_SERIES_MAX_LOG_RATIO of the alive branch): quadrature then.
+ * The tail from times[k] for the frequency whose group is stamp: computed
+ * once per frequency and time, then shared by every history of that frequency
+ * with t_x or T there.  The two factors make a history's "died" branch over its
+ * alive one a product (pnbd_series_bracket) without an exponential per history;
+ * log_ref = (K-1) log(c + t_ref) keeps them in range.
  */
-static bool
-pnbd_series_bracket(PnbdCoefficients *co, double d, bool alpha_is_c, double s,
+static inline const double *
+pnbd_tail(const CountingData *data, PnbdCoefficients *co, int32 k, double stamp, double d,
+		  const double *log_c_time, const double *inv_c_time, double log_ref,
+		  double rx, double s)
+{
+	double	   *tail = data->tails + (Size) COUNTING_TAIL_STRIDE * k;
+	double		log_lower,
+				log_upper;
+
+	if (tail[PNBD_TAIL_STAMP] == stamp)
+		return tail;
+	tail[PNBD_TAIL_STAMP] = stamp;
+	log_lower = log_ref - (co->K - 1.0) * log_c_time[k];
+	log_upper = rx * data->log_alpha_time[k] + s * data->log_beta_time[k] - log_ref;
+	tail[PNBD_TAIL_LOWER_OK] = fabs(log_lower) <= PNBD_SERIES_MAX_LOG_FACTOR &&
+		pnbd_series_sums(co, d * inv_c_time[k], tail + PNBD_TAIL_SUMS);
+	tail[PNBD_TAIL_UPPER_OK] = fabs(log_upper) <= PNBD_SERIES_MAX_LOG_FACTOR;
+	tail[PNBD_TAIL_LOWER] = exp(log_lower);
+	tail[PNBD_TAIL_UPPER] = exp(log_upper);
+	return tail;
+}
+
+/*
+ * One history's likelihood bracket from the tails at t_x (lo) and T (hi):
+ * the "died" branch s I over the alive one, R = s (e_lo J_lo' - e_hi J_hi'),
+ * J' the tails' sums and e the factors (c + t)^-(K-1) over the alive branch;
+ * then log D = alive + log1p(R), the branches' shares and the means under I's
+ * integrand (into in).  An interval too short to tell from rounding has no
+ * died branch.
+ */
+static void
+pnbd_series_bracket(const double *lo_tail, const double *hi_tail, bool alpha_is_c, double s,
 					double log_c_lo, double inv_c_lo, double log_c_hi, double inv_c_hi,
 					double alive, PnbdIntegral *in, double *lse, double *w_alive,
 					double *w_died)
 {
-	double		lo[5],
-				hi[5];
-	double		log_e_lo = -(co->K - 1.0) * log_c_lo - alive,
-				log_e_hi = -(co->K - 1.0) * log_c_hi - alive,
-				e_lo,
-				e_hi,
+	const double *lo = lo_tail + PNBD_TAIL_SUMS,
+			   *hi = hi_tail + PNBD_TAIL_SUMS;
+	double		e_lo = lo_tail[PNBD_TAIL_LOWER] * hi_tail[PNBD_TAIL_UPPER],
+				e_hi = hi_tail[PNBD_TAIL_LOWER] * hi_tail[PNBD_TAIL_UPPER],
 				died,
 				inv_died,
 				m_log_c,
@@ -342,13 +381,7 @@ pnbd_series_bracket(PnbdCoefficients *co, double d, bool alpha_is_c, double s,
 				m_log_o,
 				m_inv_o;
 
-	if (fabs(log_e_lo) > PNBD_SERIES_MAX_LOG_RATIO || fabs(log_e_hi) > PNBD_SERIES_MAX_LOG_RATIO)
-		return false;
-	if (!pnbd_series_sums(co, d * inv_c_lo, d * inv_c_hi, lo, hi))
-		return false;
 	memset(in, 0, sizeof(*in));
-	e_lo = exp(log_e_lo);
-	e_hi = exp(log_e_hi);
 	died = e_lo * lo[0] - e_hi * hi[0];	/* I over the alive branch */
 	if (!(died > 0))
 	{
@@ -356,7 +389,7 @@ pnbd_series_bracket(PnbdCoefficients *co, double d, bool alpha_is_c, double s,
 		*lse = alive;
 		*w_alive = 1.0;
 		*w_died = 0.0;
-		return true;
+		return;
 	}
 	inv_died = 1.0 / died;
 	m_log_c = (e_lo * (log_c_lo * lo[0] + lo[1]) - e_hi * (log_c_hi * hi[0] + hi[1])) * inv_died;
@@ -382,7 +415,6 @@ pnbd_series_bracket(PnbdCoefficients *co, double d, bool alpha_is_c, double s,
 	*lse = alive + log1p(died);
 	*w_alive = 1.0 / (1.0 + died);
 	*w_died = died * *w_alive;
-	return true;
 }
 
 /* ---------------------------------------------------------------------
@@ -493,6 +525,8 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 	bool		cumulative,
 				series;
 	PnbdCoefficients coefficients;
+	double		stamp,
+				log_ref;
 
 	for (int32 k = 0; k < data->ntimes; k++)
 	{
@@ -500,6 +534,7 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 		data->inv_alpha_time[k] = 1.0 / (alpha + data->times[k]);
 		data->log_beta_time[k] = log(beta + data->times[k]);
 		data->inv_beta_time[k] = 1.0 / (beta + data->times[k]);
+		data->tails[(Size) COUNTING_TAIL_STRIDE * k + PNBD_TAIL_STAMP] = -1;
 	}
 	pochhammer_start(&pr, r);
 
@@ -523,6 +558,8 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 		/* integrals from each distinct time on, when that is cheaper than one per history */
 		cumulative = !series && data->ntimes - 1 - lowest < end - i;
 		pnbd_coefficients_start(&coefficients, alpha_is_c ? s + 1.0 : rx, rx + s + 1.0);
+		stamp = i;
+		log_ref = (rx + s) * log_c_time[lowest];
 		if (cumulative)
 			pnbd_cumulate(data, m, alpha - m, beta - m, rx, s + 1.0, lowest, log_m_time);
 
@@ -536,14 +573,25 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 			double		lse = alive,
 						w_alive = 1.0,
 						w_died = 0.0;
+			const double *lo_tail = NULL,
+					   *hi_tail = NULL;
 
 			if ((i & 4095) == 0)
 				CHECK_FOR_INTERRUPTS();	/* one x can hold most of a million histories */
-			if (!(series &&
-				  pnbd_series_bracket(&coefficients, d, alpha_is_c, s,
-									  log_c_time[txi], inv_c_time[txi],
-									  log_c_time[ti], inv_c_time[ti],
-									  alive, &in, &lse, &w_alive, &w_died)))
+			if (series)
+			{
+				lo_tail = pnbd_tail(data, &coefficients, txi, stamp, d, log_c_time, inv_c_time,
+									log_ref, rx, s);
+				hi_tail = pnbd_tail(data, &coefficients, ti, stamp, d, log_c_time, inv_c_time,
+									log_ref, rx, s);
+			}
+			if (series && lo_tail[PNBD_TAIL_LOWER_OK] && hi_tail[PNBD_TAIL_LOWER_OK] &&
+				hi_tail[PNBD_TAIL_UPPER_OK])
+				pnbd_series_bracket(lo_tail, hi_tail, alpha_is_c, s,
+									log_c_time[txi], inv_c_time[txi],
+									log_c_time[ti], inv_c_time[ti],
+									alive, &in, &lse, &w_alive, &w_died);
+			else
 			{
 				if (cumulative)
 					pnbd_from_cumulative(data->cumulative, data->ntimes, txi, ti, &in);
