@@ -196,7 +196,7 @@ pnbd_integral(double alpha, double beta, double ka, double kb, double n,
  * beyond PNBD_SERIES_MAX_TERMS terms, it integrates by quadrature.
  */
 #define PNBD_SERIES_MAX_Z 0.75
-#define PNBD_SERIES_MAX_TERMS 384
+#define PNBD_SERIES_MAX_TERMS 384	/* even: pnbd_series_sums takes two a step */
 /* the series stops once the rest of its terms is below this share of its sum */
 #define PNBD_SERIES_EPS 1e-17
 
@@ -282,31 +282,36 @@ pnbd_series_sums(PnbdCoefficients *co, double z, double *sums)
 				sh = 0,
 				s1 = 0,
 				s1o = 0,
-				zj = 1.0;
+				z2 = z * z,
+				zj = 1.0,
+				zk = z;
 	bool		done = false;
 
-	for (int j = 0;; j++)
+	/* two terms a step, j and k = j + 1, so the powers of z are two short chains */
+	for (int j = 0;; j += 2)
 	{
+		int			k = j + 1;
 		double		fall;
 
-		if (j == co->n)
+		if (k >= co->n)
 		{
-			if (j == PNBD_SERIES_MAX_TERMS)
+			if (k >= PNBD_SERIES_MAX_TERMS)
 				break;
-			pnbd_coefficients_extend(co, Min(PNBD_SERIES_MAX_TERMS, Max(32, 2 * j)));
+			pnbd_coefficients_extend(co, Min(PNBD_SERIES_MAX_TERMS, Max(32, 2 * k)));
 		}
-		s0 += co->a0[j] * zj;
-		s2 += co->a2[j] * zj;
-		sh += co->ah[j] * zj;
-		s1 += co->b1[j] * zj;
-		s1o += co->b1o[j] * zj;
-		fall = z * co->grow[j];
-		if (fall < 1.0 && co->a0[j] * zj * fall <= PNBD_SERIES_EPS * (1.0 - fall) * s0)
+		s0 += co->a0[j] * zj + co->a0[k] * zk;
+		s2 += co->a2[j] * zj + co->a2[k] * zk;
+		sh += co->ah[j] * zj + co->ah[k] * zk;
+		s1 += co->b1[j] * zj + co->b1[k] * zk;
+		s1o += co->b1o[j] * zj + co->b1o[k] * zk;
+		fall = z * co->grow[k];
+		if (fall < 1.0 && co->a0[k] * zk * fall <= PNBD_SERIES_EPS * (1.0 - fall) * s0)
 		{
 			done = true;
 			break;
 		}
-		zj *= z;
+		zj *= z2;
+		zk *= z2;
 	}
 	sums[0] = s0;
 	sums[1] = s2;
