@@ -91,6 +91,7 @@ counting_prepare(const HistoryState *state, CsFitData *out)
 	data->log_beta_time = palloc(sizeof(double) * data->ntimes);
 	data->inv_beta_time = palloc(sizeof(double) * data->ntimes);
 	data->cumulative = palloc(sizeof(double) * 5 * data->ntimes);
+	data->tails = palloc(sizeof(double) * COUNTING_TAIL_STRIDE * data->ntimes);
 	for (int32 i = 0; i < data->n; i++)
 	{
 		if ((i & 0xFFFF) == 0)

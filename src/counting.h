@@ -17,6 +17,9 @@
 #include "history.h"
 #include "model.h"
 
+/* the doubles Pareto/NBD's fit keeps per distinct time for its series (pareto_nbd.c) */
+#define COUNTING_TAIL_STRIDE 12
+
 typedef struct CountingData
 {
 	int32		n;
@@ -34,6 +37,7 @@ typedef struct CountingData
 	double	   *log_beta_time;	/* log(beta + times[k]) (Pareto/NBD) */
 	double	   *inv_beta_time;	/* 1 / (beta + times[k]) (Pareto/NBD) */
 	double	   *cumulative;		/* 5 per distinct time (Pareto/NBD's integrals from it on) */
+	double	   *tails;			/* COUNTING_TAIL_STRIDE per distinct time (Pareto/NBD's series tails) */
 } CountingData;
 
 /*

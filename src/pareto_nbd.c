@@ -15,7 +15,11 @@
  * its series converges slowly or overflows as |alpha - beta| / (max + t_x)
  * nears 1, which the likelihood ridge in (s, beta) and long histories reach.
  * Here I is integrated directly, in logs (see pnbd_integral), which is finite
- * and accurate for any frequency and history length.
+ * and accurate for any frequency and history length.  The fit, which needs I
+ * for every history at every evaluation, sums the same series of positive
+ * terms as a difference of two tails where it converges fast (d / (c + t_x)
+ * small, see pnbd_series_sums): each tail once per frequency and distinct
+ * time, then one log1p per history; quadrature elsewhere.
  */
 #include "postgres.h"
 
@@ -186,6 +190,238 @@ pnbd_integral(double alpha, double beta, double ka, double kb, double n,
 	pnbd_integral_v(m, alpha - m, beta - m, ka, kb, n, m + lo, m + hi, log(m + lo), log(m + hi), out);
 }
 
+/*
+ * The fit sums the series of pnbd_series_sums while d / (c + t_x) is at most
+ * this (about 140 terms at the limit when k_o is near 1); beyond it, and
+ * beyond PNBD_SERIES_MAX_TERMS terms, it integrates by quadrature.
+ */
+#define PNBD_SERIES_MAX_Z 0.75
+#define PNBD_SERIES_MAX_TERMS 384	/* even: pnbd_series_sums takes two a step */
+/* the series stops once the rest of its terms is below this share of its sum */
+#define PNBD_SERIES_EPS 1e-17
+
+/*
+ * The coefficients of pnbd_series for one frequency (they depend on k_o and
+ * K, not on the times), computed as far as a history needs them and shared
+ * by every history with that frequency.
+ */
+typedef struct PnbdCoefficients
+{
+	int			n;				/* terms computed */
+	double		k_o;
+	double		K;
+	double		coef;			/* c_n = (k_o)_n / n!, for the next term */
+	double		h;				/* h_n = sum_{i<n} 1/(k_o+i) */
+	double		a0[PNBD_SERIES_MAX_TERMS];	/* c_j / q_j */
+	double		a2[PNBD_SERIES_MAX_TERMS];	/* c_j / q_j^2 */
+	double		ah[PNBD_SERIES_MAX_TERMS];	/* c_j h_j / q_j */
+	double		b1[PNBD_SERIES_MAX_TERMS];	/* c_j / (q_j + 1) */
+	double		b1o[PNBD_SERIES_MAX_TERMS]; /* c_j (k_o + j) / (k_o (q_j + 1)) */
+	double		grow[PNBD_SERIES_MAX_TERMS];	/* max(1, (k_o + j) / (j + 1)) */
+} PnbdCoefficients;
+
+/* Start the coefficients of a frequency: none computed yet. */
+static inline void
+pnbd_coefficients_start(PnbdCoefficients *c, double k_o, double K)
+{
+	c->n = 0;
+	c->k_o = k_o;
+	c->K = K;
+	c->coef = 1.0;
+	c->h = 0.0;
+}
+
+/* Compute the coefficients up to term upto (exclusive, at most PNBD_SERIES_MAX_TERMS). */
+static void
+pnbd_coefficients_extend(PnbdCoefficients *c, int upto)
+{
+	for (int j = c->n; j < upto; j++)
+	{
+		double		iq = 1.0 / (c->K - 1.0 + j),
+					iq1 = 1.0 / (c->K + j),
+					ko_j = c->k_o + j,
+					ratio = ko_j / (j + 1.0);
+
+		c->a0[j] = c->coef * iq;
+		c->a2[j] = c->a0[j] * iq;
+		c->ah[j] = c->a0[j] * c->h;
+		c->b1[j] = c->coef * iq1;
+		c->b1o[j] = c->b1[j] * ko_j / c->k_o;
+		c->grow[j] = fmax(1.0, ratio);
+		c->h += 1.0 / ko_j;
+		c->coef *= ratio;
+	}
+	c->n = Max(c->n, upto);
+}
+
+/*
+ * The sums of the tail J(t) = integral over (t, infinity) of the integrand of
+ * I, a series of positive terms.  With c the larger of alpha and beta, o the
+ * other, d = c - o, k_c and k_o their exponents, K = k_c + k_o, q_j = K - 1 + j,
+ * z = d / (c + t) and c_j = (k_o)_j / j!,
+ *
+ *   (c+u)^-k_c (o+u)^-k_o = (c+u)^-K (1 - d/(c+u))^-k_o = sum_j c_j d^j (c+u)^-(K+j)
+ *   J(t)            = (c+t)^-(K-1) s0,  s0 = sum_j c_j z^j / q_j   (2F1(k_o, K-1; K; z) / (K-1))
+ *   E[log(c+u)] J   = (c+t)^-(K-1) [log(c+t) s0 + s2],  s2 = sum c_j z^j / q_j^2   (minus dJ/dk_c)
+ *   E[log(o+u)] J   = that - (c+t)^-(K-1) sh,  sh = sum c_j h_j z^j / q_j,
+ *                     h_j = sum_{i<j} 1/(k_o+i)                    (minus dJ/dk_o)
+ *   E[1/(c+u)] J    = (c+t)^-K s1,  s1 = sum c_j z^j / (q_j+1)     (J with k_c + 1)
+ *   E[1/(o+u)] J    = (c+t)^-K s1o, s1o = sum c_j (k_o+j)/k_o z^j / (q_j+1)   (J with k_o + 1)
+ *
+ * stored as {s0, s2, sh, s1, s1o} in sums[], with the coefficients from co.
+ * The terms fall by at least z max(1, (k_o+j)/(j+1)) from term j on, which
+ * bounds what is left.  Returns false when the series needs more than
+ * PNBD_SERIES_MAX_TERMS terms (k_o large and z near the limit).
+ */
+static bool
+pnbd_series_sums(PnbdCoefficients *co, double z, double *sums)
+{
+	/* in locals: sums may alias nothing the loop reads, but the compiler cannot know */
+	double		s0 = 0,
+				s2 = 0,
+				sh = 0,
+				s1 = 0,
+				s1o = 0,
+				z2 = z * z,
+				zj = 1.0,
+				zk = z;
+	bool		done = false;
+
+	/* two terms a step, j and k = j + 1, so the powers of z are two short chains */
+	for (int j = 0;; j += 2)
+	{
+		int			k = j + 1;
+		double		fall;
+
+		if (k >= co->n)
+		{
+			if (k >= PNBD_SERIES_MAX_TERMS)
+				break;
+			pnbd_coefficients_extend(co, Min(PNBD_SERIES_MAX_TERMS, Max(32, 2 * k)));
+		}
+		s0 += co->a0[j] * zj + co->a0[k] * zk;
+		s2 += co->a2[j] * zj + co->a2[k] * zk;
+		sh += co->ah[j] * zj + co->ah[k] * zk;
+		s1 += co->b1[j] * zj + co->b1[k] * zk;
+		s1o += co->b1o[j] * zj + co->b1o[k] * zk;
+		fall = z * co->grow[k];
+		if (fall < 1.0 && co->a0[k] * zk * fall <= PNBD_SERIES_EPS * (1.0 - fall) * s0)
+		{
+			done = true;
+			break;
+		}
+		zj *= z2;
+		zk *= z2;
+	}
+	sums[0] = s0;
+	sums[1] = s2;
+	sums[2] = sh;
+	sums[3] = s1;
+	sums[4] = s1o;
+	return done;
+}
+
+/* the largest |log| of the factors a tail keeps, so that their products stay finite */
+#define PNBD_SERIES_MAX_LOG_FACTOR 300.0
+
+/* A cached tail's entries in CountingData.tails, COUNTING_TAIL_STRIDE per distinct time */
+#define PNBD_TAIL_SUMS 0		/* 5: pnbd_series_sums */
+#define PNBD_TAIL_LOWER 5		/* (c+t)^-(K-1) (c+t_ref)^(K-1), c + t_ref the frequency's smallest */
+#define PNBD_TAIL_UPPER 6		/* 1 / (the alive branch at T = t, times (c+t_ref)^(K-1)) */
+#define PNBD_TAIL_LOWER_OK 7	/* the series converged and LOWER is finite and not 0 */
+#define PNBD_TAIL_UPPER_OK 8	/* UPPER is finite and not 0 */
+#define PNBD_TAIL_STAMP 9		/* the frequency group the entry is for; -1 none */
+
+/*
+ * The tail from times[k] for the frequency whose group is stamp: computed
+ * once per frequency and time, then shared by every history of that frequency
+ * with t_x or T there.  The two factors make a history's "died" branch over its
+ * alive one a product (pnbd_series_bracket) without an exponential per history;
+ * log_ref = (K-1) log(c + t_ref) keeps them in range.
+ */
+static inline const double *
+pnbd_tail(const CountingData *data, PnbdCoefficients *co, int32 k, double stamp, double d,
+		  const double *log_c_time, const double *inv_c_time, double log_ref,
+		  double rx, double s)
+{
+	double	   *tail = data->tails + (Size) COUNTING_TAIL_STRIDE * k;
+	double		log_lower,
+				log_upper;
+
+	if (tail[PNBD_TAIL_STAMP] == stamp)
+		return tail;
+	tail[PNBD_TAIL_STAMP] = stamp;
+	log_lower = log_ref - (co->K - 1.0) * log_c_time[k];
+	log_upper = rx * data->log_alpha_time[k] + s * data->log_beta_time[k] - log_ref;
+	tail[PNBD_TAIL_LOWER_OK] = fabs(log_lower) <= PNBD_SERIES_MAX_LOG_FACTOR &&
+		pnbd_series_sums(co, d * inv_c_time[k], tail + PNBD_TAIL_SUMS);
+	tail[PNBD_TAIL_UPPER_OK] = fabs(log_upper) <= PNBD_SERIES_MAX_LOG_FACTOR;
+	tail[PNBD_TAIL_LOWER] = exp(log_lower);
+	tail[PNBD_TAIL_UPPER] = exp(log_upper);
+	return tail;
+}
+
+/*
+ * One history's likelihood bracket from the tails at t_x (lo) and T (hi):
+ * the "died" branch s I over the alive one, R = s (e_lo J_lo' - e_hi J_hi'),
+ * J' the tails' sums and e the factors (c + t)^-(K-1) over the alive branch;
+ * then log D = alive + log1p(R), the branches' shares and the means under I's
+ * integrand (into in).  An interval too short to tell from rounding has no
+ * died branch.
+ */
+static void
+pnbd_series_bracket(const double *lo_tail, const double *hi_tail, bool alpha_is_c, double s,
+					double log_c_lo, double inv_c_lo, double log_c_hi, double inv_c_hi,
+					double alive, PnbdIntegral *in, double *lse, double *w_alive,
+					double *w_died)
+{
+	const double *lo = lo_tail + PNBD_TAIL_SUMS,
+			   *hi = hi_tail + PNBD_TAIL_SUMS;
+	double		e_lo = lo_tail[PNBD_TAIL_LOWER] * hi_tail[PNBD_TAIL_UPPER],
+				e_hi = hi_tail[PNBD_TAIL_LOWER] * hi_tail[PNBD_TAIL_UPPER],
+				died,
+				inv_died,
+				m_log_c,
+				m_inv_c,
+				m_log_o,
+				m_inv_o;
+
+	memset(in, 0, sizeof(*in));
+	died = e_lo * lo[0] - e_hi * hi[0];	/* I over the alive branch */
+	if (!(died > 0))
+	{
+		in->log_value = -INFINITY;
+		*lse = alive;
+		*w_alive = 1.0;
+		*w_died = 0.0;
+		return;
+	}
+	inv_died = 1.0 / died;
+	m_log_c = (e_lo * (log_c_lo * lo[0] + lo[1]) - e_hi * (log_c_hi * hi[0] + hi[1])) * inv_died;
+	m_log_o = m_log_c - (e_lo * lo[2] - e_hi * hi[2]) * inv_died;
+	m_inv_c = (e_lo * inv_c_lo * lo[3] - e_hi * inv_c_hi * hi[3]) * inv_died;
+	m_inv_o = (e_lo * inv_c_lo * lo[4] - e_hi * inv_c_hi * hi[4]) * inv_died;
+	if (alpha_is_c)
+	{
+		in->mean_log_a = m_log_c;
+		in->mean_inv_a = m_inv_c;
+		in->mean_log_b = m_log_o;
+		in->mean_inv_b = m_inv_o;
+	}
+	else
+	{
+		in->mean_log_b = m_log_c;
+		in->mean_inv_b = m_inv_c;
+		in->mean_log_a = m_log_o;
+		in->mean_inv_a = m_inv_o;
+	}
+	died *= s;
+	in->log_value = 0.0;		/* finite: the died branch is there */
+	*lse = alive + log1p(died);
+	*w_alive = 1.0 / (1.0 + died);
+	*w_died = died * *w_alive;
+}
+
 /* ---------------------------------------------------------------------
  * The fit
  * ---------------------------------------------------------------------
@@ -282,11 +518,20 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 				g_beta = 0;
 	double		m = fmin(alpha, beta);
 	const double *log_m_time = alpha <= beta ? data->log_alpha_time : data->log_beta_time;
+	/* the series' base: the larger of alpha and beta */
+	bool		alpha_is_c = alpha >= beta;
+	double		d = fabs(alpha - beta);
+	const double *log_c_time = alpha_is_c ? data->log_alpha_time : data->log_beta_time;
+	const double *inv_c_time = alpha_is_c ? data->inv_alpha_time : data->inv_beta_time;
 	Pochhammer	pr;
 	int32		i = 0,
 				end,
 				lowest;
-	bool		cumulative;
+	bool		cumulative,
+				series;
+	PnbdCoefficients coefficients;
+	double		stamp,
+				log_ref;
 
 	for (int32 k = 0; k < data->ntimes; k++)
 	{
@@ -294,6 +539,7 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 		data->inv_alpha_time[k] = 1.0 / (alpha + data->times[k]);
 		data->log_beta_time[k] = log(beta + data->times[k]);
 		data->inv_beta_time[k] = 1.0 / (beta + data->times[k]);
+		data->tails[(Size) COUNTING_TAIL_STRIDE * k + PNBD_TAIL_STAMP] = -1;
 	}
 	pochhammer_start(&pr, r);
 
@@ -312,8 +558,13 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 		lowest = data->ntimes - 1;
 		for (; end < data->n && data->x[end] == x; end++)
 			lowest = Min(lowest, data->tx_index[end]);
+		/* the series where it converges fast, else quadrature */
+		series = d * inv_c_time[lowest] <= PNBD_SERIES_MAX_Z;
 		/* integrals from each distinct time on, when that is cheaper than one per history */
-		cumulative = data->ntimes - 1 - lowest < end - i;
+		cumulative = !series && data->ntimes - 1 - lowest < end - i;
+		pnbd_coefficients_start(&coefficients, alpha_is_c ? s + 1.0 : rx, rx + s + 1.0);
+		stamp = i;
+		log_ref = (rx + s) * log_c_time[lowest];
 		if (cumulative)
 			pnbd_cumulate(data, m, alpha - m, beta - m, rx, s + 1.0, lowest, log_m_time);
 
@@ -327,20 +578,38 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 			double		lse = alive,
 						w_alive = 1.0,
 						w_died = 0.0;
+			const double *lo_tail = NULL,
+					   *hi_tail = NULL;
 
 			if ((i & 4095) == 0)
 				CHECK_FOR_INTERRUPTS();	/* one x can hold most of a million histories */
-			if (cumulative)
-				pnbd_from_cumulative(data->cumulative, data->ntimes, txi, ti, &in);
-			else
-				pnbd_integral_v(m, alpha - m, beta - m, rx, s + 1.0, 0,
-								m + data->times[txi], m + data->times[ti],
-								log_m_time[txi], log_m_time[ti], &in);
-			if (in.log_value > -INFINITY)
+			if (series)
 			{
-				double		died = log_s + in.log_value;
+				lo_tail = pnbd_tail(data, &coefficients, txi, stamp, d, log_c_time, inv_c_time,
+									log_ref, rx, s);
+				hi_tail = pnbd_tail(data, &coefficients, ti, stamp, d, log_c_time, inv_c_time,
+									log_ref, rx, s);
+			}
+			if (series && lo_tail[PNBD_TAIL_LOWER_OK] && hi_tail[PNBD_TAIL_LOWER_OK] &&
+				hi_tail[PNBD_TAIL_UPPER_OK])
+				pnbd_series_bracket(lo_tail, hi_tail, alpha_is_c, s,
+									log_c_time[txi], inv_c_time[txi],
+									log_c_time[ti], inv_c_time[ti],
+									alive, &in, &lse, &w_alive, &w_died);
+			else
+			{
+				if (cumulative)
+					pnbd_from_cumulative(data->cumulative, data->ntimes, txi, ti, &in);
+				else
+					pnbd_integral_v(m, alpha - m, beta - m, rx, s + 1.0, 0,
+									m + data->times[txi], m + data->times[ti],
+									log_m_time[txi], log_m_time[ti], &in);
+				if (in.log_value > -INFINITY)
+				{
+					double		died = log_s + in.log_value;
 
-				lse = cs_log_add_exp_shares(alive, died, &w_alive, &w_died);
+					lse = cs_log_add_exp_shares(alive, died, &w_alive, &w_died);
+				}
 			}
 			ll += w * (common + lse);
 			g_r += w * (pr.inv_sum + log_alpha - w_alive * data->log_alpha_time[ti] -
