@@ -190,27 +190,86 @@ history_point_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* Sort the points and merge equal keys, in place. */
-static void
-history_compact(HistoryState *state)
+/*
+ * Merge runs of equal keys in points[0..n), which are sorted; returns how many points remain.
+ */
+static int32
+history_merge_equal(HistoryPoint *points, int32 n)
 {
 	int32		out = 0;
 
+	for (int32 i = 1; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (history_point_cmp(&points[out], &points[i]) == 0)
+			points[out].count = history_add_counts(points[out].count, points[i].count);
+		else if (++out != i)
+			points[out] = points[i];
+	}
+	return n > 0 ? out + 1 : 0;
+}
+
+/*
+ * Sort the points and merge equal keys, in place.  The transition function appends to a
+ * compacted prefix, so only the points after the longest strictly increasing prefix are
+ * sorted; that tail is then merged with the prefix from the back (the tail waits in a
+ * temporary copy, so no point is overwritten before it is read).  With every history
+ * distinct, each doubling of the state then sorts the new half once instead of everything.
+ */
+static void
+history_compact(HistoryState *state)
+{
+	int32		prefix = 1,
+				tail_n;
+	HistoryPoint *tail;
+	int32		i,
+				j,
+				out;
+
 	if (state->flags & HISTORY_COMPACT)
 		return;
-	if (state->used > 1)
+	while (prefix < state->used &&
+		   history_point_cmp(&state->points[prefix - 1], &state->points[prefix]) < 0)
+		prefix++;
+	if (prefix >= state->used)
 	{
-		cs_sort(state->points, state->used, sizeof(HistoryPoint), history_point_cmp);
-		for (int32 i = 1; i < state->used; i++)
-		{
-			if (history_point_cmp(&state->points[out], &state->points[i]) == 0)
-				state->points[out].count = history_add_counts(state->points[out].count,
-															  state->points[i].count);
-			else
-				state->points[++out] = state->points[i];
-		}
-		state->used = out + 1;
+		state->flags |= HISTORY_COMPACT;
+		return;
 	}
+	cs_sort(&state->points[prefix], state->used - prefix, sizeof(HistoryPoint), history_point_cmp);
+	tail_n = history_merge_equal(&state->points[prefix], state->used - prefix);
+	tail = palloc(sizeof(HistoryPoint) * tail_n);
+	memcpy(tail, &state->points[prefix], sizeof(HistoryPoint) * tail_n);
+
+	/* from the back: out only ever passes positions whose points have been read */
+	i = prefix - 1;
+	j = tail_n - 1;
+	out = prefix + tail_n;
+	while (j >= 0)
+	{
+		int			cmp = i >= 0 ? history_point_cmp(&state->points[i], &tail[j]) : -1;
+
+		if ((out & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (cmp > 0)
+			state->points[--out] = state->points[i--];
+		else if (cmp < 0)
+			state->points[--out] = tail[j--];
+		else
+		{
+			HistoryPoint merged = tail[j--];
+
+			merged.count = history_add_counts(merged.count, state->points[i--].count);
+			state->points[--out] = merged;
+		}
+	}
+	pfree(tail);
+	/* what is left of the prefix is in place; close the gap the merged keys left */
+	if (out > i + 1)
+		memmove(&state->points[i + 1], &state->points[out],
+				sizeof(HistoryPoint) * (prefix + tail_n - out));
+	state->used = i + 1 + (prefix + tail_n - out);
 	state->flags |= HISTORY_COMPACT;
 }
 
@@ -380,7 +439,9 @@ history_compacted_copy(const HistoryState *state)
  * A compacted copy with the times (recency and t of a BG/NBD-kind history) rounded to a grid of
  * `levels` steps of the largest t: a few thousand points that stand in for millions of distinct
  * histories where an approximate fit is enough (a fit's starting point).  Rounding both times
- * with one grid keeps recency <= t.
+ * with one grid keeps recency <= t.  Rounding is monotone, so the points stay in order of
+ * (frequency, recency); only each run of one frequency and rounded recency needs sorting by t
+ * before equal keys merge.
  */
 HistoryState *
 history_coarse_copy(const HistoryState *state, int levels)
@@ -388,6 +449,7 @@ history_coarse_copy(const HistoryState *state, int levels)
 	HistoryState *copy = history_compacted_copy(state);
 	double		largest = 0,
 				step;
+	int32		run = 0;
 
 	Assert(state->kind == HISTORY_BGNBD);
 	for (int32 i = 0; i < copy->used; i++)
@@ -400,8 +462,17 @@ history_coarse_copy(const HistoryState *state, int levels)
 		copy->points[i].key[1] = rint(copy->points[i].key[1] / step) * step;
 		copy->points[i].key[2] = rint(copy->points[i].key[2] / step) * step;
 	}
-	copy->flags &= ~HISTORY_COMPACT;
-	history_compact(copy);
+	for (int32 i = 1; i <= copy->used; i++)
+	{
+		if (i < copy->used && copy->points[i].key[0] == copy->points[run].key[0] &&
+			copy->points[i].key[1] == copy->points[run].key[1])
+			continue;
+		if (i - run > 1)
+			cs_sort(&copy->points[run], i - run, sizeof(HistoryPoint), history_point_cmp);
+		run = i;
+	}
+	copy->used = history_merge_equal(copy->points, copy->used);
+	copy->flags |= HISTORY_COMPACT;
 	return copy;
 }
 
