@@ -12,7 +12,6 @@
 #include "utils/memutils.h"
 
 #include "history.h"
-#include "interrupts.h"
 #include "state_limit.h"
 #include "text_io.h"
 #include "validate.h"
@@ -191,6 +190,19 @@ history_point_cmp(const void *a, const void *b)
 }
 
 /*
+ * history_sort(points, n): the points in key order, by PostgreSQL's sort template with the
+ * comparison inlined (a million points sort in a fraction of qsort's time through a function
+ * pointer); the template checks for interrupts as it partitions.
+ */
+#define ST_SORT history_sort
+#define ST_ELEMENT_TYPE HistoryPoint
+#define ST_COMPARE(a, b) history_point_cmp((a), (b))
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
  * Merge runs of equal keys in points[0..n), which are sorted; returns how many points remain.
  */
 static int32
@@ -237,7 +249,7 @@ history_compact(HistoryState *state)
 		state->flags |= HISTORY_COMPACT;
 		return;
 	}
-	cs_sort(&state->points[prefix], state->used - prefix, sizeof(HistoryPoint), history_point_cmp);
+	history_sort(&state->points[prefix], state->used - prefix);
 	tail_n = history_merge_equal(&state->points[prefix], state->used - prefix);
 	tail = palloc(sizeof(HistoryPoint) * tail_n);
 	memcpy(tail, &state->points[prefix], sizeof(HistoryPoint) * tail_n);
@@ -468,7 +480,7 @@ history_coarse_copy(const HistoryState *state, int levels)
 			copy->points[i].key[1] == copy->points[run].key[1])
 			continue;
 		if (i - run > 1)
-			cs_sort(&copy->points[run], i - run, sizeof(HistoryPoint), history_point_cmp);
+			history_sort(&copy->points[run], i - run);
 		run = i;
 	}
 	copy->used = history_merge_equal(copy->points, copy->used);

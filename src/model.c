@@ -264,8 +264,10 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	/* the final function must not change the state: work on a compacted copy */
-	state = history_compacted_copy(DatumGetHistoryState(PG_GETARG_DATUM(0)));
+	/* the final function must not change the state: a state not yet compacted is copied */
+	state = DatumGetHistoryState(PG_GETARG_DATUM(0));
+	if (!(state->flags & HISTORY_COMPACT))
+		state = history_compacted_copy(state);
 	if (state->used == 0)
 		PG_RETURN_NULL();
 
