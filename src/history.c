@@ -285,8 +285,13 @@ history_compact(HistoryState *state)
 	state->flags |= HISTORY_COMPACT;
 }
 
+/*
+ * A new empty state with room for capacity points, of which points[filled..capacity) are
+ * zeroed: a caller that copies filled points in at once need not have them zeroed first (a
+ * million points are 32 MB).
+ */
 static HistoryState *
-history_alloc(HistoryKind kind, int32 capacity)
+history_alloc_filled(HistoryKind kind, int32 capacity, int32 filled)
 {
 	HistoryState *state;
 
@@ -298,13 +303,23 @@ history_alloc(HistoryKind kind, int32 capacity)
 				 errhint("Round recency and t to whole days or fit per segment.")));
 	cs_check_state_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint), capacity,
 						 history_type_name(kind), "distinct histories");
-	state = palloc0(HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
+	Assert(filled >= 0 && filled <= capacity);
+	state = palloc(HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
+	memset(state, 0, HISTORY_HEADER_SIZE);
+	memset(&state->points[filled], 0, (Size) (capacity - filled) * sizeof(HistoryPoint));
 	SET_VARSIZE(state, HISTORY_HEADER_SIZE + (Size) capacity * sizeof(HistoryPoint));
 	state->version = HISTORY_VERSION;
 	state->kind = kind;
 	state->flags = HISTORY_COMPACT;
 	state->used = 0;
 	return state;
+}
+
+/* A new empty state with room for capacity points, all zeroed. */
+static HistoryState *
+history_alloc(HistoryKind kind, int32 capacity)
+{
+	return history_alloc_filled(kind, capacity, 0);
 }
 
 /*
@@ -325,7 +340,8 @@ history_grow(const HistoryState *state, int32 min_capacity)
 		capacity = Min(capacity, (int64) HISTORY_MAX_POINTS);
 	if (min_capacity <= cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)))
 		capacity = Min(capacity, cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)));
-	grown = history_alloc(state->kind, (int32) Min(capacity, (int64) HISTORY_MAX_POINTS + 1));
+	grown = history_alloc_filled(state->kind, (int32) Min(capacity, (int64) HISTORY_MAX_POINTS + 1),
+								 state->used);
 	grown->flags = state->flags;
 	grown->used = state->used;
 	memcpy(grown->points, state->points, sizeof(HistoryPoint) * state->used);
@@ -438,7 +454,7 @@ history_combine(FunctionCallInfo fcinfo, HistoryKind kind)
 HistoryState *
 history_compacted_copy(const HistoryState *state)
 {
-	HistoryState *copy = history_alloc(state->kind, Max(state->used, 1));
+	HistoryState *copy = history_alloc_filled(state->kind, Max(state->used, 1), state->used);
 
 	copy->flags = state->flags;
 	copy->used = state->used;
