@@ -19,7 +19,9 @@
  *   points[]  used points, followed by free space
  *
  * Points are appended unsorted by the transition function and compacted
- * (sorted, equal keys merged) when the buffer fills, before it grows.  The
+ * (sorted, equal keys merged) when the buffer fills, before it grows; a
+ * compaction sorts only the points appended since the last one and merges
+ * them into the compacted prefix.  The
  * sort makes every result independent of input order: a fit over the same
  * customers in any order, split across any number of workers, sees the same
  * points in the same order and returns the same model bit for bit.

@@ -218,7 +218,10 @@ prepare_fit(const CsModelSpec *spec, const HistoryState *state, CsFitData *data)
  * per customer) most of the multi-start's evaluations only travel towards the optimum, so the
  * starts run on a coarse copy (history_coarse_copy: times on a grid of
  * CS_COARSE_LEVELS) and the exact likelihood is then optimised from the coarse optimum: the same
- * optimum to the optimiser's tolerance, in a few evaluations of the full data.
+ * optimum to the optimiser's tolerance, in a few evaluations of the full data.  The exact
+ * optimisation's quasi-Newton curvature starts from the coarse likelihood's inverse Hessian at
+ * the coarse optimum (cheap: the coarse copy is small), which is close to the exact one there,
+ * so its first steps are nearly Newton steps.
  * customer_score.fit_warm_start = off runs every start on the full data.
  */
 static CsOptimResult
@@ -226,7 +229,9 @@ fit_histories(const CsModelSpec *spec, const HistoryState *state, CsFitData *dat
 {
 	HistoryState *coarse;
 	CsFitData	coarse_data;
-	double		start[1][CS_OPT_MAX_PARAMS];
+	double		coarse_theta[CS_OPT_MAX_PARAMS],
+				inverse[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
+	bool		curved;
 
 	prepare_fit(spec, state, data);
 	if (!cs_fit_warm_start || spec->history != HISTORY_BGNBD || state->used < CS_WARM_START_HISTORIES)
@@ -235,13 +240,15 @@ fit_histories(const CsModelSpec *spec, const HistoryState *state, CsFitData *dat
 	coarse = history_coarse_copy(state, CS_COARSE_LEVELS);
 	prepare_fit(spec, coarse, &coarse_data);
 	(void) cs_fit_from_starts(spec->objective, coarse_data.arg, spec->nparams, spec->starts,
-							  spec->nstarts, theta);
-	/* the coarse optimum in the full data's rescaled unit */
+							  spec->nstarts, coarse_theta);
+	curved = cs_inverse_hessian(spec->objective, coarse_data.arg, spec->nparams, coarse_theta,
+								inverse);
+	/* the coarse optimum in the full data's rescaled unit (a log-parameter shift) */
 	for (int i = 0; i < spec->nparams; i++)
-		start[0][i] = exp(theta[i]) *
-			((spec->scaled_params & (1 << i)) ? coarse_data.scale / data->scale : 1.0);
-	return cs_fit_from_starts(spec->objective, data->arg, spec->nparams,
-							  (const double (*)[CS_OPT_MAX_PARAMS]) start, 1, theta);
+		theta[i] = coarse_theta[i] +
+			((spec->scaled_params & (1 << i)) ? log(coarse_data.scale / data->scale) : 0.0);
+	return cs_fit_polish(spec->objective, data->arg, spec->nparams,
+						 curved ? (const double (*)[CS_OPT_MAX_PARAMS]) inverse : NULL, theta);
 }
 
 Datum
@@ -257,8 +264,10 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	/* the final function must not change the state: work on a compacted copy */
-	state = history_compacted_copy(DatumGetHistoryState(PG_GETARG_DATUM(0)));
+	/* the final function must not change the state: a state not yet compacted is copied */
+	state = DatumGetHistoryState(PG_GETARG_DATUM(0));
+	if (!(state->flags & HISTORY_COMPACT))
+		state = history_compacted_copy(state);
 	if (state->used == 0)
 		PG_RETURN_NULL();
 

@@ -42,6 +42,14 @@ CsOptimResult
 cs_minimize(cs_objective f, void *arg, double *theta, int n,
 			double lower, double upper, double grad_tol, int max_iterations)
 {
+	return cs_minimize_from(f, arg, theta, n, lower, upper, grad_tol, max_iterations, NULL);
+}
+
+CsOptimResult
+cs_minimize_from(cs_objective f, void *arg, double *theta, int n,
+				 double lower, double upper, double grad_tol, int max_iterations,
+				 const double (*inverse_hessian)[CS_OPT_MAX_PARAMS])
+{
 	double		H[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
 	double		g[CS_OPT_MAX_PARAMS],
 				g_new[CS_OPT_MAX_PARAMS],
@@ -60,7 +68,9 @@ cs_minimize(cs_objective f, void *arg, double *theta, int n,
 
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++)
-			H[i][j] = (i == j) ? 1.0 : 0.0;
+			H[i][j] = inverse_hessian ? inverse_hessian[i][j] : (i == j) ? 1.0 : 0.0;
+	/* a given curvature needs no scaling to the first step's */
+	scaled = inverse_hessian != NULL;
 
 	value = f(theta, g, arg);
 	result.evaluations = 1;
@@ -257,4 +267,13 @@ cs_fit_from_starts(cs_objective objective, void *data, int nparams,
 			break;
 	}
 	return best;
+}
+
+CsOptimResult
+cs_fit_polish(cs_objective objective, void *data, int nparams,
+			  const double (*inverse_hessian)[CS_OPT_MAX_PARAMS], double *theta)
+{
+	return cs_minimize_from(objective, data, theta, nparams,
+							-CS_LOG_PARAM_BOUND, CS_LOG_PARAM_BOUND,
+							FIT_GRAD_TOL, FIT_MAX_ITERATIONS, inverse_hessian);
 }

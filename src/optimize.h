@@ -43,11 +43,29 @@ extern CsOptimResult cs_minimize(cs_objective f, void *arg, double *theta,
 								 double grad_tol, int max_iterations);
 
 /*
+ * cs_minimize, its quasi-Newton curvature starting from inverse_hessian (an estimate of the
+ * inverse Hessian at the optimum, e.g. of a nearby approximate objective) instead of the
+ * identity; NULL is cs_minimize.
+ */
+extern CsOptimResult cs_minimize_from(cs_objective f, void *arg, double *theta,
+									  int n, double lower, double upper,
+									  double grad_tol, int max_iterations,
+									  const double (*inverse_hessian)[CS_OPT_MAX_PARAMS]);
+
+/*
  * Minimise from each start in turn (log-parameters taken as log(start)) and
  * keep the best; stop early once two converged starts agree.
  */
 extern CsOptimResult cs_fit_from_starts(cs_objective objective, void *data, int nparams,
 										const double (*starts)[CS_OPT_MAX_PARAMS],
 										int nstarts, double *best_theta);
+
+/*
+ * Minimise from theta (log-parameters, updated in place) with the fit's bounds and tolerance,
+ * the curvature starting from inverse_hessian (or the identity when NULL).
+ */
+extern CsOptimResult cs_fit_polish(cs_objective objective, void *data, int nparams,
+								   const double (*inverse_hessian)[CS_OPT_MAX_PARAMS],
+								   double *theta);
 
 #endif

@@ -44,11 +44,14 @@ cholesky(double a[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS], int n)
 	return true;
 }
 
-bool
-cs_standard_errors(cs_objective objective, void *arg, int n, const double *theta, double total,
-				   double *se_theta)
+/*
+ * The Hessian of objective at theta times total, from central differences of its gradient,
+ * symmetrised; false where the objective is not finite.
+ */
+static bool
+observed_hessian(cs_objective objective, void *arg, int n, const double *theta, double total,
+				 double hessian[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS])
 {
-	double		hessian[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
 	double		point[CS_OPT_MAX_PARAMS],
 				up[CS_OPT_MAX_PARAMS],
 				down[CS_OPT_MAX_PARAMS];
@@ -70,34 +73,73 @@ cs_standard_errors(cs_objective objective, void *arg, int n, const double *theta
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < i; j++)
 			hessian[i][j] = hessian[j][i] = (hessian[i][j] + hessian[j][i]) / 2;
-	if (!cholesky(hessian, n))
-		return false;
+	return true;
+}
 
-	/* the diagonal of the inverse: column i of L^-1 L^-T is x with L L^T x = e_i */
+/* Column i of the inverse of L L^T (L from cholesky): x with L L^T x = e_i. */
+static void
+cholesky_inverse_column(double l[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS], int n, int i, double *x)
+{
+	double		y[CS_OPT_MAX_PARAMS];
+
+	for (int r = 0; r < n; r++)
+	{
+		double		s = r == i ? 1.0 : 0.0;
+
+		for (int k = 0; k < r; k++)
+			s -= l[r][k] * y[k];
+		y[r] = s / l[r][r];
+	}
+	for (int r = n - 1; r >= 0; r--)
+	{
+		double		s = y[r];
+
+		for (int k = r + 1; k < n; k++)
+			s -= l[k][r] * x[k];
+		x[r] = s / l[r][r];
+	}
+}
+
+bool
+cs_standard_errors(cs_objective objective, void *arg, int n, const double *theta, double total,
+				   double *se_theta)
+{
+	double		hessian[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
+
+	if (!observed_hessian(objective, arg, n, theta, total, hessian) || !cholesky(hessian, n))
+		return false;
+	/* the diagonal of the inverse */
 	for (int i = 0; i < n; i++)
 	{
-		double		y[CS_OPT_MAX_PARAMS],
-					x[CS_OPT_MAX_PARAMS];
+		double		x[CS_OPT_MAX_PARAMS];
 
-		for (int r = 0; r < n; r++)
-		{
-			double		s = r == i ? 1.0 : 0.0;
-
-			for (int k = 0; k < r; k++)
-				s -= hessian[r][k] * y[k];
-			y[r] = s / hessian[r][r];
-		}
-		for (int r = n - 1; r >= 0; r--)
-		{
-			double		s = y[r];
-
-			for (int k = r + 1; k < n; k++)
-				s -= hessian[k][r] * x[k];
-			x[r] = s / hessian[r][r];
-		}
+		cholesky_inverse_column(hessian, n, i, x);
 		if (!(x[i] > 0) || !isfinite(x[i]))
 			return false;
 		se_theta[i] = sqrt(x[i]);
+	}
+	return true;
+}
+
+bool
+cs_inverse_hessian(cs_objective objective, void *arg, int n, const double *theta,
+				   double inverse[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS])
+{
+	double		hessian[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
+
+	if (!observed_hessian(objective, arg, n, theta, 1.0, hessian) || !cholesky(hessian, n))
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		double		x[CS_OPT_MAX_PARAMS];
+
+		cholesky_inverse_column(hessian, n, i, x);
+		for (int r = 0; r < n; r++)
+		{
+			if (!isfinite(x[r]))
+				return false;
+			inverse[r][i] = x[r];
+		}
 	}
 	return true;
 }

@@ -17,4 +17,12 @@
 extern bool cs_standard_errors(cs_objective objective, void *arg, int n, const double *theta,
 							   double total, double *se_theta);
 
+/*
+ * The inverse of objective's Hessian at theta (central differences of its gradient): false
+ * when that Hessian is not positive definite or not finite.  A fit on approximate data hands
+ * it to cs_minimize_from as the curvature of the exact objective near the same optimum.
+ */
+extern bool cs_inverse_hessian(cs_objective objective, void *arg, int n, const double *theta,
+							   double inverse[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS]);
+
 #endif
