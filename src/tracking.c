@@ -5,10 +5,10 @@
  * Each customer's first purchase day starts its clock (its "birth"); every later purchase day
  * is one repeat purchase, by rfm's same-day rule in the session's time zone (rfm.h).  The
  * expected cumulative repeat purchases at the end tau of a period are the sum over customers
- * born before tau of E[X(tau - birth)] (for BG/NBD FHL 2005 eq. 9; expected_purchases(model,
- * horizon), the model's prediction for a new customer),
- * computed once per distinct birth day.  Periods run from start_at in steps of period, the
- * last one ending at end_at; times are on the local wall clock, like rfm's t.
+ * born before tau of E[X(tau - birth)], the model's expected_purchases(model, horizon) for a
+ * new customer (FHL 2005 eq. 9 for BG/NBD), computed once per distinct birth day.  Periods run
+ * from start_at in steps of period, the last one ending at end_at; times are on the local wall
+ * clock, like rfm's t.
  */
 #include "postgres.h"
 
