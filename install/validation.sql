@@ -189,6 +189,86 @@ CREATE FUNCTION customer_score.tracking(model customer_score.bgnbd, transactions
 COMMENT ON FUNCTION customer_score.tracking(customer_score.bgnbd, text, timestamptz, timestamptz, interval, interval) IS
     'Tracking: transactions returns customer_id, at (run with the caller''s privileges). Per period from start_at to end_at, the repeat purchases made (purchase days after each customer''s first, by rfm''s same-day rule) and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated. unit is the time unit the model was fitted in.';
 
+CREATE FUNCTION customer_score.holdout_table(model customer_score.pareto_nbd, query text, max_frequency integer DEFAULT 7)
+    RETURNS TABLE (frequency_bin   text,
+                   customers       bigint,
+                   actual          double precision,
+                   predicted       double precision,
+                   actual_total    double precision,
+                   predicted_total double precision,
+                   mae             double precision,
+                   rmse            double precision,
+                   bias            double precision,
+                   correlation     double precision)
+    AS 'MODULE_PATHNAME', 'holdout_table_pareto_nbd'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.holdout_table(customer_score.pareto_nbd, text, integer) IS
+    'The conditional-expectation table of a Pareto/NBD model, as holdout_table(bgnbd, ...): query returns frequency, recency, t, holdout_frequency, holdout_t; per calibration frequency and ''all'', predicted = expected_purchases(model, holdout_t, frequency, recency, t).';
+
+CREATE FUNCTION customer_score.period_transactions(model customer_score.pareto_nbd, query text, max_frequency integer DEFAULT 7)
+    RETURNS TABLE (frequency_bin text,
+                   customers     bigint,
+                   expected      double precision)
+    AS 'MODULE_PATHNAME', 'period_transactions_pareto_nbd'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.period_transactions(customer_score.pareto_nbd, text, integer) IS
+    'The period-transactions histogram of a Pareto/NBD model, as period_transactions(bgnbd, ...): query returns frequency, t; expected is the sum over customers of purchase_probability(model, t, frequency) (the last bin: of at least max_frequency).';
+
+CREATE FUNCTION customer_score.tracking(model customer_score.pareto_nbd, transactions text,
+        start_at timestamptz, end_at timestamptz,
+        period interval DEFAULT '7 days', unit interval DEFAULT '1 day')
+    RETURNS TABLE (period_number       integer,
+                   period_start        timestamptz,
+                   period_end          timestamptz,
+                   actual              bigint,
+                   expected            double precision,
+                   actual_cumulative   bigint,
+                   expected_cumulative double precision)
+    AS 'MODULE_PATHNAME', 'tracking_pareto_nbd'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.tracking(customer_score.pareto_nbd, text, timestamptz, timestamptz, interval, interval) IS
+    'Tracking for a Pareto/NBD model, as tracking(bgnbd, ...): transactions returns customer_id, at; per period the repeat purchases made and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated.';
+
+CREATE FUNCTION customer_score.holdout_table(model customer_score.mbgnbd, query text, max_frequency integer DEFAULT 7)
+    RETURNS TABLE (frequency_bin   text,
+                   customers       bigint,
+                   actual          double precision,
+                   predicted       double precision,
+                   actual_total    double precision,
+                   predicted_total double precision,
+                   mae             double precision,
+                   rmse            double precision,
+                   bias            double precision,
+                   correlation     double precision)
+    AS 'MODULE_PATHNAME', 'holdout_table_mbgnbd'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.holdout_table(customer_score.mbgnbd, text, integer) IS
+    'The conditional-expectation table of a MBG/NBD model, as holdout_table(bgnbd, ...): query returns frequency, recency, t, holdout_frequency, holdout_t; per calibration frequency and ''all'', predicted = expected_purchases(model, holdout_t, frequency, recency, t).';
+
+CREATE FUNCTION customer_score.period_transactions(model customer_score.mbgnbd, query text, max_frequency integer DEFAULT 7)
+    RETURNS TABLE (frequency_bin text,
+                   customers     bigint,
+                   expected      double precision)
+    AS 'MODULE_PATHNAME', 'period_transactions_mbgnbd'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.period_transactions(customer_score.mbgnbd, text, integer) IS
+    'The period-transactions histogram of a MBG/NBD model, as period_transactions(bgnbd, ...): query returns frequency, t; expected is the sum over customers of purchase_probability(model, t, frequency) (the last bin: of at least max_frequency).';
+
+CREATE FUNCTION customer_score.tracking(model customer_score.mbgnbd, transactions text,
+        start_at timestamptz, end_at timestamptz,
+        period interval DEFAULT '7 days', unit interval DEFAULT '1 day')
+    RETURNS TABLE (period_number       integer,
+                   period_start        timestamptz,
+                   period_end          timestamptz,
+                   actual              bigint,
+                   expected            double precision,
+                   actual_cumulative   bigint,
+                   expected_cumulative double precision)
+    AS 'MODULE_PATHNAME', 'tracking_mbgnbd'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.tracking(customer_score.mbgnbd, text, timestamptz, timestamptz, interval, interval) IS
+    'Tracking for a MBG/NBD model, as tracking(bgnbd, ...): transactions returns customer_id, at; per period the repeat purchases made and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated.';
+
 --------------------------------------------------------------------------
 -- Uncertainty: bootstrap prediction intervals
 --------------------------------------------------------------------------

@@ -107,6 +107,35 @@ SELECT * FROM validation_models, tracking(purchases, 'SELECT 1 AS customer_id', 
 SELECT * FROM validation_models, tracking(purchases, 'SELECT 1 AS customer_id, now() AS at', '1998-01-01', '1997-07-01');
 SELECT * FROM validation_models, tracking(purchases, 'SELECT 1 AS customer_id, now() AS at', '1997-01-01', '1998-07-01', '0 days');
 
+-- the other purchase models on the same histories: Pareto/NBD (BTYD: .138 .600 1.196 1.714 2.399
+-- 2.907 3.819 6.403, whose bins 1 and 4 are 0.59947 and 2.39831 exactly) and MBG/NBD
+CREATE TABLE validation_counting AS
+SELECT pareto_nbd_fit(frequency, recency, t) AS pnbd, mbgnbd_fit(frequency, recency, t) AS mbg
+FROM validation_history;
+SELECT p.frequency_bin, p.customers, round(p.actual::numeric, 3) AS actual,
+       round(p.predicted::numeric, 3) AS pareto_nbd, round(m.predicted::numeric, 3) AS mbgnbd,
+       round(p.rmse::numeric, 3) AS pareto_nbd_rmse, round(m.rmse::numeric, 3) AS mbgnbd_rmse
+FROM validation_counting,
+     holdout_table(pnbd, 'SELECT * FROM validation_history') p
+     JOIN holdout_table(mbg, 'SELECT * FROM validation_history') m USING (frequency_bin);
+SELECT p.frequency_bin, p.customers, round(p.expected::numeric, 2) AS pareto_nbd, round(m.expected::numeric, 2) AS mbgnbd
+FROM validation_counting,
+     period_transactions(pnbd, 'SELECT frequency, t FROM validation_history', 4) p
+     JOIN period_transactions(mbg, 'SELECT frequency, t FROM validation_history', 4) m USING (frequency_bin);
+SELECT p.period_number, p.actual_cumulative, round(p.expected_cumulative::numeric, 1) AS pareto_nbd,
+       round(m.expected_cumulative::numeric, 1) AS mbgnbd
+FROM validation_counting,
+     tracking(pnbd, 'SELECT customer_id, day::timestamptz AS at FROM fixture.cdnow_sample',
+              '1997-01-01', '1998-07-01', '7 days', '7 days') p
+     JOIN tracking(mbg, 'SELECT customer_id, day::timestamptz AS at FROM fixture.cdnow_sample',
+                   '1997-01-01', '1998-07-01', '7 days', '7 days') m USING (period_number)
+WHERE p.period_number IN (20, 39, 78);
+-- the same argument checks as BG/NBD's
+SELECT * FROM validation_counting, holdout_table(pnbd, 'SELECT frequency, recency, t, holdout_t FROM validation_history');
+SELECT * FROM validation_counting, holdout_table(mbg, 'SELECT * FROM validation_history', 0);
+SELECT * FROM validation_counting, period_transactions(mbg, 'SELECT frequency FROM validation_history');
+SELECT * FROM validation_counting, tracking(pnbd, 'SELECT 1 AS customer_id, now() AS at', '1998-01-01', '1997-07-01');
+
 -- bootstrap prediction intervals: deterministic for a seed, and around the point values
 CREATE TABLE validation_intervals AS
 SELECT p.* FROM validation_models m,
@@ -191,4 +220,4 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 
-DROP TABLE validation_history, validation_models, validation_intervals, validation_tx;
+DROP TABLE validation_history, validation_models, validation_counting, validation_intervals, validation_tx;

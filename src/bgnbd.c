@@ -433,46 +433,6 @@ bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
 }
 
 /*
- * P(N >= n) for N negative binomial with r and success log-probabilities
- * log_p = log alpha/(alpha+t), log_q = log t/(alpha+t) (n > 0, t > 0).  Below
- * the mean, one minus the head's n terms; above it, the tail's terms, which
- * decrease from n on, summed until they no longer count.
- */
-static double
-negative_binomial_tail(double r, double log_p, double log_q, int32 n)
-{
-	double		mean = r * exp(log_q - log_p);
-	double		log_term,
-				sum = 0;
-
-	if (n <= mean)
-	{
-		log_term = r * log_p;	/* P(N = 0) */
-		for (int32 j = 0; j < n; j++)
-		{
-			if ((j & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();	/* n is the caller's and may be large */
-			sum += exp(log_term);
-			log_term += log(r + j) - log(j + 1.0) + log_q;
-		}
-		return fmax(0.0, 1.0 - sum);
-	}
-	log_term = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * log_p + n * log_q;
-	for (double j = n;; j += 1.0)
-	{
-		double		term = exp(log_term);
-
-		if (((int64) j & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();	/* slow when t is many times alpha */
-		sum += term;
-		if (term <= 1e-17 * sum || term == 0.0)
-			break;
-		log_term += log(r + j) - log(j + 1.0) + log_q;
-	}
-	return fmin(1.0, sum);
-}
-
-/*
  * P(X(t) = n) for a new customer of the beta-geometric family (FHL 2005
  * eq. 8), in logs: with shift 0 BG/NBD, with shift 1 MBG/NBD, whose customer
  * may also drop out right after the first purchase (probability a/(a+b)):
@@ -498,7 +458,7 @@ bg_family_pmf(double r, double alpha, double a, double b, int shift, double t, i
 	result = exp(cs_lbeta(a, b + shift + n) - lbeta_ab + log_nb);
 	if (n == 0)
 		return result + (shift ? a / (a + b) : 0.0);
-	tail = negative_binomial_tail(r, log_p, log_q, n);
+	tail = bg_negative_binomial_tail(r, (double) n, log_q, r * log_p);
 	return result + exp(cs_lbeta(a + 1.0, b + shift + n - 1.0) - lbeta_ab) * tail;
 }
 

@@ -46,6 +46,8 @@ extern double bgnbd_p_alive(const BgnbdModel *model, int64 frequency,
 
 extern double bg_expected_if_active(double r, double alpha, double a, double b, double horizon,
 									 double x, double t);
+/* P(NB >= x) of the purchases in t of a customer who never drops out (bgnbd_pmf.c) */
+extern double bg_negative_binomial_tail(double r, double x, double log_q, double log_p0);
 extern double bg_family_pmf(double r, double alpha, double a, double b, int shift, double t,
 							int32 n);
 extern double bg_family_p_none(double p_alive, double r, double alpha, double horizon, double x,

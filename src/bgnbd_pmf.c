@@ -1,15 +1,14 @@
 /*
- * bgnbd_pmf.c — P(X(t) = x) under the BG/NBD: the probability that a customer makes exactly x
- * repeat purchases in the first t time units after the first purchase (Fader, Hardie & Lee
- * 2005, eq. 8).  The period-transactions histogram compares it, summed over customers, with
- * how many customers made x repeat purchases in calibration.
+ * bgnbd_pmf.c — the tail of the negative binomial that the beta-geometric family's period
+ * probability P(X(t) = x) needs (bg_family_pmf in bgnbd.c, Fader, Hardie & Lee 2005, eq. 8),
+ * and probability_of_purchases(bgnbd, t, purchases), which is that probability for BG/NBD.
  *
  *   P(X(t)=x) = B(a, b+x)/B(a, b) NB(x) + [x>0] B(a+1, b+x-1)/B(a, b) P(NB >= x)
  *
  * NB is the negative binomial of the purchase count of a customer who never drops out:
- * NB(j) = Gamma(r+j)/(Gamma(r) j!) (alpha/(alpha+t))^r (t/(alpha+t))^j.  Every term is formed
- * in logs; the tail P(NB >= x) is the regularised incomplete beta function I_q(x, r), whose
- * cost does not grow with x (no sum over 0 .. x).
+ * NB(j) = Gamma(r+j)/(Gamma(r) j!) (alpha/(alpha+t))^r (t/(alpha+t))^j.  The tail P(NB >= x)
+ * is the regularised incomplete beta function I_q(x, r), whose cost does not grow with x (no
+ * sum over 0 .. x).
  */
 #include "postgres.h"
 
@@ -21,17 +20,9 @@
 #include "bgnbd.h"
 #include "numeric.h"
 #include "validate.h"
-#include "validation.h"
 
 #define BETA_CF_MAX_ITERATIONS 10000000
 #define BETA_CF_TINY 1e-300
-
-/* log NB(j) with log_p0 = r log(alpha/(alpha+t)) and log_q = log(t/(alpha+t)) */
-static inline double
-log_nb(double r, double j, double log_p0, double log_q)
-{
-	return lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + log_p0 + j * log_q;
-}
 
 /*
  * The continued fraction of the regularised incomplete beta function I_x(a, b) (modified
@@ -79,12 +70,13 @@ beta_continued_fraction(double a, double b, double x)
 }
 
 /*
- * P(NB >= x) = I_q(x, r) for x >= 1 and 0 < q < 1 (q = t / (alpha + t)), the regularised
+ * P(NB >= x) = I_q(x, r) for x >= 1 and 0 < q < 1 (q = t / (alpha + t), log_q its log and
+ * log_p0 = r log(alpha / (alpha + t))), the regularised
  * incomplete beta function: its continued fraction on the side where it converges, so the
  * value never comes from the difference of two numbers near 1.
  */
-static double
-nb_tail(double r, double x, double log_q, double log_p0)
+double
+bg_negative_binomial_tail(double r, double x, double log_q, double log_p0)
 {
 	double		q = exp(log_q);
 	/* x^a (1-x)^b / (a B(a, b)) with a = x, b = r, in logs */
@@ -95,29 +87,6 @@ nb_tail(double r, double x, double log_q, double log_p0)
 	/* the complement, I_q(x, r) = 1 - I_{1-q}(r, x), with its own front factor */
 	log_front = log_p0 + x * log_q - log(r) - cs_lbeta(r, x);
 	return fmax(0.0, 1.0 - exp(log_front) * beta_continued_fraction(r, x, 1.0 - q));
-}
-
-/* P(X(t) = x) for a BG/NBD model; x >= 0, t >= 0, both finite. */
-double
-bgnbd_probability(const BgnbdModel *model, int64 frequency, double t)
-{
-	double		r = model->r,
-				a = model->a,
-				b = model->b,
-				x = (double) frequency;
-	double		log_p0,
-				log_q,
-				active,
-				dropped = 0;
-
-	if (t == 0)
-		return frequency == 0 ? 1.0 : 0.0;
-	log_p0 = -r * log1p(t / model->alpha);
-	log_q = log(t) - log(model->alpha + t);
-	active = exp(cs_lbeta(a, b + x) - cs_lbeta(a, b) + log_nb(r, x, log_p0, log_q));
-	if (frequency > 0)
-		dropped = exp(cs_lbeta(a + 1.0, b + x - 1.0) - cs_lbeta(a, b)) * nb_tail(r, x, log_q, log_p0);
-	return fmin(active + dropped, 1.0);
 }
 
 /* probability_of_purchases(model bgnbd, t, purchases) */
@@ -132,5 +101,7 @@ bgnbd_probability_sql(PG_FUNCTION_ARGS)
 	cs_check_non_negative("t", t);
 	if (purchases < 0)
 		cs_reject("purchases", "non-negative", (double) purchases);
-	PG_RETURN_FLOAT8(cs_check_result("the probability", bgnbd_probability(model, purchases, t)));
+	PG_RETURN_FLOAT8(cs_check_result("the probability",
+									 fmin(1.0, bg_family_pmf(model->r, model->alpha, model->a, model->b,
+															 0, t, purchases))));
 }

@@ -66,11 +66,17 @@ extern Datum counting_pmf_sql(const CountingPredictions *p, FunctionCallInfo fci
 extern Datum counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 extern Datum counting_predicted_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 
+/* the model checks of issue 12 (holdout.c, tracking.c) */
+extern Datum counting_holdout_table_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_period_transactions_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_tracking_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+
 /*
  * The SQL-callable predictions of a counting model: PREFIX_expected_purchases_sql,
  * PREFIX_expected_purchases_new, PREFIX_p_alive_sql, PREFIX_p_no_purchase_sql,
- * PREFIX_purchase_probability_sql and clv_PREFIX_gamma_gamma (predicted_clv, refresh's
- * form of clv, is written beside each model: BG/NBD's symbol predates this macro).
+ * PREFIX_purchase_probability_sql, clv_PREFIX_gamma_gamma and the model checks
+ * holdout_table_PREFIX, period_transactions_PREFIX and tracking_PREFIX (predicted_clv,
+ * refresh's form of clv, is written beside each model: BG/NBD's symbol predates this macro).
  */
 #define CS_COUNTING_FUNCTIONS(prefix, preds) \
 	CS_MODEL_ENTRY(prefix, _expected_purchases_sql, counting_expected_sql, preds) \
@@ -78,7 +84,10 @@ extern Datum counting_predicted_clv_sql(const CountingPredictions *p, FunctionCa
 	CS_MODEL_ENTRY(prefix, _p_alive_sql, counting_p_alive_sql, preds) \
 	CS_MODEL_ENTRY(prefix, _p_no_purchase_sql, counting_p_none_sql, preds) \
 	CS_MODEL_ENTRY(prefix, _purchase_probability_sql, counting_pmf_sql, preds) \
-	CS_MODEL_ENTRY(clv_##prefix, _gamma_gamma, counting_clv_sql, preds)
+	CS_MODEL_ENTRY(clv_##prefix, _gamma_gamma, counting_clv_sql, preds) \
+	CS_MODEL_ENTRY(holdout_table_, prefix, counting_holdout_table_sql, preds) \
+	CS_MODEL_ENTRY(period_transactions_, prefix, counting_period_transactions_sql, preds) \
+	CS_MODEL_ENTRY(tracking_, prefix, counting_tracking_sql, preds)
 
 extern void counting_prepare(const HistoryState *state, CsFitData *out);
 extern Datum counting_transfn(FunctionCallInfo fcinfo, const char *fname);

@@ -11,7 +11,10 @@
  *     purchases against expected_spend, over the customers who bought in the holdout.
  *   period_transactions(model, query, max_frequency): per calibration frequency 0 .. k+, the
  *     customers who made that many repeat purchases and the number the model expects,
- *     sum over customers of P(X(t) = frequency) (bgnbd_pmf.c).  The query returns frequency, t.
+ *     sum over customers of P(X(t) = frequency).  The query returns frequency, t.
+ *
+ * The counting models' functions take the model's predictions (CountingPredictions,
+ * counting.h); each model's SQL symbols are entries of CS_COUNTING_FUNCTIONS.
  */
 #include "postgres.h"
 
@@ -24,10 +27,10 @@
 #include "utils/tuplestore.h"
 
 #include "action_reader.h"
-#include "bgnbd.h"
+#include "counting.h"
 #include "gamma_gamma.h"
+#include "interrupts.h"
 #include "validate.h"
-#include "validation.h"
 
 #define HOLDOUT_MAX_BINS 10000
 
@@ -151,12 +154,16 @@ table_put(ReturnSetInfo *rsinfo, const HoldoutTable *table)
 	put_holdout_row(rsinfo, cstring_to_text("all"), &table->all);
 }
 
-PG_FUNCTION_INFO_V1(holdout_table_bgnbd);
+/*
+ * holdout_table(model, query, max_frequency) for a counting model: predicted is the model's
+ * expected purchases in the holdout (p->expected); each model's SQL symbol is an entry of
+ * CS_COUNTING_FUNCTIONS (counting.h).
+ */
 Datum
-holdout_table_bgnbd(PG_FUNCTION_ARGS)
+counting_holdout_table_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	int32		max_frequency = check_max_frequency(PG_GETARG_INT32(2));
 	CsColumn	columns[] = {
@@ -187,7 +194,7 @@ holdout_table_bgnbd(PG_FUNCTION_ARGS)
 		/* an empty holdout predicts nothing and would only dilute the table */
 		cs_check_positive("holdout_t", holdout_t);
 		predicted = cs_check_result("expected purchases",
-									bgnbd_expected_purchases(model, holdout_t, x, recency, t));
+									p->expected(model, holdout_t, x, recency, t));
 		table_add(&table, x, actual, predicted, actual, predicted);
 	}
 	table_put(rsinfo, &table);
@@ -244,12 +251,26 @@ holdout_table_gamma_gamma(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(period_transactions_bgnbd);
+/* Order of two doubles, for cs_sort. */
+static int
+double_cmp(const void *a, const void *b)
+{
+	double		da = *(const double *) a;
+	double		db = *(const double *) b;
+
+	return (da > db) - (da < db);
+}
+
+/*
+ * period_transactions(model, query, max_frequency) for a counting model: the expected
+ * customers of bin k are the sum over customers of P(X(t) = k) (p->pmf), computed once per
+ * distinct t (whole days in CRM data: few) and weighted by its customers.
+ */
 Datum
-period_transactions_bgnbd(PG_FUNCTION_ARGS)
+counting_period_transactions_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	int32		max_frequency = check_max_frequency(PG_GETARG_INT32(2));
 	CsColumn	columns[] = {
@@ -258,28 +279,40 @@ period_transactions_bgnbd(PG_FUNCTION_ARGS)
 	};
 	int64	   *actual = palloc0(sizeof(int64) * (max_frequency + 1));
 	double	   *expected = palloc0(sizeof(double) * (max_frequency + 1));
+	double	   *times;
 	int64		n;
 
 	InitMaterializedSRF(fcinfo, 0);
 	n = cs_read_columns("calibration histories", sql, columns, lengthof(columns));
+	times = palloc(sizeof(double) * Max(n, 1));
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		x = CS_COL_INT8S(&columns[0])[i];
-		double		t = CS_COL_FLOAT8S(&columns[1])[i];
+
+		times[i] = CS_COL_FLOAT8S(&columns[1])[i];
+		cs_check_history(x, 0, times[i]);
+		actual[Min(x, (int64) max_frequency)]++;
+	}
+	cs_sort(times, n, sizeof(double), double_cmp);
+	for (int64 i = 0; i < n;)
+	{
+		int64		j = i;
 		double		below = 0;
 
-		CHECK_FOR_INTERRUPTS();
-		cs_check_history(x, 0, t);
-		actual[Min(x, (int64) max_frequency)]++;
+		while (j < n && times[j] == times[i])
+			j++;
 		for (int32 k = 0; k < max_frequency; k++)
 		{
-			double		p = bgnbd_probability(model, k, t);
+			double		pk;
 
-			expected[k] += p;
-			below += p;
+			CHECK_FOR_INTERRUPTS();
+			pk = fmin(1.0, fmax(0.0, p->pmf(model, times[i], k)));
+			expected[k] += (double) (j - i) * pk;
+			below += pk;
 		}
 		/* the open bin: what the first bins leave, never below 0 by rounding */
-		expected[max_frequency] += fmax(0.0, 1.0 - below);
+		expected[max_frequency] += (double) (j - i) * fmax(0.0, 1.0 - below);
+		i = j;
 	}
 	for (int32 b = 0; b <= max_frequency; b++)
 	{

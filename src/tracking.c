@@ -5,9 +5,10 @@
  * Each customer's first purchase day starts its clock (its "birth"); every later purchase day
  * is one repeat purchase, by rfm's same-day rule in the session's time zone (rfm.h).  The
  * expected cumulative repeat purchases at the end tau of a period are the sum over customers
- * born before tau of E[X(tau - birth)] (FHL 2005 eq. 9, expected_purchases(model, horizon)),
- * computed once per distinct birth day.  Periods run from start_at in steps of period, the
- * last one ending at end_at; times are on the local wall clock, like rfm's t.
+ * born before tau of E[X(tau - birth)], the model's expected_purchases(model, horizon) for a
+ * new customer (FHL 2005 eq. 9 for BG/NBD), computed once per distinct birth day.  Periods run
+ * from start_at in steps of period, the last one ending at end_at; times are on the local wall
+ * clock, like rfm's t.
  */
 #include "postgres.h"
 
@@ -22,7 +23,7 @@
 #include "utils/tuplestore.h"
 
 #include "action_reader.h"
-#include "bgnbd.h"
+#include "counting.h"
 #include "interrupts.h"
 #include "local_day.h"
 #include "rfm.h"
@@ -91,12 +92,16 @@ read_purchase_days(const char *sql, TimestampTz end_at, int64 *count)
 	return days;
 }
 
-PG_FUNCTION_INFO_V1(tracking_bgnbd);
+/*
+ * tracking(model, transactions, start_at, end_at, period, unit) for a counting model: the
+ * expected purchases of a customer are p->expected for a new one (0, 0, 0); each model's SQL
+ * symbol is an entry of CS_COUNTING_FUNCTIONS (counting.h).
+ */
 Datum
-tracking_bgnbd(PG_FUNCTION_ARGS)
+counting_tracking_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BgnbdModel *model = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
+	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	TimestampTz start_at = PG_GETARG_TIMESTAMPTZ(2);
 	TimestampTz end_at = PG_GETARG_TIMESTAMPTZ(3);
@@ -172,7 +177,7 @@ tracking_bgnbd(PG_FUNCTION_ARGS)
 			while (j < nbirths && births[j] == births[i])
 				j++;
 			if (age > 0)
-				expected += (double) (j - i) * bgnbd_expected_purchases(model, age / unit_usecs, 0, 0.0, 0.0);
+				expected += (double) (j - i) * p->expected(model, age / unit_usecs, 0, 0.0, 0.0);
 			i = j;
 		}
 		cumulative += actual[k];

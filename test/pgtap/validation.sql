@@ -1,5 +1,7 @@
 -- Validation functions against independent computations: plain SQL recounts of the holdout,
 -- the holdout table and tracking; identities and published values for the period probabilities;
+-- the same checks for Pareto/NBD (BTYD's published conditional expectations) and MBG/NBD (its
+-- conditional expectation and P(X(t) = 0) written out in SQL);
 -- the bootstrap's point values and its behaviour in level and seed.
 BEGIN;
 SET client_min_messages = warning;
@@ -9,7 +11,7 @@ RESET client_min_messages;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(24);
+SELECT plan(37);
 
 CREATE TEMP TABLE h AS
 SELECT customer_id, (rfm_holdout(day::timestamptz, amount, '1997-09-30', '1998-06-30', '7 days')).*
@@ -149,6 +151,108 @@ SELECT ok((SELECT bool_and(abs(tr.expected_cumulative - r.e) < 1e-9 * r.e) FROM 
           'tracking: expected cumulative repeat purchases equal the sum of expected_purchases over customers');
 SELECT is((SELECT string_agg(actual_cumulative::text, ' ' ORDER BY period_number) FROM tr WHERE period_number BETWEEN 20 AND 25),
           '1359 1414 1484 1517 1573 1672', 'CDNOW cumulative repeat transactions of weeks 20..25 (BTYD)');
+
+-- 4b. the other counting models: Pareto/NBD and MBG/NBD fitted on the same calibration histories
+CREATE TEMP TABLE cm AS SELECT pareto_nbd_fit(frequency, recency, t) AS pn, mbgnbd_fit(frequency, recency, t) AS mb FROM h;
+CREATE TEMP TABLE ht_pn AS SELECT t.* FROM cm, holdout_table(pn, 'SELECT * FROM h') t;
+-- BTYD's walkthrough prints .138 .600 1.196 1.714 2.399 2.907 3.819 6.403; the exact values for
+-- bins 1 and 4 are 0.59947 and 2.39831 (each customer's E[Y(39)] as the ratio of the model's
+-- closed-form numerator to its likelihood, the likelihood's two integrals in 40-digit
+-- quadrature, at the parameters fitted here: test/lib/pareto_nbd_quadrature.py), so BTYD's own
+-- figures carry an error of up to 6e-4: within 1e-3 of every published figure, and within 1e-6
+-- of the quadrature's bin means.
+SELECT ok((SELECT bool_and(abs(ht_pn.predicted - b.v) < 1e-3) FROM ht_pn JOIN (
+             SELECT (k - 1)::text || CASE WHEN k = 8 THEN '+' ELSE '' END AS frequency_bin, v
+             FROM unnest(ARRAY[.138, .600, 1.196, 1.714, 2.399, 2.907, 3.819, 6.403]::float8[]) WITH ORDINALITY u(v, k)) b
+           USING (frequency_bin)) AND (SELECT count(*) FROM ht_pn) = 9,
+          'CDNOW Pareto/NBD conditional expectations per frequency: BTYD''s published figures to 1e-3');
+SELECT ok((SELECT bool_and(abs(ht_pn.predicted - b.v) < 1e-6) FROM ht_pn JOIN (
+             SELECT (k - 1)::text || CASE WHEN k = 8 THEN '+' ELSE '' END AS frequency_bin, v
+             FROM unnest(ARRAY[0.138446897, 0.599470673, 1.195836718, 1.713843365, 2.398308198, 2.907207711,
+                               3.818559311, 6.403067170]::float8[])
+                  WITH ORDINALITY u(v, k)) b
+           USING (frequency_bin)),
+          'CDNOW Pareto/NBD conditional expectations per frequency: an independent quadrature to 1e-6');
+SELECT is((SELECT count(*) FROM ht_pn a JOIN (
+             SELECT CASE WHEN frequency >= 7 THEN '7+' ELSE frequency::text END AS frequency_bin, count(*) AS customers,
+                    avg(holdout_frequency) AS actual, avg(p) AS predicted, sqrt(avg((p - holdout_frequency) ^ 2)) AS rmse
+             FROM (SELECT h.*, expected_purchases(pn, holdout_t, frequency, recency, t) AS p FROM h, cm) x
+             GROUP BY 1) r USING (frequency_bin)
+           WHERE a.customers <> r.customers OR abs(a.actual - r.actual) > 1e-12 OR abs(a.predicted - r.predicted) > 1e-12
+              OR abs(a.rmse - r.rmse) > 1e-12),
+          0::bigint, 'holdout_table(pareto_nbd): counts, means and RMSE equal plain SQL over expected_purchases');
+SELECT is((SELECT string_agg(to_char(actual, 'FM0.000'), ' ' ORDER BY frequency_bin) FROM ht_pn WHERE frequency_bin <> 'all'),
+          '0.237 0.697 1.393 1.560 2.532 2.947 3.862 6.359', 'holdout_table(pareto_nbd): the actual means are the data''s (BTYD)');
+-- MBG/NBD's conditional expectation (Batislam et al. 2007), written out in SQL with its own 2F1 series:
+--   E = (a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+h))^(r+x) 2F1(r+x, b+x+1; a+b+x; h/(alpha+T+h))]
+--       / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x))
+CREATE TEMP TABLE mb_par AS
+SELECT (p->>'r')::float8 AS r, (p->>'alpha')::float8 AS al, (p->>'a')::float8 AS a, (p->>'b')::float8 AS b
+FROM (SELECT params(mb) AS p FROM cm) s;
+CREATE TEMP TABLE mb_ce AS
+WITH hist AS (SELECT DISTINCT frequency AS x, recency AS tx, t, holdout_t AS ho FROM h),
+terms AS (
+  SELECT x, tx, t, ho, k,
+         sum(ln((r + x + k) * (b + x + 1 + k) * (ho / (al + t + ho)) / ((a + b + x + k) * (k + 1))))
+           OVER (PARTITION BY x, tx, t, ho ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS log_term
+  FROM hist, mb_par, generate_series(0, 1500) k),
+f AS (SELECT x, tx, t, ho, sum(exp(coalesce(log_term, 0))) FILTER (WHERE coalesce(log_term, 0) > -700) AS f21
+      FROM terms GROUP BY 1, 2, 3, 4)
+SELECT x, tx, t, ho,
+       (a + b + x) / (a - 1) * (1 - ((al + t) / (al + t + ho)) ^ (r + x) * f21)
+         / (1 + a / (b + x) * ((al + t) / (al + tx)) ^ (r + x)) AS e
+FROM f, mb_par;
+SELECT is((SELECT count(*) FROM (SELECT t.* FROM cm, holdout_table(mb, 'SELECT * FROM h') t) a JOIN (
+             SELECT CASE WHEN frequency >= 7 THEN '7+' ELSE frequency::text END AS frequency_bin, count(*) AS customers,
+                    avg(holdout_frequency) AS actual, avg(e) AS predicted
+             FROM h JOIN mb_ce c ON (c.x, c.tx, c.t, c.ho) = (h.frequency, h.recency, h.t, h.holdout_t)
+             GROUP BY 1) r USING (frequency_bin)
+           WHERE a.customers <> r.customers OR abs(a.actual - r.actual) > 1e-12
+              OR abs(a.predicted - r.predicted) > 1e-9 * (1 + r.predicted)),
+          0::bigint, 'holdout_table(mbgnbd): mean conditional expectations per bin equal MBG/NBD''s closed form in SQL');
+SELECT is((SELECT count(*) FROM mb_ce), (SELECT count(DISTINCT (frequency, recency, t, holdout_t)) FROM h),
+          'the SQL conditional expectation covers every distinct history');
+-- the period-transactions histograms: counts, sums of purchase_probability, P(X(t) = 0) in closed form
+SELECT is((SELECT string_agg(customers::text, ' ' ORDER BY frequency_bin) FROM cm, period_transactions(mb, 'SELECT frequency, t FROM h', 3)),
+          (SELECT string_agg(n::text, ' ' ORDER BY b) FROM (SELECT least(frequency, 3) AS b, count(*) AS n FROM h GROUP BY 1) s),
+          'period_transactions(mbgnbd): actual customers per bin equal a SQL count');
+SELECT ok((SELECT abs(p.expected - s.e) < 1e-9 * s.e
+           FROM cm, period_transactions(mb, 'SELECT frequency, t FROM h', 3) p,
+                (SELECT sum(b / (a + b) * (al / (al + t)) ^ r + a / (a + b)) AS e FROM h, mb_par) s
+           WHERE p.frequency_bin = '0'),
+          'period_transactions(mbgnbd): bin 0 is the sum of b/(a+b) (alpha/(alpha+t))^r + a/(a+b)');
+SELECT is((SELECT string_agg(round(p.expected::numeric, 6)::text, ' ' ORDER BY p.frequency_bin)
+           FROM cm, period_transactions(mb, 'SELECT frequency, t FROM h', 3) p WHERE p.frequency_bin <> '3+'),
+          (SELECT string_agg(round(e::numeric, 6)::text, ' ' ORDER BY k) FROM (
+             SELECT k, sum(purchase_probability(mb, t, k)) AS e FROM h, cm, generate_series(0, 2) k GROUP BY k) s),
+          'period_transactions(mbgnbd): expected customers are sums of purchase_probability');
+SELECT is((SELECT string_agg(round(p.expected::numeric, 6)::text, ' ' ORDER BY p.frequency_bin)
+           FROM cm, period_transactions(pn, 'SELECT frequency, t FROM h', 3) p WHERE p.frequency_bin <> '3+'),
+          (SELECT string_agg(round(e::numeric, 6)::text, ' ' ORDER BY k) FROM (
+             SELECT k, sum(purchase_probability(pn, t, k)) AS e FROM h, cm, generate_series(0, 2) k GROUP BY k) s),
+          'period_transactions(pareto_nbd): expected customers are sums of purchase_probability');
+SELECT ok((SELECT bool_and(abs(total - 2357) < 1e-6) FROM (
+             SELECT sum(p.expected) AS total FROM cm, period_transactions(pn, 'SELECT frequency, t FROM h') p
+             UNION ALL SELECT sum(p.expected) FROM cm, period_transactions(mb, 'SELECT frequency, t FROM h') p) s),
+          'period_transactions(pareto_nbd, mbgnbd): the expected customers add up to the customers');
+-- tracking: the same actual counts, the expected ones from each model's expected_purchases
+CREATE TEMP TABLE tr_pn AS
+SELECT t.* FROM cm, tracking(pn, 'SELECT customer_id, day::timestamptz AS at FROM fixture.cdnow_sample',
+                            '1997-01-01', '1998-07-01', '7 days', '7 days') t;
+CREATE TEMP TABLE tr_mb AS
+SELECT t.* FROM cm, tracking(mb, 'SELECT customer_id, day::timestamptz AS at FROM fixture.cdnow_sample',
+                            '1997-01-01', '1998-07-01', '7 days', '7 days') t;
+SELECT is((SELECT count(*) FROM tr FULL JOIN tr_pn p USING (period_number) FULL JOIN tr_mb m USING (period_number)
+           WHERE tr.actual IS DISTINCT FROM p.actual OR tr.actual IS DISTINCT FROM m.actual
+              OR tr.actual_cumulative IS DISTINCT FROM m.actual_cumulative),
+          0::bigint, 'tracking(pareto_nbd, mbgnbd): the actual repeat purchases are BG/NBD''s');
+SELECT ok((SELECT bool_and(abs(p.expected_cumulative - r.epn) < 1e-9 * r.epn AND abs(m.expected_cumulative - r.emb) < 1e-9 * r.emb)
+           FROM tr_pn p JOIN tr_mb m USING (period_number) JOIN (
+             SELECT k AS period_number,
+                    sum(expected_purchases(pn, greatest(0, (date '1997-01-01' + 7 * k - b.birth) / 7.0))) AS epn,
+                    sum(expected_purchases(mb, greatest(0, (date '1997-01-01' + 7 * k - b.birth) / 7.0))) AS emb
+             FROM births b, cm, generate_series(1, 78) k GROUP BY k) r USING (period_number)),
+          'tracking(pareto_nbd, mbgnbd): expected cumulative repeat purchases equal sums of expected_purchases');
 
 -- 5. bootstrap: point values are the model's own predictions; wider at a higher level; a seed repeats
 CREATE TEMP TABLE mm AS
