@@ -880,13 +880,14 @@ BEGIN
                               purchases integer, last_at timestamptz) ON COMMIT DROP;
     PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', r.started_at);
     -- the days on the source's calendar: the same summaries whatever the TimeZone of this session
-    -- or of the Citus workers the rfm is pushed down to
+    -- or of the Citus workers the rfm is pushed down to; in customer order, so that every sum over
+    -- the scratch tables adds in the same order however the shards' rows arrive
     PERFORM customer_score.refresh_read(run, tx_role, format($q$
         SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases, (r).last_at
         FROM (SELECT @customer_id@ AS customer_id,
                      customer_score.rfm(%s, amount::double precision, %L::timestamptz, %L::interval, %L) AS r
               FROM %s GROUP BY 1) s
-        WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$,
+        WHERE customer_id IS NOT NULL AND r IS NOT NULL ORDER BY customer_id$q$,
         customer_score.source_at(tx_rel, tx_zone), r.as_of, r.time_unit, tx_zone, tx_rel), 'cs_rfm',
         'frequency integer, recency double precision, t double precision, monetary double precision, total double precision, purchases integer, last_at timestamptz');
     -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
@@ -1045,6 +1046,8 @@ COMMENT ON FUNCTION customer_score.refresh_read_opt_outs(bigint) IS
 -- set the actions source, under the run's snapshot) into pg_temp.cs_source_actions, and the
 -- opt-outs into pg_temp.cs_opt_outs (refresh_read_opt_outs).  Used by refresh_influence and by backtest, which needs the
 -- actions whatever the model's components.  False (and no tables) without an actions source.
+-- In id order, so that the sums over them add in one order however a Citus cluster's shards
+-- deliver their rows.
 CREATE FUNCTION customer_score.refresh_read_actions(run bigint) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1066,7 +1069,7 @@ BEGIN
                                          value double precision, channel text, kind text) ON COMMIT DROP;
     PERFORM customer_score.refresh_read(run, act_role, format($q$
         SELECT @customer_id@, id::bigint, sparked_by::bigint, %s, value::double precision,
-               channel::text, kind::text FROM %s$q$, customer_score.source_at(act_rel, act_zone), act_rel), 'cs_source_actions',
+               channel::text, kind::text FROM %s ORDER BY id, customer_id$q$, customer_score.source_at(act_rel, act_zone), act_rel), 'cs_source_actions',
         'id bigint, sparked_by bigint, at timestamptz, value double precision, channel text, kind text');
     PERFORM customer_score.refresh_read_opt_outs(run);
     DELETE FROM pg_temp.cs_source_actions a USING pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id;
@@ -1114,7 +1117,7 @@ BEGIN
 
     -- referral value: the predicted CLV of customers whose first purchase or sign-up a customer sparked
     INSERT INTO pg_temp.cs_referral
-    SELECT s.customer_id, sum(coalesce(l.predicted_clv, 0))
+    SELECT s.customer_id, sum(coalesce(l.predicted_clv, 0) ORDER BY f.customer_id)   -- one order of addition
     FROM (SELECT DISTINCT ON (a.customer_id) a.customer_id, a.sparked_by
           FROM pg_temp.cs_actions a WHERE a.kind IN ('purchase', 'signup')
           ORDER BY a.customer_id, a.at, a.id) f
