@@ -12,6 +12,7 @@ CREATE TABLE customer_score.sources (
     configured_by regrole NOT NULL DEFAULT CURRENT_USER::regrole,
     relation_name text,
     model    text NOT NULL DEFAULT '',
+    time_zone text NOT NULL DEFAULT pg_catalog.current_setting('TimeZone'),
     CONSTRAINT sources_pkey PRIMARY KEY (kind, model)
 );
 COMMENT ON TABLE customer_score.sources IS
@@ -25,6 +26,9 @@ COMMENT ON COLUMN customer_score.sources.relation_name IS 'The relation''s schem
 -- @begin sources-model-comment
 COMMENT ON COLUMN customer_score.sources.model IS 'The model whose refreshes read this source;  (the default): every model without a source of that kind of its own.';
 -- @end sources-model-comment
+-- @begin sources-time-zone-comment
+COMMENT ON COLUMN customer_score.sources.time_zone IS 'The calendar of the source, fixed when it is set (the session TimeZone then, unless set_source is given one): refresh counts purchase days in it (rfm(..., time_zone)) and reads a date or timestamp at as a wall-clock time there, whatever the TimeZone of the session or of the Citus workers that run the query.';
+-- @end sources-time-zone-comment
 
 CREATE TABLE customer_score.opt_outs (
     customer_id  bigint CONSTRAINT opt_outs_customer_id_key UNIQUE,
@@ -458,14 +462,15 @@ COMMENT ON FUNCTION customer_score.read_as(regrole, text, bigint) IS
     'Internal (refresh reads its sources with it): the rows of a read-only query run as role, which the caller must have the privileges of, in a security-restricted operation (as PostgreSQL runs a table owner''s code in maintenance commands), every call with the same snapshot_key in a transaction under the snapshot of the first.';
 
 -- The relation of a source and the role that configured it; a dropped or renamed relation is an error.
-CREATE FUNCTION customer_score.source_relation(kind text, model text, OUT relation regclass, OUT configured_by regrole)
+CREATE FUNCTION customer_score.source_relation(kind text, model text, OUT relation regclass, OUT configured_by regrole,
+                                               OUT time_zone text)
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     recorded text;
     now_named text;
 BEGIN
     -- the model's own source of the kind, else the default one
-    SELECT s.relation, s.configured_by, s.relation_name INTO relation, configured_by, recorded
+    SELECT s.relation, s.configured_by, s.relation_name, s.time_zone INTO relation, configured_by, recorded, time_zone
     FROM customer_score.sources s WHERE s.kind = source_relation.kind AND s.model IN (source_relation.model, '')
     ORDER BY s.model = '' LIMIT 1;
     IF NOT FOUND THEN
@@ -484,9 +489,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION customer_score.source_relation(text, text) IS
-    'Internal: the relation of a model''s source of a kind (its own, else the default one) and the role that set it (NULLs when none is set); an error naming the source when its relation was dropped or renamed since.';
+    'Internal: the relation of a model''s source of a kind (its own, else the default one), the role that set it and its time zone (NULLs when none is set); an error naming the source when its relation was dropped or renamed since.';
 
-CREATE FUNCTION customer_score.set_source(kind text, relation regclass, model text) RETURNS void
+CREATE FUNCTION customer_score.set_source(kind text, relation regclass, model text, time_zone text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     wanted text[][];
@@ -528,7 +533,7 @@ BEGIN
                 OR (wanted[i][1] = 'customer_id' AND found_type IN ('text'::regtype, 'character varying'::regtype, 'uuid'::regtype))
                 OR (wanted[i][2] = 'double precision' AND found_type IN ('numeric'::regtype, 'real'::regtype, 'integer'::regtype, 'bigint'::regtype))
                 OR (wanted[i][2] = 'text' AND found_type IN ('character varying'::regtype, 'character'::regtype))
-                -- a date or a wall-clock time: its day as written (rfm takes it in the session TimeZone)
+                -- a date or a wall-clock time: its day as written (read in the source's time zone)
                 OR (wanted[i][2] = 'timestamp with time zone' AND found_type IN ('date'::regtype, 'timestamp without time zone'::regtype))) THEN
             RAISE EXCEPTION 'column "%" of source % has type %, expected %', wanted[i][1], relation, found_type, wanted[i][2]
                 USING ERRCODE = 'datatype_mismatch';
@@ -540,22 +545,47 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'refresh reads a source with the privileges of the role that set it.';
     END IF;
-    INSERT INTO customer_score.sources (kind, relation, configured_by, relation_name, model)
-    VALUES (kind, relation, CURRENT_USER::regrole, customer_score.relation_name(relation), set_source.model)
+    -- the calendar refresh counts days in: a zone rfm accepts (22023 otherwise)
+    IF set_source.time_zone IS NULL THEN
+        RAISE EXCEPTION 'the time zone of a source must not be null'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a zone name such as ''UTC'' or ''Europe/Berlin''.';
+    END IF;
+    PERFORM customer_score.live_local_time(now(), set_source.time_zone);
+    INSERT INTO customer_score.sources (kind, relation, configured_by, relation_name, model, time_zone)
+    VALUES (kind, relation, CURRENT_USER::regrole, customer_score.relation_name(relation), set_source.model, set_source.time_zone)
     ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE
         SET relation = EXCLUDED.relation, set_at = now(), configured_by = EXCLUDED.configured_by,
-            relation_name = EXCLUDED.relation_name;
+            relation_name = EXCLUDED.relation_name, time_zone = EXCLUDED.time_zone;
 END
 $$;
+COMMENT ON FUNCTION customer_score.set_source(text, regclass, text, text) IS
+    'Point the refreshes of one model at a relation of the user''s (model '''': every model without a source of that kind of its own), on the calendar of time_zone (a zone name as rfm''s time_zone accepts): kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type; refresh reads the relation as the role that set it and counts its days in time_zone.';
+
+CREATE FUNCTION customer_score.set_source(kind text, relation regclass, model text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT customer_score.set_source(kind, relation, model, pg_catalog.current_setting('TimeZone'))
+$$;
 COMMENT ON FUNCTION customer_score.set_source(text, regclass, text) IS
-    'Point the refreshes of one model at a relation of the user''s (model '''': every model without a source of that kind of its own): kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type; refresh reads the relation as the role that set it.';
+    'Point the refreshes of one model at a relation of the user''s (model '''': every model without a source of that kind of its own): kind transactions (customer_id, at, amount), actions (id, customer_id, sparked_by, at, value, channel, kind [, topic]) or signals (customer_id, component, value). Checks the columns by name and type; refresh reads the relation as the role that set it. The source''s time zone is the session TimeZone now: set_source(kind, relation, model, time_zone) to name another.';
 
 CREATE FUNCTION customer_score.set_source(kind text, relation regclass) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT customer_score.set_source(kind, relation, '')
+    SELECT customer_score.set_source(kind, relation, '', pg_catalog.current_setting('TimeZone'))
 $$;
 COMMENT ON FUNCTION customer_score.set_source(text, regclass) IS
-    'Point refresh at a relation of the user''s for every model without a source of that kind of its own: set_source(kind, relation, '''').';
+    'Point refresh at a relation of the user''s for every model without a source of that kind of its own, on the calendar of the session TimeZone: set_source(kind, relation, '''').';
+
+-- The at column of a source as a timestamptz, in SQL: a date or a timestamp is the wall-clock time
+-- it reads in the source's time zone, so no cast depends on the TimeZone of the node running it.
+CREATE FUNCTION customer_score.source_at(relation regclass, time_zone text) RETURNS text
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN a.atttypid = 'timestamp with time zone'::regtype THEN 'at::timestamptz'
+                ELSE pg_catalog.format('(at::timestamp AT TIME ZONE %L)', time_zone) END
+    FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = relation AND a.attname = 'at' AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION customer_score.source_at(regclass, text) IS
+    'Internal: the SQL expression refresh reads a source''s at column with, as a timestamptz: the column itself, or a date or timestamp taken as a wall-clock time in time_zone (the source''s).';
 -- @end source-functions
 
 -- @begin new-version
@@ -813,6 +843,7 @@ DECLARE
     v         customer_score.model_versions;
     tx_rel    regclass;
     tx_role   regrole;
+    tx_zone   text;
     bg        customer_score.bgnbd;
     gg        customer_score.gamma_gamma;
     bg_fit    text;
@@ -837,7 +868,8 @@ BEGIN
                               t double precision, monetary double precision, total double precision,
                               p_alive double precision, expected_purchases double precision,
                               predicted_clv double precision) ON COMMIT DROP;
-    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions', r.model) s;
+    SELECT s.relation, s.configured_by, s.time_zone INTO tx_rel, tx_role, tx_zone
+    FROM customer_score.source_relation('transactions', r.model) s;
     IF tx_rel IS NULL THEN
         ALTER TABLE pg_temp.cs_ltv ADD PRIMARY KEY (customer_id);
         RETURN;
@@ -847,12 +879,16 @@ BEGIN
                               t double precision, monetary double precision, total double precision,
                               purchases integer, last_at timestamptz) ON COMMIT DROP;
     PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', r.started_at);
+    -- the days on the source's calendar: the same summaries whatever the TimeZone of this session
+    -- or of the Citus workers the rfm is pushed down to; in customer order, so that every sum over
+    -- the scratch tables adds in the same order however the shards' rows arrive
     PERFORM customer_score.refresh_read(run, tx_role, format($q$
         SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases, (r).last_at
         FROM (SELECT @customer_id@ AS customer_id,
-                     customer_score.rfm(at::timestamptz, amount::double precision, %L::timestamptz, %L::interval) AS r
+                     customer_score.rfm(%s, amount::double precision, %L::timestamptz, %L::interval, %L) AS r
               FROM %s GROUP BY 1) s
-        WHERE customer_id IS NOT NULL AND r IS NOT NULL$q$, r.as_of, r.time_unit, tx_rel), 'cs_rfm',
+        WHERE customer_id IS NOT NULL AND r IS NOT NULL ORDER BY customer_id$q$,
+        customer_score.source_at(tx_rel, tx_zone), r.as_of, r.time_unit, tx_zone, tx_rel), 'cs_rfm',
         'frequency integer, recency double precision, t double precision, monetary double precision, total double precision, purchases integer, last_at timestamptz');
     -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
     SELECT count(*), coalesce(sum(l.purchases), 0), max(l.last_at) INTO n_hist, n_tx, last_at FROM pg_temp.cs_rfm l;
@@ -1010,15 +1046,19 @@ COMMENT ON FUNCTION customer_score.refresh_read_opt_outs(bigint) IS
 -- set the actions source, under the run's snapshot) into pg_temp.cs_source_actions, and the
 -- opt-outs into pg_temp.cs_opt_outs (refresh_read_opt_outs).  Used by refresh_influence and by backtest, which needs the
 -- actions whatever the model's components.  False (and no tables) without an actions source.
+-- In id order, so that the sums over them add in one order however a Citus cluster's shards
+-- deliver their rows.
 CREATE FUNCTION customer_score.refresh_read_actions(run bigint) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r        customer_score.score_runs;
     act_rel  regclass;
     act_role regrole;
+    act_zone text;
 BEGIN
     r := customer_score.refresh_run(run);
-    SELECT s.relation, s.configured_by INTO act_rel, act_role FROM customer_score.source_relation('actions', r.model) s;
+    SELECT s.relation, s.configured_by, s.time_zone INTO act_rel, act_role, act_zone
+    FROM customer_score.source_relation('actions', r.model) s;
     IF act_rel IS NULL THEN
         RETURN false;
     END IF;
@@ -1028,8 +1068,8 @@ BEGIN
     CREATE TEMP TABLE cs_source_actions (customer_id bigint, id bigint, sparked_by bigint, at timestamptz,
                                          value double precision, channel text, kind text) ON COMMIT DROP;
     PERFORM customer_score.refresh_read(run, act_role, format($q$
-        SELECT @customer_id@, id::bigint, sparked_by::bigint, at::timestamptz, value::double precision,
-               channel::text, kind::text FROM %s$q$, act_rel), 'cs_source_actions',
+        SELECT @customer_id@, id::bigint, sparked_by::bigint, %s, value::double precision,
+               channel::text, kind::text FROM %s ORDER BY id, customer_id$q$, customer_score.source_at(act_rel, act_zone), act_rel), 'cs_source_actions',
         'id bigint, sparked_by bigint, at timestamptz, value double precision, channel text, kind text');
     PERFORM customer_score.refresh_read_opt_outs(run);
     DELETE FROM pg_temp.cs_source_actions a USING pg_temp.cs_opt_outs o WHERE o.customer_id = a.customer_id;
@@ -1077,7 +1117,7 @@ BEGIN
 
     -- referral value: the predicted CLV of customers whose first purchase or sign-up a customer sparked
     INSERT INTO pg_temp.cs_referral
-    SELECT s.customer_id, sum(coalesce(l.predicted_clv, 0))
+    SELECT s.customer_id, sum(coalesce(l.predicted_clv, 0) ORDER BY f.customer_id)   -- one order of addition
     FROM (SELECT DISTINCT ON (a.customer_id) a.customer_id, a.sparked_by
           FROM pg_temp.cs_actions a WHERE a.kind IN ('purchase', 'signup')
           ORDER BY a.customer_id, a.at, a.id) f

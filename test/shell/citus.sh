@@ -3,7 +3,8 @@
 # and two workers (shared_preload_libraries = citus) on free loopback ports, CDNOW's transactions
 # distributed by customer in 32 shards, and rfm by customer, bgnbd_fit, gamma_gamma_fit and stored
 # states (partial, merge) compared as text with the same queries over a local copy of the table
-# on the coordinator; rfm with a time_zone whatever the nodes' TimeZone. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
+# on the coordinator; rfm with a time_zone whatever the nodes' TimeZone; set_source and refresh
+# on distributed transactions and actions, every stored score equal to a single-node refresh. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
 # PostgreSQL the tests use.
 set -u
 source "$REPO/test/lib/tap.sh"
@@ -196,6 +197,66 @@ check "states built by workers in UTC and Asia/Tokyo do not merge: the error nam
 check "... and rfm with time_zone gives the single-node summaries on those workers" \
   "$(md5sum <<<"$single")" "$(md5sum <<<"$(zoned dist_tx)")"
 worker_zone UTC
+
+# ---- refresh on distributed sources -------------------------------------------------------------
+# A transactions and an actions source on tables distributed by customer (co-located), an
+# opt-out, and refresh: every stored score and component equals a refresh of local copies on the
+# coordinator alone, whatever the session's zone (the sources' calendar is UTC, fixed when set).
+cq >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE local_actions AS
+SELECT g::bigint AS id, g * 7 % 2357 + 1 AS customer_id, NULL::bigint AS sparked_by,
+       '1997-02-01'::timestamptz + (g % 150) * interval '1 day' AS at, 0::float8 AS value,
+       'community'::text AS channel, (ARRAY['review', 'answer', 'blog_post', 'like'])[1 + g % 4] AS kind
+FROM generate_series(1, 300) g
+UNION ALL
+SELECT 1000 + g, g * 13 % 785 + 1, 1 + (g % 300),
+       '1997-02-01'::timestamptz + (g % 150) * interval '1 day' + (g % 20) * interval '1 day',
+       (g % 5) * 12.5, (ARRAY['web', 'store', 'event'])[1 + g % 3], (ARRAY['purchase', 'signup', 'like', 'comment'])[1 + g % 4]
+FROM generate_series(1, 2000) g;
+CREATE TABLE dist_actions (LIKE local_actions);
+SELECT create_distributed_table('dist_actions', 'customer_id', colocate_with => 'dist_tx');
+INSERT INTO dist_actions SELECT * FROM local_actions;
+INSERT INTO customer_score.opt_outs (customer_id) SELECT DISTINCT customer_id FROM local_actions WHERE customer_id % 10 = 3;
+INSERT INTO customer_score.opt_outs (customer_key) VALUES ('17');
+SQL
+check "actions are distributed co-located with the transactions, and 99 opt-outs" "32 2300 99" \
+  "$(cq -F ' ' -c "SELECT count(*), (SELECT count(*) FROM dist_actions), (SELECT count(*) FROM customer_score.opt_outs)
+                   FROM citus_shards WHERE table_name = 'dist_actions'::regclass")"
+# stored TIMEZONE: every row of scores and score_explanation of the latest default run, as text
+stored() {
+  cq -c "SET search_path = customer_score, public" -c "SET TimeZone = '$1'" \
+     -c "SELECT string_agg(concat_ws(' ', customer_id, score, confidence, tier), E'\n' ORDER BY customer_id) FROM scores WHERE model = 'default'" \
+     -c "SELECT string_agg(concat_ws(' ', customer_id, component, raw_value, normalized, contribution, observed), E'\n' ORDER BY customer_id, position)
+         FROM score_explanation WHERE model = 'default'"
+}
+# refresh_on TABLES TIMEZONE: set the sources (in UTC), refresh as of 1997-09-30 UTC in TIMEZONE; seconds
+refresh_on() {
+  cq -c "SET search_path = customer_score, public" -c "SET client_min_messages = warning" \
+     -c "SELECT set_source('transactions', '$1_tx', '', 'UTC'), set_source('actions', '$1_actions', '', 'UTC')" \
+     -c "SET TimeZone = '$2'" -c "\\timing on" -c "SELECT refresh('default', '1997-09-30 00:00+00') IS NOT NULL" 2>&1 |
+    awk '/^Time:/ { printf "%.2f", $2 / 1000 } /ERROR|WARNING/ { print }'
+}
+t_single=$(refresh_on local UTC)
+single=$(stored UTC)
+check "refresh on the coordinator's local tables scores the 2357 CDNOW customers" "2357" \
+  "$(cq -c "SELECT count(*) FROM customer_score.scores WHERE model = 'default'")"
+t_citus=$(refresh_on dist America/Los_Angeles)
+[[ $t_citus =~ ^[0-9.]+$ ]] || echo "# refresh on Citus: $t_citus" | head -n 5
+check "refresh with transactions and actions sources distributed in 32 shards runs" "2" \
+  "$(cq -c "SELECT count(*) FROM customer_score.score_runs WHERE model = 'default' AND status = 'done'")"
+distributed=$(stored UTC)
+check "... and stores every score and component equal to the single-node refresh (session in America/Los_Angeles)" \
+  "$(md5sum <<<"$single")" "$(md5sum <<<"$distributed")"
+paste -d '|' <(echo "$single") <(echo "$distributed") | awk -F '|' '$1 != $2 && (++n <= 2 || $1 ~ /^1 [a-z]/) { print "#   single node: " $1; print "#   Citus:       " $2 }' | head -n 24
+check "... opted-out customers have no influence components there either" "0" \
+  "$(cq -c "SELECT count(*) FROM customer_score.score_explanation e JOIN customer_score.opt_outs o ON o.customer_id = e.customer_id
+            WHERE e.model = 'default' AND e.component IN ('influence_value', 'influence_points') AND e.observed")"
+worker_zone Asia/Tokyo
+t_tokyo=$(refresh_on dist UTC)
+check "... and with worker 1 in Asia/Tokyo too" "$(md5sum <<<"$single")" "$(md5sum <<<"$(stored UTC)")"
+worker_zone UTC
+echo "# refresh of CDNOW (2357 customers, 2300 actions): single node ${t_single} s, Citus 32 shards ${t_citus} s (${t_tokyo} s with a worker in Asia/Tokyo)"
 
 echo "# citus.sh: $(($(date +%s) - started)) s"
 echo "1..$_tap_n"

@@ -1,0 +1,62 @@
+-- The calendar of a source: set_source fixes a time zone (the session TimeZone unless named), and
+-- refresh counts the purchase days in it, so a refresh under another session TimeZone stores the
+-- same scores; a date or timestamp at reads as a wall-clock time in the source's zone.
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS customer_score;
+SET search_path = customer_score, public;
+SET timezone = 'UTC';
+
+SELECT plan(10);
+
+CREATE TEMP TABLE tx AS SELECT customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
+CREATE TEMP TABLE tx_wall AS SELECT customer_id, day::timestamp AS at, amount FROM fixture.cdnow_sample;
+CREATE TEMP TABLE tx_day AS SELECT customer_id, day::date AS at, amount FROM fixture.cdnow_sample;
+
+-- got(): every stored figure of the default model's latest run, customer by customer
+CREATE FUNCTION pg_temp.got() RETURNS TABLE (customer_id bigint, component text, raw_value float8, normalized float8,
+                                             contribution numeric, score numeric, confidence numeric)
+LANGUAGE sql AS $$
+    SELECT e.customer_id, e.component, e.raw_value, e.normalized, e.contribution::numeric, s.score::numeric, s.confidence::numeric
+    FROM customer_score.score_explanation e JOIN customer_score.scores s USING (customer_id, model)
+    WHERE e.model = 'default' ORDER BY 1, 2
+$$;
+
+SELECT set_source('transactions', 'tx');
+SELECT is((SELECT time_zone FROM sources WHERE kind = 'transactions'), 'UTC', 'set_source fixes the session TimeZone as the source''s zone');
+SELECT refresh('default', '1997-09-30 00:00+00') AS run \gset
+CREATE TEMP TABLE in_utc AS SELECT * FROM pg_temp.got();
+SELECT ok((SELECT count(DISTINCT customer_id) FROM in_utc) = 2357, 'a refresh in UTC scores the 2357 CDNOW customers');
+
+SET timezone = 'America/Los_Angeles';
+SELECT refresh('default', '1997-09-30 00:00+00') AS run \gset
+SELECT results_eq('SELECT * FROM pg_temp.got()', 'SELECT * FROM in_utc',
+                  'a refresh under SET TimeZone = ''America/Los_Angeles'' stores the same scores, components and figures');
+-- what the session's calendar would have given: other days, so other t
+SELECT ok((SELECT count(*) FROM (SELECT customer_id, rfm(at, amount, '1997-09-30 00:00+00', '7 days') AS s,
+                                        rfm(at, amount, '1997-09-30 00:00+00', '7 days', 'UTC') AS z FROM tx GROUP BY 1) c
+           WHERE (c.s).t <> (c.z).t) = 2357, '(rfm on the session''s America/Los_Angeles calendar differs for every customer)');
+
+-- a source set in this session takes its zone; a named one wins
+SELECT set_source('transactions', 'tx');
+SELECT is((SELECT time_zone FROM sources WHERE kind = 'transactions'), 'America/Los_Angeles', 'a source set under America/Los_Angeles gets that zone');
+SELECT set_source('transactions', 'tx', '', 'UTC');
+SELECT is((SELECT time_zone FROM sources WHERE kind = 'transactions'), 'UTC', 'set_source(kind, relation, model, time_zone) names the zone');
+SELECT throws_ok($$SELECT set_source('transactions', 'tx', '', 'Mars/Olympus_Mons')$$, '22023',
+                 'time zone "Mars/Olympus_Mons" not recognized', 'an unknown zone is refused as rfm refuses it');
+
+-- a timestamp or date at is the wall-clock time in the source's zone, not the session's
+SELECT set_source('transactions', 'tx_wall', '', 'UTC');
+SELECT refresh('default', '1997-09-30 00:00+00') AS run \gset
+SELECT results_eq('SELECT * FROM pg_temp.got()', 'SELECT * FROM in_utc',
+                  'a timestamp source in UTC, refreshed under America/Los_Angeles, scores as the timestamptz one in UTC');
+SELECT set_source('transactions', 'tx_day', '', 'UTC');
+SET timezone = 'Asia/Tokyo';
+SELECT refresh('default', '1997-09-30 00:00+00') AS run \gset
+SELECT results_eq('SELECT * FROM pg_temp.got()', 'SELECT * FROM in_utc',
+                  'and so does a date source, refreshed under Asia/Tokyo');
+SELECT is((SELECT count(*) FROM sources WHERE time_zone IS NULL), 0::bigint, 'every source has a zone');
+
+SELECT * FROM finish();
+ROLLBACK;
