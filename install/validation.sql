@@ -291,6 +291,44 @@ CREATE FUNCTION customer_score.prediction_intervals(purchases customer_score.bgn
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION customer_score.prediction_intervals(customer_score.bgnbd, customer_score.gamma_gamma, text, double precision, double precision, integer, bigint, double precision, double precision) IS
     'Bootstrap prediction intervals: customers returns customer_id, frequency, recency, t, monetary (run with the caller''s privileges). Each of replicates resamples the customers with replacement (deterministic for a seed), refits BG/NBD and Gamma-Gamma (repeat buyers with positive monetary) and predicts; per customer the point expected purchases over horizon, expected spend and clv from the models given, and the (1-level)/2 and (1+level)/2 quantiles of the replicates.';
+
+CREATE FUNCTION customer_score.prediction_intervals(purchases customer_score.pareto_nbd, spend customer_score.gamma_gamma,
+        customers text, horizon double precision, level double precision DEFAULT 0.9,
+        replicates integer DEFAULT 200, seed bigint DEFAULT 0,
+        discount_rate double precision DEFAULT 0, step double precision DEFAULT 1)
+    RETURNS TABLE (customer_id        bigint,
+                   purchases          double precision,
+                   purchases_lower    double precision,
+                   purchases_upper    double precision,
+                   spend              double precision,
+                   spend_lower        double precision,
+                   spend_upper        double precision,
+                   clv                double precision,
+                   clv_lower          double precision,
+                   clv_upper          double precision)
+    AS 'MODULE_PATHNAME', 'prediction_intervals_pareto_nbd_gamma_gamma'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.prediction_intervals(customer_score.pareto_nbd, customer_score.gamma_gamma, text, double precision, double precision, integer, bigint, double precision, double precision) IS
+    'Bootstrap prediction intervals of a Pareto/NBD model and Gamma-Gamma, as prediction_intervals(bgnbd, ...): customers returns customer_id, frequency, recency, t, monetary; each replicate resamples the customers (deterministic for a seed), refits Pareto/NBD and Gamma-Gamma and predicts; per customer the point values from the models given and the (1-level)/2 and (1+level)/2 quantiles of the replicates.';
+
+CREATE FUNCTION customer_score.prediction_intervals(purchases customer_score.mbgnbd, spend customer_score.gamma_gamma,
+        customers text, horizon double precision, level double precision DEFAULT 0.9,
+        replicates integer DEFAULT 200, seed bigint DEFAULT 0,
+        discount_rate double precision DEFAULT 0, step double precision DEFAULT 1)
+    RETURNS TABLE (customer_id        bigint,
+                   purchases          double precision,
+                   purchases_lower    double precision,
+                   purchases_upper    double precision,
+                   spend              double precision,
+                   spend_lower        double precision,
+                   spend_upper        double precision,
+                   clv                double precision,
+                   clv_lower          double precision,
+                   clv_upper          double precision)
+    AS 'MODULE_PATHNAME', 'prediction_intervals_mbgnbd_gamma_gamma'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.prediction_intervals(customer_score.mbgnbd, customer_score.gamma_gamma, text, double precision, double precision, integer, bigint, double precision, double precision) IS
+    'Bootstrap prediction intervals of a MBG/NBD model and Gamma-Gamma, as prediction_intervals(bgnbd, ...): customers returns customer_id, frequency, recency, t, monetary; each replicate resamples the customers (deterministic for a seed), refits MBG/NBD and Gamma-Gamma and predicts; per customer the point values from the models given and the (1-level)/2 and (1+level)/2 quantiles of the replicates.';
 --------------------------------------------------------------------------
 -- Model choice: the likelihood-ratio test of nested models
 --------------------------------------------------------------------------

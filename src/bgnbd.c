@@ -500,6 +500,7 @@ bgnbd_pmf_cb(const void *model, double horizon, int32 n)
 
 const CountingPredictions bgnbd_predictions = {
 	.label = "BG/NBD",
+	.spec = &bgnbd_spec,
 	.p_alive = bgnbd_p_alive_cb,
 	.expected = bgnbd_expected_cb,
 	.p_none = bgnbd_p_none_cb,

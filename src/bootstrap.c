@@ -1,16 +1,19 @@
 /*
  * bootstrap.c — prediction_intervals(purchases, spend, customers, horizon, level, replicates,
  * seed, discount_rate, step): each customer's expected purchases, spend and CLV with bootstrap
- * intervals at the given level.
+ * intervals at the given level, for any counting purchase model (BG/NBD, MBG/NBD, Pareto/NBD)
+ * with Gamma-Gamma.  The purchase model comes in as its CountingPredictions (counting.h): its
+ * spec refits it and its callbacks predict, so each model's SQL symbol is an entry of
+ * CS_COUNTING_FUNCTIONS.
  *
  * Each replicate resamples the customers with replacement (n draws from n, by a pg_prng
- * stream seeded with seed, so a seed gives the same intervals on every run), refits BG/NBD and
- * Gamma-Gamma with the aggregates' own final functions on histograms of the resampled
+ * stream seeded with seed, so a seed gives the same intervals on every run), refits the
+ * purchase model and Gamma-Gamma with the aggregates' own fits on histograms of the resampled
  * histories, and predicts every customer with the refitted pair.  The interval is the
  * (1 - level)/2 and (1 + level)/2 quantiles of the replicates (linear interpolation between
  * order statistics, R's type 7); the point values come from the models passed in.
  *
- * Customers are grouped into distinct BG/NBD histories (what a fit sees), distinct
+ * Customers are grouped into distinct (frequency, recency, t) histories (what a purchase fit sees), distinct
  * Gamma-Gamma histories of repeat buyers with positive spend, and distinct (frequency,
  * recency, t, monetary) predictions, so the cost of a replicate is n draws, two fits over the
  * distinct histories and one prediction per distinct customer history.
@@ -28,9 +31,10 @@
 #include "utils/tuplestore.h"
 
 #include "action_reader.h"
-#include "bgnbd.h"
+#include "counting.h"
 #include "gamma_gamma.h"
 #include "history.h"
+#include "model.h"
 #include "interrupts.h"
 #include "validate.h"
 #include "validation.h"
@@ -46,7 +50,7 @@ typedef struct BootData
 	double	   *recency;		/* 0 without a repeat purchase, as the fits see it */
 	double	   *t;
 	double	   *monetary;
-	int32	   *bg_of;			/* each customer's BG/NBD history */
+	int32	   *bg_of;			/* each customer's purchase-model history */
 	int32	   *gg_of;			/* its Gamma-Gamma history, -1 when it enters no spend fit */
 	int32	   *pred_of;		/* its prediction key */
 	int32		nbg,
@@ -183,8 +187,11 @@ read_customers(BootData *d, const char *sql)
 				 errdetail("The spend model cannot be refitted without one.")));
 }
 
-/* A history state of the given kind from the counts of its distinct histories. */
-static Datum
+/*
+ * A history state of the given kind from the counts of its distinct histories: the purchase
+ * histories for HISTORY_BGNBD (the counting models' kind), the spend histories otherwise.
+ */
+static HistoryState *
 history_from_counts(const BootData *d, HistoryKind kind, const int64 *counts)
 {
 	int32		nh = kind == HISTORY_BGNBD ? d->nbg : d->ngg;
@@ -207,13 +214,23 @@ history_from_counts(const BootData *d, HistoryKind kind, const int64 *counts)
 		p->count = counts[h];
 		state->used++;
 	}
-	return PointerGetDatum(state);
+	return state;
+}
+
+/* A copy of a model value (any model type: a varlena) in the current context. */
+static void *
+copy_model(const void *model)
+{
+	void	   *copy = palloc(VARSIZE(model));
+
+	memcpy(copy, model, VARSIZE(model));
+	return copy;
 }
 
 /* The refitted models of each replicate, allocated in the caller's context. */
 static void
-fit_replicates(const BootData *d, int32 replicates, int64 seed,
-			   BgnbdModel **bg_models, GammaGammaModel **gg_models)
+fit_replicates(const CountingPredictions *cp, const BootData *d, int32 replicates, int64 seed,
+			   void **bg_models, GammaGammaModel **gg_models)
 {
 	MemoryContext keep = CurrentMemoryContext;
 	MemoryContext scratch = AllocSetContextCreate(keep, "customer_score bootstrap fit",
@@ -226,8 +243,8 @@ fit_replicates(const BootData *d, int32 replicates, int64 seed,
 	for (int32 b = 0; b < replicates; b++)
 	{
 		int64		spenders = 0;
-		Datum		bg,
-					gg;
+		void	   *bg;
+		Datum		gg;
 
 		memset(bg_counts, 0, sizeof(int64) * d->nbg);
 		memset(gg_counts, 0, sizeof(int64) * Max(d->ngg, 1));
@@ -250,13 +267,12 @@ fit_replicates(const BootData *d, int32 replicates, int64 seed,
 					 errmsg("bootstrap replicate %d drew no customer with a repeat purchase", b + 1),
 					 errhint("Bootstrap needs more repeat buyers; with very few the intervals are meaningless.")));
 		MemoryContextSwitchTo(scratch);
-		bg = DirectFunctionCall1(bgnbd_fit_finalfn, history_from_counts(d, HISTORY_BGNBD, bg_counts));
-		gg = DirectFunctionCall1(gamma_gamma_fit_finalfn, history_from_counts(d, HISTORY_GAMMA_GAMMA, gg_counts));
+		bg = cs_model_fit(cp->spec, history_from_counts(d, cp->spec->history, bg_counts));
+		gg = DirectFunctionCall1(gamma_gamma_fit_finalfn,
+								 PointerGetDatum(history_from_counts(d, HISTORY_GAMMA_GAMMA, gg_counts)));
 		MemoryContextSwitchTo(keep);
-		bg_models[b] = palloc(VARSIZE(DatumGetPointer(bg)));
-		memcpy(bg_models[b], DatumGetPointer(bg), VARSIZE(DatumGetPointer(bg)));
-		gg_models[b] = palloc(VARSIZE(DatumGetPointer(gg)));
-		memcpy(gg_models[b], DatumGetPointer(gg), VARSIZE(DatumGetPointer(gg)));
+		bg_models[b] = copy_model(bg);
+		gg_models[b] = copy_model(DatumGetPointer(gg));
 		MemoryContextReset(scratch);
 	}
 	MemoryContextDelete(scratch);
@@ -283,25 +299,20 @@ typedef struct Horizon
  * same value up to rounding, at the cost of one prediction instead of one per step).
  */
 static Prediction
-predict(const BgnbdModel *bg, const GammaGammaModel *gg, const BootData *d, int64 c, const Horizon *h,
-		bool replicate)
+predict(const CountingPredictions *cp, const void *bg, const GammaGammaModel *gg, const BootData *d,
+		int64 c, const Horizon *h, bool replicate)
 {
 	Prediction	p;
 
-	p.purchases = bgnbd_expected_purchases(bg, h->horizon, d->frequency[c], d->recency[c], d->t[c]);
+	p.purchases = cp->expected(bg, h->horizon, d->frequency[c], d->recency[c], d->t[c]);
 	p.spend = gamma_gamma_expected_spend(gg, d->frequency[c], d->monetary[c]);
 	if (replicate && h->discount_rate == 0)
 	{
 		p.clv = p.purchases * p.spend;
 		return p;
 	}
-	p.clv = DatumGetFloat8(DirectFunctionCall9(clv_bgnbd_gamma_gamma,
-											   PointerGetDatum(bg), PointerGetDatum(gg),
-											   Int32GetDatum((int32) d->frequency[c]),
-											   Float8GetDatum(d->recency[c]), Float8GetDatum(d->t[c]),
-											   Float8GetDatum(d->monetary[c]),
-											   Float8GetDatum(h->horizon), Float8GetDatum(h->discount_rate),
-											   Float8GetDatum(h->step)));
+	p.clv = counting_clv(cp, bg, gg, (int32) d->frequency[c], d->recency[c], d->t[c],
+						 d->monetary[c], h->horizon, h->discount_rate, h->step);
 	return p;
 }
 
@@ -327,12 +338,16 @@ quantile(double *values, int32 n, double p)
 	return values[lo] + (h - lo) * (values[lo + 1] - values[lo]);
 }
 
-PG_FUNCTION_INFO_V1(prediction_intervals_bgnbd_gamma_gamma);
+/*
+ * prediction_intervals(purchase model, gamma_gamma, ...) for the counting model of cp; each
+ * model's SQL symbol prediction_intervals_PREFIX_gamma_gamma is an entry of
+ * CS_COUNTING_FUNCTIONS (counting.h).
+ */
 Datum
-prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
+counting_prediction_intervals_sql(const CountingPredictions *cp, FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BgnbdModel *bg = DatumGetBgnbdModel(PG_GETARG_DATUM(0));
+	void	   *bg = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	GammaGammaModel *gg = DatumGetGammaGammaModel(PG_GETARG_DATUM(1));
 	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	Horizon		h = {PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)};
@@ -342,7 +357,7 @@ prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 	MemoryContext cxt,
 				old;
 	BootData	d;
-	BgnbdModel **bg_models;
+	void	  **bg_models;
 	GammaGammaModel **gg_models;
 	double	   *draws;
 	double	   *bounds;			/* per prediction key: lower and upper of the three */
@@ -360,10 +375,10 @@ prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(cxt);
 	read_customers(&d, sql);
 	/* the point predictions first: they check horizon, discount_rate and step for every customer */
-	(void) predict(bg, gg, &d, 0, &h, false);
-	bg_models = palloc(sizeof(BgnbdModel *) * replicates);
+	(void) predict(cp, bg, gg, &d, 0, &h, false);
+	bg_models = palloc(sizeof(void *) * replicates);
 	gg_models = palloc(sizeof(GammaGammaModel *) * replicates);
-	fit_replicates(&d, replicates, seed, bg_models, gg_models);
+	fit_replicates(cp, &d, replicates, seed, bg_models, gg_models);
 
 	draws = palloc(sizeof(double) * replicates * 3);
 	bounds = palloc(sizeof(double) * 6 * d.npred);
@@ -371,10 +386,10 @@ prediction_intervals_bgnbd_gamma_gamma(PG_FUNCTION_ARGS)
 	for (int32 k = 0; k < d.npred; k++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		points[k] = predict(bg, gg, &d, d.first_pred[k], &h, false);
+		points[k] = predict(cp, bg, gg, &d, d.first_pred[k], &h, false);
 		for (int32 b = 0; b < replicates; b++)
 		{
-			Prediction	p = predict(bg_models[b], gg_models[b], &d, d.first_pred[k], &h, true);
+			Prediction	p = predict(cp, bg_models[b], gg_models[b], &d, d.first_pred[k], &h, true);
 
 			draws[b] = p.purchases;
 			draws[replicates + b] = p.spend;

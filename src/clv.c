@@ -18,12 +18,13 @@
 #include "counting.h"
 #include "gamma_gamma.h"
 #include "validate.h"
+#include "validation.h"
 
 #define CLV_MAX_STEPS 100000
 
 /* The discounted value of the expected purchases over the horizon, step by step. */
-static double
-clv_value(const CountingPredictions *p, const void *purchases, const GammaGammaModel *spend_model,
+double
+counting_clv(const CountingPredictions *p, const void *purchases, const GammaGammaModel *spend_model,
 		  int32 frequency, double recency, double t, double monetary, double horizon,
 		  double discount_rate, double step)
 {
@@ -65,7 +66,7 @@ clv_value(const CountingPredictions *p, const void *purchases, const GammaGammaM
 Datum
 counting_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
-	PG_RETURN_FLOAT8(clv_value(p, PG_DETOAST_DATUM(PG_GETARG_DATUM(0)),
+	PG_RETURN_FLOAT8(counting_clv(p, PG_DETOAST_DATUM(PG_GETARG_DATUM(0)),
 							   DatumGetGammaGammaModel(PG_GETARG_DATUM(1)),
 							   PG_GETARG_INT32(2), PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4),
 							   PG_GETARG_FLOAT8(5), PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7),
@@ -96,7 +97,7 @@ counting_predicted_clv_sql(const CountingPredictions *p, FunctionCallInfo fcinfo
 		PG_RETURN_NULL();
 	if (frequency > 0 && monetary <= 0)
 		PG_RETURN_FLOAT8(0.0);
-	PG_RETURN_FLOAT8(clv_value(p, PG_DETOAST_DATUM(PG_GETARG_DATUM(0)), spend_model,
+	PG_RETURN_FLOAT8(counting_clv(p, PG_DETOAST_DATUM(PG_GETARG_DATUM(0)), spend_model,
 							   frequency, PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), monetary,
 							   PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7), PG_GETARG_FLOAT8(8)));
 }

@@ -48,6 +48,7 @@ typedef struct CountingData
 typedef struct CountingPredictions
 {
 	const char *label;			/* the model in messages, e.g. "BG/NBD" */
+	const CsModelSpec *spec;	/* the model's type and fit (the bootstrap refits with it) */
 	/* P(alive at T) */
 	double		(*p_alive) (const void *model, int64 x, double t_x, double t);
 	/* E[purchases in (T, T + horizon]] */
@@ -70,12 +71,14 @@ extern Datum counting_predicted_clv_sql(const CountingPredictions *p, FunctionCa
 extern Datum counting_holdout_table_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 extern Datum counting_period_transactions_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 extern Datum counting_tracking_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
+extern Datum counting_prediction_intervals_sql(const CountingPredictions *p, FunctionCallInfo fcinfo);
 
 /*
  * The SQL-callable predictions of a counting model: PREFIX_expected_purchases_sql,
  * PREFIX_expected_purchases_new, PREFIX_p_alive_sql, PREFIX_p_no_purchase_sql,
  * PREFIX_purchase_probability_sql, clv_PREFIX_gamma_gamma and the model checks
- * holdout_table_PREFIX, period_transactions_PREFIX and tracking_PREFIX (predicted_clv,
+ * holdout_table_PREFIX, period_transactions_PREFIX, tracking_PREFIX and
+ * prediction_intervals_PREFIX_gamma_gamma (predicted_clv,
  * refresh's form of clv, is written beside each model: BG/NBD's symbol predates this macro).
  */
 #define CS_COUNTING_FUNCTIONS(prefix, preds) \
@@ -87,7 +90,8 @@ extern Datum counting_tracking_sql(const CountingPredictions *p, FunctionCallInf
 	CS_MODEL_ENTRY(clv_##prefix, _gamma_gamma, counting_clv_sql, preds) \
 	CS_MODEL_ENTRY(holdout_table_, prefix, counting_holdout_table_sql, preds) \
 	CS_MODEL_ENTRY(period_transactions_, prefix, counting_period_transactions_sql, preds) \
-	CS_MODEL_ENTRY(tracking_, prefix, counting_tracking_sql, preds)
+	CS_MODEL_ENTRY(tracking_, prefix, counting_tracking_sql, preds) \
+	CS_MODEL_ENTRY(prediction_intervals_##prefix, _gamma_gamma, counting_prediction_intervals_sql, preds)
 
 extern void counting_prepare(const HistoryState *state, CsFitData *out);
 extern Datum counting_transfn(FunctionCallInfo fcinfo, const char *fname);

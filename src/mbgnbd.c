@@ -197,6 +197,7 @@ mbgnbd_pmf_cb(const void *model, double horizon, int32 n)
 
 static const CountingPredictions mbgnbd_predictions = {
 	.label = "MBG/NBD",
+	.spec = &mbgnbd_spec,
 	.p_alive = mbgnbd_p_alive_cb,
 	.expected = mbgnbd_expected_cb,
 	.p_none = mbgnbd_p_none_cb,

@@ -251,10 +251,27 @@ fit_histories(const CsModelSpec *spec, const HistoryState *state, CsFitData *dat
 						 curved ? (const double (*)[CS_OPT_MAX_PARAMS]) inverse : NULL, theta);
 }
 
+/* The fit's final function: the model fitted to the state, NULL for an empty one. */
 Datum
 cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 {
-	HistoryState *state;
+	void	   *model;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	model = cs_model_fit(spec, DatumGetHistoryState(PG_GETARG_DATUM(0)));
+	if (model == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(model);
+}
+
+/*
+ * The model fitted to a state, NULL when it holds no history; the state is not changed (one
+ * not yet compacted is copied).  The final function and the bootstrap's refits.
+ */
+void *
+cs_model_fit(const CsModelSpec *spec, HistoryState *state)
+{
 	CsFitData	data;
 	double		theta[CS_OPT_MAX_PARAMS],
 				se_theta[CS_OPT_MAX_PARAMS];
@@ -262,14 +279,11 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 	CsModelValues values;
 	char		what[64];
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
 	/* the final function must not change the state: a state not yet compacted is copied */
-	state = DatumGetHistoryState(PG_GETARG_DATUM(0));
 	if (!(state->flags & HISTORY_COMPACT))
 		state = history_compacted_copy(state);
 	if (state->used == 0)
-		PG_RETURN_NULL();
+		return NULL;
 
 	fit = fit_histories(spec, state, &data, theta);
 
@@ -302,5 +316,5 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 			if (!isfinite(values.standard_errors[i]))
 				values.flags &= ~MODEL_HAS_SE;
 	}
-	PG_RETURN_POINTER(cs_model_from_values(spec, &values));
+	return cs_model_from_values(spec, &values);
 }

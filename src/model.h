@@ -107,6 +107,7 @@ extern Datum cs_model_state_recv(const CsModelSpec *spec, FunctionCallInfo fcinf
 extern Datum cs_model_state_send(const CsModelSpec *spec, FunctionCallInfo fcinfo);
 extern Datum cs_model_combinefn(const CsModelSpec *spec, FunctionCallInfo fcinfo);
 extern Datum cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo);
+extern void *cs_model_fit(const CsModelSpec *spec, HistoryState *state);
 
 /* One SQL-callable symbol PREFIX##SUFFIX that hands its call to the shared FN. */
 #define CS_MODEL_ENTRY(prefix, suffix, fn, spec) \

@@ -803,6 +803,7 @@ pareto_nbd_pmf_cb(const void *model, double horizon, int32 n)
 
 static const CountingPredictions pareto_nbd_predictions = {
 	.label = "Pareto/NBD",
+	.spec = &pareto_nbd_spec,
 	.p_alive = pareto_nbd_p_alive_cb,
 	.expected = pareto_nbd_expected_cb,
 	.p_none = pareto_nbd_p_none_cb,

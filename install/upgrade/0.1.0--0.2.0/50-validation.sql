@@ -1,6 +1,6 @@
 -- Validation (issue 12): rfm_holdout, holdout_table, period_transactions, tracking (for
--- bgnbd, pareto_nbd and mbgnbd) and prediction_intervals are new in 0.2.0; their definitions
--- live in install/validation.sql.
+-- bgnbd, pareto_nbd and mbgnbd) and prediction_intervals (each of the three with gamma_gamma)
+-- are new in 0.2.0; their definitions live in install/validation.sql.
 -- @block validation
 -- The run_fits view (how each run's fits went, in plain columns) is new in 0.2.0; its definition
 -- lives in install/scores.sql.
