@@ -2,7 +2,8 @@
 -- the holdout table and tracking; identities and published values for the period probabilities;
 -- the same checks for Pareto/NBD (BTYD's published conditional expectations) and MBG/NBD (its
 -- conditional expectation and P(X(t) = 0) written out in SQL);
--- the bootstrap's point values and its behaviour in level and seed.
+-- the bootstrap's point values and its behaviour in level and seed, for BG/NBD, Pareto/NBD and
+-- MBG/NBD.
 BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -11,7 +12,7 @@ RESET client_min_messages;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(37);
+SELECT plan(45);
 
 CREATE TEMP TABLE h AS
 SELECT customer_id, (rfm_holdout(day::timestamptz, amount, '1997-09-30', '1998-06-30', '7 days')).*
@@ -271,6 +272,67 @@ SELECT ok((SELECT bool_and(b.purchases_lower <= a.purchases_lower AND b.purchase
           'the same replicates give a 95% interval containing the 50% one');
 SELECT ok((SELECT avg(clv_upper - clv_lower) / avg(clv) BETWEEN 0.02 AND 1 FROM pi95),
           'the 95% CLV intervals are neither degenerate nor wider than the CLV itself on average');
+
+-- 6. bootstrap of Pareto/NBD and MBG/NBD (the same code, through each model's predictions)
+CREATE TEMP TABLE pi_pn AS SELECT p.* FROM cm, mm, prediction_intervals(pn, gg, 'SELECT * FROM h', 52, 0.9, 40, 3) p;
+CREATE TEMP TABLE pi_mb AS SELECT p.* FROM cm, mm, prediction_intervals(mb, gg, 'SELECT * FROM h', 52, 0.9, 40, 3) p;
+SELECT is((SELECT count(*) FROM (
+             (SELECT p.* FROM cm, mm, prediction_intervals(pn, gg, 'SELECT * FROM small', 52, 0.9, 20, 7) p
+              EXCEPT SELECT p.* FROM cm, mm, prediction_intervals(pn, gg, 'SELECT * FROM small', 52, 0.9, 20, 7) p)
+             UNION ALL
+             (SELECT p.* FROM cm, mm, prediction_intervals(mb, gg, 'SELECT * FROM small', 52, 0.9, 20, 7) p
+              EXCEPT SELECT p.* FROM cm, mm, prediction_intervals(mb, gg, 'SELECT * FROM small', 52, 0.9, 20, 7) p)) x),
+          0::bigint, 'prediction_intervals(pareto_nbd, mbgnbd): a seed gives the same rows on every call');
+SELECT ok((SELECT count(*) FROM (SELECT p.* FROM cm, mm, prediction_intervals(pn, gg, 'SELECT * FROM small', 52, 0.9, 20, 7) p) a
+           JOIN (SELECT p.* FROM cm, mm, prediction_intervals(pn, gg, 'SELECT * FROM small', 52, 0.9, 20, 8) p) b USING (customer_id)
+           WHERE a.purchases_upper <> b.purchases_upper) > 0,
+          'prediction_intervals(pareto_nbd): another seed draws other replicates');
+SELECT is((SELECT count(*) FROM cm, mm, small s,
+             prediction_intervals(pn, gg, 'SELECT * FROM small', 52, 0.9, 10, 3, 0.0074, 4) p,
+             prediction_intervals(mb, gg, 'SELECT * FROM small', 52, 0.9, 10, 3, 0.0074, 4) q
+           WHERE p.customer_id = s.customer_id AND q.customer_id = s.customer_id
+             AND (p.purchases <> expected_purchases(pn, 52, s.frequency, s.recency, s.t)
+                  OR p.spend <> expected_spend(gg, s.frequency, s.monetary)
+                  OR p.clv <> clv(pn, gg, s.frequency, s.recency, s.t, s.monetary, 52, 0.0074, 4)
+                  OR q.purchases <> expected_purchases(mb, 52, s.frequency, s.recency, s.t)
+                  OR q.clv <> clv(mb, gg, s.frequency, s.recency, s.t, s.monetary, 52, 0.0074, 4))),
+          0::bigint, 'prediction_intervals(pareto_nbd, mbgnbd): point values are expected_purchases, expected_spend and clv');
+SELECT is((SELECT count(*) FROM pi_pn
+           WHERE NOT (purchases BETWEEN purchases_lower AND purchases_upper AND spend BETWEEN spend_lower AND spend_upper
+                      AND clv BETWEEN clv_lower AND clv_upper)),
+          0::bigint, 'prediction_intervals(pareto_nbd): on CDNOW every 90% interval contains the point prediction');
+SELECT is((SELECT count(*) FROM pi_mb
+           WHERE NOT (purchases BETWEEN purchases_lower AND purchases_upper AND spend BETWEEN spend_lower AND spend_upper
+                      AND clv BETWEEN clv_lower AND clv_upper)),
+          0::bigint, 'prediction_intervals(mbgnbd): on CDNOW every 90% interval contains the point prediction');
+-- level -> 0: both bounds are the replicates' median (41 replicates: the 21st), which lies
+-- within 3% of the point prediction on average over the customers and within 20% for each
+SELECT ok((SELECT avg(abs(purchases_lower - purchases) / purchases) < 0.03 AND max(abs(purchases_lower - purchases) / purchases) < 0.2
+                  AND bool_and(purchases_upper - purchases_lower <= 1e-6 * purchases)
+           FROM cm, mm, prediction_intervals(pn, gg, 'SELECT * FROM h', 52, 1e-9, 41, 3) p),
+          'prediction_intervals(pareto_nbd): the replicates'' median is close to the point prediction');
+SELECT ok((SELECT avg(abs(purchases_lower - purchases) / purchases) < 0.03 AND max(abs(purchases_lower - purchases) / purchases) < 0.2
+                  AND bool_and(purchases_upper - purchases_lower <= 1e-6 * purchases)
+           FROM cm, mm, prediction_intervals(mb, gg, 'SELECT * FROM h', 52, 1e-9, 41, 3) p),
+          'prediction_intervals(mbgnbd): the replicates'' median is close to the point prediction');
+-- customers with one and the same history: every resample is the data itself, so each
+-- replicate's refit is the fit of the aggregates in plain SQL and the bounds are its predictions
+CREATE TEMP TABLE same AS
+SELECT g::bigint AS customer_id, 3 AS frequency, 30.0::float8 AS recency, 39.0::float8 AS t, 40.0::float8 AS monetary
+FROM generate_series(1, 50) g;
+CREATE TEMP TABLE sm AS
+SELECT pareto_nbd_fit(frequency, recency, t) AS pn, mbgnbd_fit(frequency, recency, t) AS mb,
+       gamma_gamma_fit(frequency, monetary) AS gg FROM same;
+SELECT is((SELECT count(*) FROM sm,
+             prediction_intervals(pn, gg, 'SELECT * FROM same', 52, 0.9, 5, 1) p,
+             prediction_intervals(mb, gg, 'SELECT * FROM same', 52, 0.9, 5, 1) q
+           WHERE p.customer_id = q.customer_id
+             AND NOT (p.purchases_lower = expected_purchases(pn, 52, 3, 30, 39) AND p.purchases_upper = p.purchases_lower
+                      AND q.purchases_lower = expected_purchases(mb, 52, 3, 30, 39) AND q.purchases_upper = q.purchases_lower
+                      AND p.spend_lower = expected_spend(gg, 3, 40) AND p.spend_upper = p.spend_lower
+                      AND abs(p.clv_upper - clv(pn, gg, 3, 30, 39, 40, 52)) < 1e-9 * p.clv
+                      AND abs(q.clv_lower - clv(mb, gg, 3, 30, 39, 40, 52)) < 1e-9 * q.clv)),
+          0::bigint, 'prediction_intervals(pareto_nbd, mbgnbd): a resample equal to the data refits to the SQL fit');
 
 SELECT * FROM finish();
 ROLLBACK;
