@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Claim: bootstrap prediction intervals cost so much per replicate on one million customers, and
-# 200 replicates on CDNOW take about a second.
+# 200 replicates on CDNOW take about a second (BG/NBD; Pareto/NBD and MBG/NBD timed beside it).
 #
 #   bench/run bootstrap       (or, with PG* pointing at a database with the extension: bash bench/bootstrap.sh)
 #   BENCH_SYNTH, BENCH_SEED   the synthetic customers (bench/data/synth.py; default 1,000,000)
@@ -12,24 +12,24 @@
 # million customers, refits both models and predicts every distinct customer history), the fixed
 # cost (reading the customers, the point predictions) what is left. The baseline is one fit of
 # both models by the aggregates over the same table. CDNOW (../shared/data) when present: 200
-# replicates against one fit.
+# replicates against one fit, for each counting purchase model.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_init
 read -r b1 b2 <<<"${BENCH_BOOT_REPLICATES:-2 6}"
 
-boot_q() {  # boot_q TABLE REPLICATES: consume every row of prediction_intervals
+boot_q() {  # boot_q TABLE REPLICATES [FIT]: consume every row of prediction_intervals
   echo "SELECT count(*), sum(purchases_upper - purchases_lower), sum(clv_upper - clv_lower)
-          FROM (SELECT customer_score.bgnbd_fit(frequency, recency, t) AS bg,
+          FROM (SELECT customer_score.${3:-bgnbd_fit}(frequency, recency, t) AS bg,
                        customer_score.gamma_gamma_fit(frequency, monetary) FILTER (WHERE monetary > 0) AS gg
                   FROM $1) m,
                customer_score.prediction_intervals(bg, gg,
                    'SELECT customer_id, frequency, recency, t, monetary FROM $1', 52,
                    replicates => $2, seed => 1, discount_rate => 0.0074, step => 4)"
 }
-fit_q() {
-  echo "SELECT customer_score.bgnbd_fit(frequency, recency, t) IS NOT NULL,
+fit_q() {  # fit_q TABLE [FIT]
+  echo "SELECT customer_score.${2:-bgnbd_fit}(frequency, recency, t) IS NOT NULL,
                customer_score.gamma_gamma_fit(frequency, monetary) FILTER (WHERE monetary > 0) IS NOT NULL FROM $1"
 }
 
@@ -70,4 +70,14 @@ if [[ -r $cdnow ]]; then
   mc=$(median "${tc[@]}") mcf=$(median "${tcf[@]}")
   met=$(awk -v a="$mc" 'BEGIN { print (a <= 1500 ? "yes" : "no") }')
   result "bootstrap 200 replicates, CDNOW" "$(fmt "$mc" 0) ms" "$(fmt "$mcf" 1) ms" "$(ratio "$mc" "$mcf")" "~1 s" "$met"
+  for fit in pareto_nbd_fit mbgnbd_fit; do
+    tc=() tcf=()
+    for ((run = 1; run <= BENCH_RUNS; run++)); do
+      m=$(measure "$(boot_q cdnow 200 "$fit")"); tc+=("$(field "$m" 1)")
+      m=$(measure "$(fit_q cdnow "$fit")"); tcf+=("$(field "$m" 1)")
+      printf '  run %d (%s): 200 replicates %8.1f ms, one fit %6.1f ms\n' "$run" "$fit" "${tc[-1]}" "${tcf[-1]}"
+    done
+    mc=$(median "${tc[@]}") mcf=$(median "${tcf[@]}")
+    result "bootstrap 200 replicates, CDNOW, ${fit%_fit}" "$(fmt "$mc" 0) ms" "$(fmt "$mcf" 1) ms" "$(ratio "$mc" "$mcf")" "-" "-"
+  done
 fi
