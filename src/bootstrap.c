@@ -13,10 +13,10 @@
  * (1 - level)/2 and (1 + level)/2 quantiles of the replicates (linear interpolation between
  * order statistics, R's type 7); the point values come from the models passed in.
  *
- * Customers are grouped into distinct (frequency, recency, t) histories (what a purchase fit sees), distinct
- * Gamma-Gamma histories of repeat buyers with positive spend, and distinct (frequency,
- * recency, t, monetary) predictions, so the cost of a replicate is n draws, two fits over the
- * distinct histories and one prediction per distinct customer history.
+ * Customers are grouped into distinct (frequency, recency, t) histories (what a purchase fit
+ * sees), distinct Gamma-Gamma histories of repeat buyers with positive spend, and distinct
+ * (frequency, recency, t, monetary) predictions, so the cost of a replicate is n draws, two
+ * fits over the distinct histories and one prediction per distinct customer history.
  */
 #include "postgres.h"
 
@@ -34,8 +34,8 @@
 #include "counting.h"
 #include "gamma_gamma.h"
 #include "history.h"
-#include "model.h"
 #include "interrupts.h"
+#include "model.h"
 #include "validate.h"
 #include "validation.h"
 
