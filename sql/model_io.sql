@@ -76,6 +76,9 @@ SELECT 'v2 grid=1,7,7 0,0,273,4'::bgnbd_state;
 SELECT 'v2 grid=1,7,7 0,0,9007199254740992'::bgnbd_state;
 SELECT 'v2 grid=1,7,7 0,0,=NaN'::bgnbd_state;
 SELECT 'v2 grid=1,7,7 2,300,273'::bgnbd_state;
+-- -0 is off every grid: it comes back as -0, not 0
+SELECT s, s::text::bgnbd_state::text = s::text AND bgnbd_state_send(s::text::bgnbd_state) = bgnbd_state_send(s) AS round_trip
+  FROM (SELECT 'v1 (0,-0,1):1 (0,0,1):2 (-0,0,2):1'::bgnbd_state AS s) s;
 SELECT 'v1 (1,2):1'::bgnbd_state;
 SELECT 'v1 (1,5,3):1'::bgnbd_state;
 SELECT 'v1 (1,2,3):0'::bgnbd_state;

@@ -9,7 +9,6 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "history.h"
@@ -537,7 +536,8 @@ history_on_grid(double value, double grid, int64 *numerator)
 
 	if (!(fabs(n) < HISTORY_GRID_MAX_NUMERATOR))
 		return false;
-	back = n / grid;
+	/* what the input computes from the integer: -0 comes back as +0, so it is off the grid */
+	back = (double) (int64) n / grid;
 	if (memcmp(&back, &value, sizeof(double)) != 0)
 		return false;
 	*numerator = (int64) n;
@@ -581,14 +581,23 @@ history_choose_grid(const HistoryState *state, int k)
 	return best;
 }
 
-/* Append the decimal digits of value (an int64) to buf. */
+/* Append the decimal digits of value (an int64) to buf, without a printf format. */
 static inline void
 history_append_int(StringInfo buf, int64 value)
 {
-	char		digits[MAXINT8LEN + 1];
-	int			len = pg_lltoa(value, digits);
+	char		digits[24];
+	char	   *end = digits + sizeof(digits);
+	char	   *c = end;
+	uint64		magnitude = value < 0 ? -(uint64) value : (uint64) value;
 
-	appendBinaryStringInfo(buf, digits, len);
+	do
+	{
+		*--c = '0' + magnitude % 10;
+		magnitude /= 10;
+	} while (magnitude > 0);
+	if (value < 0)
+		*--c = '-';
+	appendBinaryStringInfo(buf, c, end - c);
 }
 
 /* Report a malformed state text with detail. */
