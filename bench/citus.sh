@@ -12,6 +12,7 @@
 #
 #   CS_PG_ROOT=/tmp/pgroot bash bench/citus.sh      (CS_SKIP_BUILD=1: use the installed build)
 set -euo pipefail
+# shellcheck source=bench/standalone.sh
 source "$(dirname "${BASH_SOURCE[0]}")/standalone.sh"
 # shellcheck source=scripts/cluster.sh
 source "$REPO/scripts/cluster.sh"

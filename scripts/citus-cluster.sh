@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # CITUS_NODE_PORT and CITUS_NODE_DIRS are read by the caller
 # Citus nodes on loopback ports for tests and benchmarks. Source after scripts/cluster.sh (this
 # file uses its _cs_make_dir, _cs_free_port, _cs_as_owner and _cs_wipe); it defines functions only.
 # Citus itself is never built here: it must already be installed in the PostgreSQL in use.
@@ -24,7 +25,7 @@ citus_nodes_stop() {
 }
 
 citus_node_start() {
-  local name=$1 dir port attempt
+  local name=$1 dir port
   CITUS_NODE_PORT=
   dir=$(_cs_make_dir "$name") || return 1
   CITUS_NODE_DIRS+=("$dir")
@@ -44,7 +45,7 @@ timezone = 'UTC'
 log_timezone = 'UTC'
 log_min_messages = warning
 CONF
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     port=$(_cs_free_port "$CITUS_NEXT_PORT") || return 1
     CITUS_NEXT_PORT=$((port + 1))
     if _cs_as_owner "$CS_PGBIN/pg_ctl" start -D "$dir/data" -l "$dir/server.log" -w -t 60 \
