@@ -52,6 +52,33 @@ SELECT '(p=6.25,q=3.74,v=15.44,log_likelihood=-4055.9,customers=1.5,converged=tr
 SELECT '(p=6.25,q=3.74,v=15.44,log_likelihood=-4055.9,customers=9,converged=maybe)'::gamma_gamma;
 SELECT ''::gamma_gamma;
 SELECT 'v2 (1,2,3):1'::bgnbd_state;
+-- the v2 text: keys on a grid (here weeks of days), empty for the previous value, off-grid
+-- values after "=", counts after "*"; every form reads back to the same state and text
+SELECT 'v9 (1,2,3):1'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 0,0,273*4 2,14,273 ,21, ,,280*2 3,=10.25,=40.5'::bgnbd_state;
+SELECT s::text = s::text::bgnbd_state::text AS same_text,
+       bgnbd_state_send(s) = bgnbd_state_send(s::text::bgnbd_state) AS same_state,
+       bgnbd_state_send(s) = bgnbd_state_send(replace(s::text, 'v2 grid=1,7,7', 'v2 grid=1,1,1')::bgnbd_state) AS other_grid_differs
+  FROM (SELECT 'v2 grid=1,7,7 0,0,273*4 2,14,273 ,21, ,,280*2 3,=10.25,=40.5'::bgnbd_state AS s) s;
+SELECT bgnbd_state_send('v1 (0,0,39):4 (2,2,39):1 (2,3,39):1 (2,3,40):2 (3,10.25,40.5):1 (1,0.1,0.30000000000000004):1'::bgnbd_state)
+     = bgnbd_state_send('v1 (0,0,39):4 (2,2,39):1 (2,3,39):1 (2,3,40):2 (3,10.25,40.5):1 (1,0.1,0.30000000000000004):1'::bgnbd_state::text::bgnbd_state) AS v1_reads_as_v2;
+SELECT 'v1 (1,0.1,0.30000000000000004):1 (1,5e-324,1e-300):9223372036854775807 (0,0,1.7976931348623157e+308):1'::bgnbd_state;
+SELECT s::text = s::text::bgnbd_state::text AND bgnbd_state_send(s) = bgnbd_state_send(s::text::bgnbd_state) AS extremes_round_trip
+  FROM (SELECT 'v1 (1,0.1,0.30000000000000004):1 (1,5e-324,1e-300):9223372036854775807 (0,0,1.7976931348623157e+308):1'::bgnbd_state AS s) s;
+SELECT 'v2 grid=1,100 2,2235*3 ,=22.351 5,1999'::gamma_gamma_state;
+SELECT 'v2 grid=1,7,7'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 ,0,273'::bgnbd_state;
+SELECT 'v2 grid=1,0,7 0,0,273'::bgnbd_state;
+SELECT 'v2 grid=1,7 0,0,273'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 0,0,273*0'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 0,0,273*9223372036854775808'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 0,0,273,4'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 0,0,9007199254740992'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 0,0,=NaN'::bgnbd_state;
+SELECT 'v2 grid=1,7,7 2,300,273'::bgnbd_state;
+-- -0 is off every grid: it comes back as -0, not 0
+SELECT s, s::text::bgnbd_state::text = s::text AND bgnbd_state_send(s::text::bgnbd_state) = bgnbd_state_send(s) AS round_trip
+  FROM (SELECT 'v1 (0,-0,1):1 (0,0,1):2 (-0,0,2):1'::bgnbd_state AS s) s;
 SELECT 'v1 (1,2):1'::bgnbd_state;
 SELECT 'v1 (1,5,3):1'::bgnbd_state;
 SELECT 'v1 (1,2,3):0'::bgnbd_state;

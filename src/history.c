@@ -514,20 +514,156 @@ history_total_count(const HistoryState *state)
 	return total;
 }
 
-Datum
-history_in(const char *input, HistoryKind kind, const char *type_name)
-{
-	const char *cursor = input;
-	int			nkeys = history_key_count(kind);
-	HistoryState *state = history_alloc(kind, HISTORY_INITIAL_CAPACITY);
+/*
+ * The grids a key is tried on in the v2 text: whole numbers, halves and quarters, days as weeks
+ * (rfm's recency and t in '7 days' units are exactly days / 7), months, hours, cents and mills,
+ * minutes and seconds of a day or a week.
+ */
+static const int64 history_grids[] = {
+	1, 2, 4, 7, 10, 12, 24, 100, 168, 1000, 1440, 10000, 10080, 86400, 604800
+};
 
-	cs_skip_space(&cursor);
-	if (strncmp(cursor, "v1", 2) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type %s: \"%s\"", type_name, input),
-				 errdetail("The text must start with the format version \"v1\".")));
-	cursor += 2;
+#define HISTORY_GRID_SAMPLE 64
+/* grid numerators stay below 2^53, where every integer is an exact double */
+#define HISTORY_GRID_MAX_NUMERATOR ((double) (INT64CONST(1) << 53))
+
+/* value as numerator / grid exactly (bit for bit, so -0 is not on a grid), or false. */
+static inline bool
+history_on_grid(double value, double grid, int64 *numerator)
+{
+	double		n = rint(value * grid);
+	double		back;
+
+	if (!(fabs(n) < HISTORY_GRID_MAX_NUMERATOR))
+		return false;
+	/* what the input computes from the integer: -0 comes back as +0, so it is off the grid */
+	back = (double) (int64) n / grid;
+	if (memcmp(&back, &value, sizeof(double)) != 0)
+		return false;
+	*numerator = (int64) n;
+	return true;
+}
+
+/*
+ * The grid that writes most values of key k as whole numerators (the first such in
+ * history_grids when several tie): candidates are tried on a sample first, and only those
+ * that hold half the sample are counted over every point.
+ */
+static int64
+history_choose_grid(const HistoryState *state, int k)
+{
+	int64		best = 1;
+	int32		best_misses = PG_INT32_MAX;
+	int32		sample = Min(state->used, HISTORY_GRID_SAMPLE);
+
+	for (int g = 0; g < lengthof(history_grids); g++)
+	{
+		double		grid = (double) history_grids[g];
+		int32		misses = 0;
+		int64		n;
+
+		for (int32 i = 0; i < sample; i++)
+			if (!history_on_grid(state->points[i].key[k], grid, &n))
+				misses++;
+		if (misses * 2 > sample)
+			continue;
+		for (int32 i = sample; i < state->used && misses < best_misses; i++)
+			if (!history_on_grid(state->points[i].key[k], grid, &n))
+				misses++;
+		if (misses < best_misses)
+		{
+			best = history_grids[g];
+			best_misses = misses;
+			if (misses == 0)
+				break;
+		}
+	}
+	return best;
+}
+
+/* Append the decimal digits of value (an int64) to buf, without a printf format. */
+static inline void
+history_append_int(StringInfo buf, int64 value)
+{
+	char		digits[24];
+	char	   *end = digits + sizeof(digits);
+	char	   *c = end;
+	uint64		magnitude = value < 0 ? -(uint64) value : (uint64) value;
+
+	do
+	{
+		*--c = '0' + magnitude % 10;
+		magnitude /= 10;
+	} while (magnitude > 0);
+	if (value < 0)
+		*--c = '-';
+	appendBinaryStringInfo(buf, c, end - c);
+}
+
+/* Report a malformed state text with detail. */
+static void
+history_malformed(const char *type_name, const char *input, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type %s: \"%s\"", type_name, input),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * An optionally signed decimal int64 at *cursor, without strtoll: the
+ * grid numerators and counts of the v2 text.  Returns false (cursor unmoved) when there are no
+ * digits.
+ */
+static inline bool
+history_parse_int(const char **cursor, int64 *value, const char *type_name, const char *input)
+{
+	const char *c = *cursor;
+	bool		negative = false;
+	int64		n = 0;
+	int			digits = 0;
+
+	if (*c == '-')
+	{
+		negative = true;
+		c++;
+	}
+	while (*c >= '0' && *c <= '9')
+	{
+		digits++;
+		if (pg_mul_s64_overflow(n, 10, &n) || pg_add_s64_overflow(n, *c++ - '0', &n))
+			history_malformed(type_name, input, "Integer out of range.");
+	}
+	if (digits == 0)
+		return false;
+	*value = negative ? -n : n;
+	*cursor = c;
+	return true;
+}
+
+/* Validate a parsed point and append it to *state, growing it when full. */
+static HistoryState *
+history_append_point(HistoryState *state, double *key, int64 count,
+					 const char *type_name, const char *input)
+{
+	if (count < 1)
+		history_malformed(type_name, input, "Each history needs a positive count.");
+	history_validate_key(state->kind, key);
+	if (state->used == history_capacity(state))
+		state = history_grow(state, state->used + 1);
+	memcpy(state->points[state->used].key, key, sizeof(double) * HISTORY_MAX_KEYS);
+	state->points[state->used].count = count;
+	state->used++;
+	state->flags &= ~HISTORY_COMPACT;
+	return state;
+}
+
+/* The points of a v1 text after its tag: " (key,...):count" each. */
+static HistoryState *
+history_in_v1(const char *cursor, HistoryState *state, const char *type_name, const char *input)
+{
+	int			nkeys = history_key_count(state->kind);
+
 	for (;;)
 	{
 		double		key[HISTORY_MAX_KEYS] = {0};
@@ -548,44 +684,156 @@ history_in(const char *input, HistoryKind kind, const char *type_name)
 		cs_expect_char(&cursor, ')', type_name, input);
 		cs_expect_char(&cursor, ':', type_name, input);
 		count = cs_parse_int64(&cursor, type_name, input);
-		if (count < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type %s: \"%s\"", type_name, input),
-					 errdetail("Each history needs a positive count.")));
-		history_validate_key(kind, key);
-		if (state->used == history_capacity(state))
-			state = history_grow(state, state->used + 1);
-		memcpy(state->points[state->used].key, key, sizeof(key));
-		state->points[state->used].count = count;
-		state->used++;
-		state->flags &= ~HISTORY_COMPACT;
+		state = history_append_point(state, key, count, type_name, input);
 	}
+	return state;
+}
+
+/*
+ * The points of a v2 text after its tag: " grid=G,G,G" (one grid per key), then one
+ * "key,key,key[*count]" per point, separated by spaces.  A key is a whole numerator n (the
+ * value n / G of its key's grid), "=" and a decimal for a value off the grid, or nothing for
+ * the previous point's value; the count is 1 when "*count" is left out.
+ */
+static HistoryState *
+history_in_v2(const char *cursor, HistoryState *state, const char *type_name, const char *input)
+{
+	int			nkeys = history_key_count(state->kind);
+	double		grid[HISTORY_MAX_KEYS] = {1, 1, 1};
+	double		key[HISTORY_MAX_KEYS] = {0};
+
+	cs_expect_key(&cursor, "grid=", type_name, input);
+	for (int k = 0; k < nkeys; k++)
+	{
+		int64		g;
+
+		if (k > 0)
+			cs_expect_char(&cursor, ',', type_name, input);
+		if (!history_parse_int(&cursor, &g, type_name, input) || g < 1)
+			history_malformed(type_name, input, "Each grid must be a positive integer.");
+		grid[k] = (double) g;
+	}
+	for (;;)
+	{
+		int64		count = 1;
+
+		if ((state->used & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		cs_skip_space(&cursor);
+		if (*cursor == '\0')
+			break;
+		for (int k = 0; k < nkeys; k++)
+		{
+			int64		n;
+
+			if (k > 0)
+			{
+				if (*cursor != ',')
+					history_malformed(type_name, input, "Expected \",\".");
+				cursor++;
+			}
+			if (*cursor == '=')
+			{
+				cursor++;
+				key[k] = cs_parse_float(&cursor, type_name, input);
+			}
+			else if (history_parse_int(&cursor, &n, type_name, input))
+			{
+				if (!(fabs((double) n) < HISTORY_GRID_MAX_NUMERATOR))
+					history_malformed(type_name, input, "Integer out of range.");
+				key[k] = (double) n / grid[k];
+			}
+			else if (state->used == 0)
+				history_malformed(type_name, input, "The first history must give every key.");
+		}
+		if (*cursor == '*')
+		{
+			cursor++;
+			if (!history_parse_int(&cursor, &count, type_name, input))
+				history_malformed(type_name, input, "Expected an integer.");
+		}
+		if (*cursor != '\0' && *cursor != ' ')
+			history_malformed(type_name, input, "Expected \" \" between histories.");
+		state = history_append_point(state, key, count, type_name, input);
+	}
+	return state;
+}
+
+/*
+ * The state from its text: the v2 form history_out writes, or the v1 form of 0.1.0
+ * ("v1 (key,...):count ...").
+ */
+Datum
+history_in(const char *input, HistoryKind kind, const char *type_name)
+{
+	const char *cursor = input;
+	HistoryState *state = history_alloc(kind, HISTORY_INITIAL_CAPACITY);
+
+	cs_skip_space(&cursor);
+	if (strncmp(cursor, "v1", 2) == 0)
+		state = history_in_v1(cursor + 2, state, type_name, input);
+	else if (strncmp(cursor, "v2", 2) == 0)
+		state = history_in_v2(cursor + 2, state, type_name, input);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"", type_name, input),
+				 errdetail("The text must start with the format version \"v1\" or \"v2\".")));
 	history_compact(state);
 	PG_RETURN_POINTER(state);
 }
 
+/*
+ * The v2 text (see history_in_v2): each key on the grid that holds most of its values, so
+ * rfm's times in weeks, whole counts and prices in cents print as short integers and parse
+ * without strtod; a key equal to the previous point's is left empty, and a count of 1 is left out.
+ */
 char *
 history_out(const HistoryState *state)
 {
 	HistoryState *compact = history_compacted_copy(state);
 	int			nkeys = history_key_count(state->kind);
+	int64		grid[HISTORY_MAX_KEYS] = {1, 1, 1};
 	StringInfoData buf;
 
+	for (int k = 0; k < nkeys; k++)
+		grid[k] = history_choose_grid(compact, k);
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "v1");
+	appendStringInfoString(&buf, "v2 grid=");
+	for (int k = 0; k < nkeys; k++)
+	{
+		if (k > 0)
+			appendStringInfoChar(&buf, ',');
+		history_append_int(&buf, grid[k]);
+	}
 	for (int32 i = 0; i < compact->used; i++)
 	{
+		const HistoryPoint *point = &compact->points[i];
+
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		appendStringInfoString(&buf, " (");
+		appendStringInfoChar(&buf, ' ');
 		for (int k = 0; k < nkeys; k++)
 		{
+			int64		n;
+
 			if (k > 0)
 				appendStringInfoChar(&buf, ',');
-			cs_append_float(&buf, compact->points[i].key[k]);
+			if (i > 0 && memcmp(&point->key[k], &compact->points[i - 1].key[k], sizeof(double)) == 0)
+				continue;
+			if (history_on_grid(point->key[k], (double) grid[k], &n))
+				history_append_int(&buf, n);
+			else
+			{
+				appendStringInfoChar(&buf, '=');
+				cs_append_float(&buf, point->key[k]);
+			}
 		}
-		appendStringInfo(&buf, "):" INT64_FORMAT, compact->points[i].count);
+		if (point->count != 1)
+		{
+			appendStringInfoChar(&buf, '*');
+			history_append_int(&buf, point->count);
+		}
 	}
 	pfree(compact);
 	return buf.data;

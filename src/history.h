@@ -26,9 +26,15 @@
  * customers in any order, split across any number of workers, sees the same
  * points in the same order and returns the same model bit for bit.
  *
- * The text form is "v1" followed by one "(key,...):count" per point, keys
- * printed in the shortest exact form.  Binary send/receive write each field
- * with pq_sendfloat8/pq_sendint64, never a raw struct copy.
+ * The text form (what Citus ships from workers to the coordinator) is "v2 grid=G,G,G"
+ * and one "key,key,key[*count]" per point in key order: each key is a whole numerator n
+ * standing for n / G on its key's grid (rfm's times in weeks are days / 7 exactly), or "="
+ * and the shortest exact decimal when the value is off that grid, or empty when it equals
+ * the previous point's; "*count" is left out for 1.  The grid per key is the one of a fixed
+ * list that holds most values, so output is a function of the state and text -> state ->
+ * text is the identity.  The input also reads 0.1.0's "v1" form, "v1" and one
+ * "(key,...):count" per point.  Binary send/receive write each field with
+ * pq_sendfloat8/pq_sendint64, never a raw struct copy.
  */
 #ifndef CUSTOMER_SCORE_HISTORY_H
 #define CUSTOMER_SCORE_HISTORY_H

@@ -8,63 +8,21 @@
 # PostgreSQL the tests use.
 set -u
 source "$REPO/test/lib/tap.sh"
-source "$REPO/scripts/cluster.sh"   # helpers only: _cs_make_dir, _cs_free_port, _cs_as_owner
+source "$REPO/scripts/cluster.sh"         # helpers only: _cs_make_dir, _cs_free_port, _cs_as_owner
+source "$REPO/scripts/citus-cluster.sh"   # citus_installed, citus_node_start, citus_nodes_stop
 
-sharedir=$(pg_config --sharedir)/extension
-if [[ ! -f $sharedir/citus.control ]]; then
-  echo "1..0 # SKIP Citus is not installed ($sharedir/citus.control not found)"
+if ! citus_installed; then
+  echo "1..0 # SKIP Citus is not installed (citus.control not found in $("$CS_PGBIN/pg_config" --sharedir)/extension)"
   exit 0
 fi
 data=$(shared_data_dir) || { echo "1..0 # SKIP the shared data directory (CDNOW) is not there"; exit 0; }
 
-# ---- three servers: node_start NAME starts one on a free port and prints the port ----------
-nodes=() next_port=$((CS_FIRST_PORT + 200))
-stop_nodes() {
-  local dir
-  for dir in "${nodes[@]}"; do _cs_wipe "$dir"; done
-}
-trap stop_nodes EXIT
-node_start() {
-  local name=$1 dir port attempt
-  dir=$(_cs_make_dir "citus-$name") || return 1
-  nodes+=("$dir")
-  _cs_as_owner "$CS_PGBIN/initdb" -D "$dir/data" --auth=trust -E UTF8 --locale=C -U postgres \
-    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
-  _cs_as_owner tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
-listen_addresses = '127.0.0.1'
-unix_socket_directories = ''
-shared_preload_libraries = 'citus'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_worker_processes = 16
-max_connections = 100
-shared_buffers = 64MB
-timezone = 'UTC'
-log_timezone = 'UTC'
-log_min_messages = warning
-CONF
-  for attempt in 1 2 3 4 5; do
-    port=$(_cs_free_port "$next_port") || return 1
-    next_port=$((port + 1))
-    if _cs_as_owner "$CS_PGBIN/pg_ctl" start -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-         -o "-p $port" >/dev/null 2>&1; then
-      echo "$port"
-      return 0
-    fi
-    grep -q 'could not bind\|could not create any TCP/IP sockets' "$dir/server.log" 2>/dev/null || break
-  done
-  tail -n 20 "$dir/server.log" >&2
-  return 1
-}
-
+# ---- three servers on free loopback ports -----------------------------------------------------
+trap citus_nodes_stop EXIT
 started=$(date +%s)
-# node_start runs in a command substitution (a subshell): record the directories here too
 ports=() ok=t
 for name in coordinator worker1 worker2; do
-  if port=$(node_start "$name"); then ports+=("$port"); else ok=f; fi
-  nodes+=("$REPO/.tmp/citus-$name")
-  [[ -f $REPO/.tmp/citus-$name.fallback ]] && nodes+=("$(cat "$REPO/.tmp/citus-$name.fallback")")
+  if citus_node_start "citus-$name"; then ports+=("$CITUS_NODE_PORT"); else ok=f; fi
 done
 check "a coordinator and two workers start with shared_preload_libraries = citus" "t" "$ok"
 [[ $ok == t ]] || { echo "1..$_tap_n"; exit 1; }
