@@ -215,6 +215,7 @@ DECLARE
     v        customer_score.model_versions;
     tx_rel   regclass;
     tx_role  regrole;
+    tx_zone  text;
     t        text;
 BEGIN
     r := customer_score.refresh_run(run);
@@ -223,7 +224,8 @@ BEGIN
         RAISE EXCEPTION 'until (%) must be a finite time after the run''s as_of (%)', until, r.as_of
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT s.relation, s.configured_by INTO tx_rel, tx_role FROM customer_score.source_relation('transactions', r.model) s;
+    SELECT s.relation, s.configured_by, s.time_zone INTO tx_rel, tx_role, tx_zone
+    FROM customer_score.source_relation('transactions', r.model) s;
     FOREACH t IN ARRAY ARRAY['cs_bt_opt_outs', 'cs_bt_spend', 'cs_bt_popularity', 'cs_bt_influence'] LOOP
         IF pg_catalog.to_regclass('pg_temp.' || t) IS NOT NULL THEN
             EXECUTE format('DROP TABLE pg_temp.%I', t);
@@ -235,11 +237,13 @@ BEGIN
     CREATE TEMP TABLE cs_bt_popularity (customer_id bigint, popularity double precision) ON COMMIT DROP;
     CREATE TEMP TABLE cs_bt_influence (customer_id bigint, influence double precision) ON COMMIT DROP;
     IF tx_rel IS NOT NULL THEN
-        -- through refresh_read, so text, varchar and uuid ids get the run's numbers
+        -- through refresh_read, so text, varchar and uuid ids get the run's numbers; at on the
+        -- source's calendar (source_at), as refresh reads it, whatever this session's TimeZone
         PERFORM customer_score.refresh_read(run, tx_role, format($q$
-            SELECT @customer_id@, sum(amount::double precision), count(*) FROM %s
-            WHERE at > %L AND at <= %L AND customer_id IS NOT NULL AND amount IS NOT NULL
-            GROUP BY customer_id$q$, tx_rel, r.as_of, until), 'cs_bt_spend', 'spend double precision, purchases bigint');
+            SELECT @customer_id@, sum(amount::double precision), count(*) FROM %1$s
+            WHERE %2$s > %3$L::timestamptz AND %2$s <= %4$L::timestamptz AND customer_id IS NOT NULL AND amount IS NOT NULL
+            GROUP BY customer_id$q$, tx_rel, customer_score.source_at(tx_rel, tx_zone), r.as_of, until),
+            'cs_bt_spend', 'spend double precision, purchases bigint');
     END IF;
     -- the actions as refresh reads them (once per run: refresh_influence may have already)
     IF customer_score.refresh_read_actions(run) THEN
@@ -538,7 +542,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION customer_score.action_paths(text, timestamptz) IS
-    'The journeys in an actions query (columns customer_id, id, at, value, channel, kind) up to as_of, as paths for path_attribution: a conversion (value > 0) ends the path of its customer''s touches (value 0 or NULL) since their previous conversion, touches after the last one make a non-converting path; a state is ''channel:kind'' (with : and > in the names turned into _). A negative or NaN value is an error (22023). Opted-out customers are left out; journeys without touches are not paths.';
+    'The journeys in an actions query (columns customer_id, id, at, value, channel, kind) up to as_of, as paths for path_attribution: a conversion (value > 0) ends the path of its customer''s touches (value 0 or NULL) since their previous conversion, touches after the last one make a non-converting path; a state is ''channel:kind'' (with : and > in the names turned into _). A negative or NaN value is an error (22023). Opted-out customers are left out; journeys without touches are not paths. at is compared with as_of as the query gives it (a date or timestamp in the session TimeZone).';
 
 CREATE FUNCTION customer_score.propose_action_weights(as_of timestamptz DEFAULT now(), model text DEFAULT 'default')
 RETURNS TABLE (channel text, kind text, weight double precision, current_weight double precision,
@@ -548,28 +552,30 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     act_rel  regclass;
     act_role regrole;
+    act_zone text;
 BEGIN
-    SELECT s.relation, s.configured_by INTO act_rel, act_role
+    SELECT s.relation, s.configured_by, s.time_zone INTO act_rel, act_role, act_zone
     FROM customer_score.source_relation('actions', propose_action_weights.model) s;
     IF act_rel IS NULL THEN
         RAISE EXCEPTION 'there is no actions source' USING ERRCODE = 'object_not_in_prerequisite_state',
               HINT = 'SELECT customer_score.set_source(''actions'', ''my_actions''::regclass);';
     END IF;
-    -- read as refresh reads it: as the role that set it, read-only
+    -- read as refresh reads it: as the role that set it, read-only, at on the source's calendar
+    -- (source_at), so that the paths up to as_of do not depend on this session's TimeZone
     IF pg_catalog.to_regclass('pg_temp.cs_path_actions') IS NOT NULL THEN
         DROP TABLE pg_temp.cs_path_actions;
     END IF;
     IF customer_score.source_keyed(act_rel) THEN   -- text, varchar and uuid ids, read as text
         CREATE TEMP TABLE cs_path_actions ON COMMIT DROP AS
         SELECT a.* FROM customer_score.read_as(act_role, format($q$
-            SELECT id::bigint, customer_id::text, at::timestamptz, value::double precision, channel::text, kind::text
-            FROM %s$q$, act_rel), 0)
+            SELECT id::bigint, customer_id::text, %s, value::double precision, channel::text, kind::text
+            FROM %s$q$, customer_score.source_at(act_rel, act_zone), act_rel), 0)
             AS a(id bigint, customer_id text, at timestamptz, value double precision, channel text, kind text);
     ELSE
         CREATE TEMP TABLE cs_path_actions ON COMMIT DROP AS
         SELECT a.* FROM customer_score.read_as(act_role, format($q$
-            SELECT id::bigint, customer_id::bigint, at::timestamptz, value::double precision, channel::text, kind::text
-            FROM %s$q$, act_rel), 0)
+            SELECT id::bigint, customer_id::bigint, %s, value::double precision, channel::text, kind::text
+            FROM %s$q$, customer_score.source_at(act_rel, act_zone), act_rel), 0)
             AS a(id bigint, customer_id bigint, at timestamptz, value double precision, channel text, kind text);
     END IF;
     RETURN QUERY

@@ -1545,7 +1545,9 @@ COMMENT ON VIEW customer_score.model_explanation IS
 -- One pass over the history: each row carries its predecessor's values (lead over the
 -- customer's runs of a model, newest first), so the history is read once and sorted once, and a
 -- filter on customer_id or model reaches the scan (they are the window's partition keys) and its
--- index, whatever the statistics say.
+-- index, whatever the statistics say. The components are those of either run, each run's
+-- contribution found by its position in that run's list (a plain unnest and lookups: Citus
+-- plans it on a history distributed by customer, where it cannot copy a join of two unnests).
 CREATE VIEW customer_score.score_changes WITH (security_invoker = true) AS
 WITH pairs AS (
     SELECT h.customer_id, r.customer_keys, r.model, r.version, r.as_of, h.score, r.components, h.contribution,
@@ -1557,7 +1559,7 @@ WITH pairs AS (
     JOIN customer_score.score_runs r ON r.run_id = h.run_id AND r.status = 'done'
     WINDOW w AS (PARTITION BY r.model, h.customer_id ORDER BY h.run_id DESC)
 )
-SELECT p.customer_id, p.model, coalesce(j.component_c, j.component_p) AS component,
+SELECT p.customer_id, p.model, j.component,
        p.previous_version, p.version AS current_version,
        p.previous_version IS DISTINCT FROM p.version AS version_changed,
        p.previous_as_of, p.as_of AS current_as_of,
@@ -1567,11 +1569,10 @@ SELECT p.customer_id, p.model, coalesce(j.component_c, j.component_p) AS compone
        customer_score.customer_key(p.customer_id, p.customer_keys) AS customer_key
 FROM pairs p
 CROSS JOIN LATERAL (
-    SELECT uc.component, uc.contribution, up.component, up.contribution
-    FROM unnest(p.components, p.contribution) uc(component, contribution)
-    FULL JOIN unnest(p.previous_components, p.previous_contribution) up(component, contribution)
-      ON up.component = uc.component
-) j(component_c, contribution_c, component_p, contribution_p)
+    SELECT u.component, p.contribution[array_position(p.components, u.component)],
+           p.previous_contribution[array_position(p.previous_components, u.component)]
+    FROM (SELECT DISTINCT unnest(p.components || p.previous_components)) u(component)
+) j(component, contribution_c, contribution_p)
 WHERE p.recency = 1 AND p.previous_score IS NOT NULL;
 COMMENT ON VIEW customer_score.score_changes IS
     'Why a score moved: between a customer''s last two scores under a model, the score change and, per component, how many points it moved the score (contribution_change; they add up to score_change), and whether the model version changed.';

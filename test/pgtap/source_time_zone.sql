@@ -1,6 +1,7 @@
 -- The calendar of a source: set_source fixes a time zone (the session TimeZone unless named), and
 -- refresh counts the purchase days in it, so a refresh under another session TimeZone stores the
--- same scores; a date or timestamp at reads as a wall-clock time in the source's zone.
+-- same scores; a date or timestamp at reads as a wall-clock time in the source's zone. So do the
+-- backtest's realized spend and propose_action_weights' paths.
 BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -8,7 +9,7 @@ CREATE EXTENSION IF NOT EXISTS customer_score;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(10);
+SELECT plan(15);
 
 CREATE TEMP TABLE tx AS SELECT customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
 CREATE TEMP TABLE tx_wall AS SELECT customer_id, day::timestamp AS at, amount FROM fixture.cdnow_sample;
@@ -57,6 +58,40 @@ SELECT refresh('default', '1997-09-30 00:00+00') AS run \gset
 SELECT results_eq('SELECT * FROM pg_temp.got()', 'SELECT * FROM in_utc',
                   'and so does a date source, refreshed under Asia/Tokyo');
 SELECT is((SELECT count(*) FROM sources WHERE time_zone IS NULL), 0::bigint, 'every source has a zone');
+
+-- the backtest's realized spend reads at on the source's calendar too
+SELECT set_source('transactions', 'tx_wall', '', 'UTC');
+SET timezone = 'UTC';
+SELECT backtest('default', '1997-06-30 00:00+00', '1997-09-30 00:00+00') AS bt \gset
+CREATE TEMP TABLE bt_utc AS SELECT customer_id, score, realized_spend, realized_purchases
+FROM backtest_customers WHERE backtest_id = :bt;
+SET timezone = 'America/Los_Angeles';
+SELECT ok((SELECT count(*) FROM tx_wall
+           WHERE (at::timestamptz > '1997-06-30 00:00+00') <> ((at AT TIME ZONE 'UTC') > '1997-06-30 00:00+00')
+              OR (at::timestamptz <= '1997-09-30 00:00+00') <> ((at AT TIME ZONE 'UTC') <= '1997-09-30 00:00+00')) > 0,
+          '(on the session''s America/Los_Angeles calendar some purchases change period)');
+SELECT backtest('default', '1997-06-30 00:00+00', '1997-09-30 00:00+00') AS bt \gset
+SELECT results_eq(format('SELECT customer_id, score, realized_spend, realized_purchases FROM backtest_customers WHERE backtest_id = %s ORDER BY 1', :bt),
+                  'SELECT * FROM bt_utc ORDER BY 1',
+                  'a backtest of a timestamp source in UTC, run under America/Los_Angeles, realizes the same spend and purchases as in UTC');
+SELECT ok((SELECT sum(realized_purchases) FROM bt_utc) > 0, '(and something was realized)');
+
+-- so do the paths propose_action_weights reads from the actions source
+CREATE TEMP TABLE act_wall AS
+SELECT g::bigint AS id, g % 40 + 1 AS customer_id, NULL::bigint AS sparked_by,
+       '1997-09-29 12:00'::timestamp + g * interval '6 minutes' AS at, (g % 5 / 4) * 12.5 AS value,
+       (ARRAY['web', 'store', 'event'])[1 + g % 3] AS channel, (ARRAY['visit', 'signup', 'like'])[1 + g / 7 % 3] AS kind
+FROM generate_series(1, 400) g;
+SELECT set_source('actions', 'act_wall', '', 'UTC');
+SET timezone = 'UTC';
+CREATE TEMP TABLE proposed_utc AS SELECT * FROM propose_action_weights('1997-09-30 00:00+00');
+SET timezone = 'America/Los_Angeles';
+SELECT ok((SELECT count(*) FROM act_wall WHERE at::timestamptz <= '1997-09-30 00:00+00') <
+          (SELECT count(*) FROM act_wall WHERE at AT TIME ZONE 'UTC' <= '1997-09-30 00:00+00'),
+          '(on the session''s America/Los_Angeles calendar fewer actions are up to as_of)');
+SELECT results_eq($$SELECT * FROM propose_action_weights('1997-09-30 00:00+00') ORDER BY channel, kind$$,
+                  'SELECT * FROM proposed_utc ORDER BY channel, kind',
+                  'propose_action_weights of a timestamp actions source in UTC, run under America/Los_Angeles, proposes what it does in UTC');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -4,7 +4,8 @@
 # distributed by customer in 32 shards, and rfm by customer, bgnbd_fit, gamma_gamma_fit and stored
 # states (partial, merge) compared as text with the same queries over a local copy of the table
 # on the coordinator; rfm with a time_zone whatever the nodes' TimeZone; set_source and refresh
-# on distributed transactions and actions, every stored score equal to a single-node refresh. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
+# on distributed transactions and actions, every stored score equal to a single-node refresh;
+# score_changes over scores_history distributed by customer, equal to single node. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
 # PostgreSQL the tests use.
 set -u
 source "$REPO/test/lib/tap.sh"
@@ -215,6 +216,40 @@ t_tokyo=$(refresh_on dist UTC)
 check "... and with worker 1 in Asia/Tokyo too" "$(md5sum <<<"$single")" "$(md5sum <<<"$(stored UTC)")"
 worker_zone UTC
 echo "# refresh of CDNOW (2357 customers, 2300 actions): single node ${t_single} s, Citus 32 shards ${t_citus} s (${t_tokyo} s with a worker in Asia/Tokyo)"
+
+# ---- score_changes on a history distributed by customer --------------------------------------
+# Two refreshes with the data changed between them, on the local tables with the history on the
+# coordinator, then on the distributed tables with scores_history distributed by customer: every
+# row of score_changes (the latest two runs of each customer) equal.
+changes() {
+  cq -c "SET search_path = customer_score, public" -c "SET TimeZone = 'UTC'" \
+     -c "SELECT string_agg(c::text, E'\n' ORDER BY c.customer_id, c.component) FROM score_changes c WHERE model = 'default'"
+}
+change_data() {   # change_data PREFIX: more purchases for every fifth customer, fewer actions
+  cq >/dev/null -c "SET client_min_messages = warning" \
+     -c "INSERT INTO $1_tx SELECT customer_id, at + interval '10 days', amount * 2 FROM $1_tx WHERE customer_id % 5 = 0 AND at < '1997-09-01'" \
+     -c "DELETE FROM $1_actions WHERE id % 11 = 0"
+}
+refresh_on local UTC >/dev/null
+change_data local
+refresh_on local UTC >/dev/null
+single=$(changes)
+check "score_changes on one node has a row per customer and component of two refreshes" "t" \
+  "$(cq -c "SELECT count(*) > 2357 AND count(*) FILTER (WHERE score_change <> 0) > 0 FROM customer_score.score_changes WHERE model = 'default'")"
+out=$(cq -c "SET client_min_messages = warning" \
+         -c "SELECT create_distributed_table('customer_score.scores_history', 'customer_id')" 2>&1)
+grep -q ERROR <<<"$out" && echo "# $out" | head -n 5
+check "scores_history is distributed by customer" "t" \
+  "$(cq -c "SELECT count(*) = 32 FROM pg_dist_shard WHERE logicalrelid = 'customer_score.scores_history'::regclass")"
+check "score_changes over the distributed history equals the single-node rows" "$(md5sum <<<"$single")" "$(md5sum <<<"$(changes)")"
+refresh_on dist America/Los_Angeles >/dev/null
+change_data dist
+out=$(refresh_on dist America/Los_Angeles)
+[[ $out =~ ^[0-9.]+$ ]] || echo "# refresh into the distributed history: $out" | head -n 5
+distributed=$(changes)
+check "two refreshes on distributed sources into the distributed history: score_changes equals single node, every row" \
+  "$(md5sum <<<"$single")" "$(md5sum <<<"$distributed")"
+paste -d '|' <(echo "$single") <(echo "$distributed") | awk -F '|' '$1 != $2 && ++n <= 2 { print "#   single node: " $1; print "#   Citus:       " $2 }'
 
 echo "# citus.sh: $(($(date +%s) - started)) s"
 echo "1..$_tap_n"
