@@ -632,16 +632,11 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 	return -ll / data->total;
 }
 
-/*
- * Start points in the rescaled unit (the largest t is 1), cheapest first: the fit stops once
- * two agree.  From (1, 1, 1, 1) the path crosses points where alpha and beta are far apart,
- * where each tail of pnbd_series_sums needs about three times the terms it needs near the
- * optimum, so that start comes last.
- */
+/* start points in the rescaled unit (the largest t is 1) */
 static const double pareto_nbd_starts[][CS_OPT_MAX_PARAMS] = {
+	{1.0, 1.0, 1.0, 1.0},
 	{0.5, 0.3, 0.5, 0.3},
 	{0.25, 0.1, 2.0, 3.0},
-	{1.0, 1.0, 1.0, 1.0},
 };
 
 /*
