@@ -639,10 +639,17 @@ pareto_nbd_objective(const double *theta, double *grad, void *arg)
 	return -ll / data->total;
 }
 
-/* start points in the rescaled unit (the largest t is 1) */
+/*
+ * Start points in the rescaled unit (the largest t is 1); the fit stops once two agree.  The
+ * first two have alpha = beta, where the series of pnbd_series_sums has z = 0, and their
+ * paths keep alpha and beta close, where it needs few terms; from (1, 1, 1, 1) the path
+ * crosses points with alpha and beta far apart (about three times the terms), and from
+ * (0.25, 0.1, 2, 3) points where quadrature takes over, so those two come after.
+ */
 static const double pareto_nbd_starts[][CS_OPT_MAX_PARAMS] = {
-	{1.0, 1.0, 1.0, 1.0},
 	{0.5, 0.3, 0.5, 0.3},
+	{0.25, 0.1, 0.25, 0.1},
+	{1.0, 1.0, 1.0, 1.0},
 	{0.25, 0.1, 2.0, 3.0},
 };
 
