@@ -3,7 +3,7 @@
  * at the optimum.
  *
  * The fits minimise minus the mean log-likelihood in log-parameters theta, with an analytic
- * gradient.  The Hessian of minus the total log-likelihood comes from forward differences of
+ * gradient.  The Hessian of minus the total log-likelihood comes from central differences of
  * that gradient (symmetrised), times the customers; its inverse is the asymptotic covariance
  * of theta, inverted by Cholesky (a Hessian that is not positive definite, as on a likelihood
  * ridge, has no standard errors).  The delta method takes them to the parameters:
@@ -16,8 +16,8 @@
 
 #include "standard_errors.h"
 
-/* the step of the forward differences in log-parameters */
-#define SE_STEP 1e-6
+/* the step of the central differences in log-parameters */
+#define SE_STEP 1e-4
 
 /* Cholesky factor L (lower) of the n x n matrix a, in place; false unless positive definite. */
 static bool
@@ -45,35 +45,30 @@ cholesky(double a[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS], int n)
 }
 
 /*
- * The Hessian of objective at theta times total, from forward differences of its gradient,
- * symmetrised; false where the objective is not finite.  n + 1 evaluations: the gradient is
- * accurate to rounding, so a step of SE_STEP leaves a truncation error of order SE_STEP
- * relative and a rounding error of order 1e-16 / SE_STEP, both far below what an error
- * estimate needs.
+ * The Hessian of objective at theta times total, from central differences of its gradient,
+ * symmetrised; false where the objective is not finite.
  */
 static bool
 observed_hessian(cs_objective objective, void *arg, int n, const double *theta, double total,
 				 double hessian[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS])
 {
 	double		point[CS_OPT_MAX_PARAMS],
-				at[CS_OPT_MAX_PARAMS],
-				up[CS_OPT_MAX_PARAMS];
+				up[CS_OPT_MAX_PARAMS],
+				down[CS_OPT_MAX_PARAMS];
 
-	memcpy(point, theta, sizeof(double) * n);
-	if (!isfinite(objective(point, at, arg)))
-		return false;
 	for (int i = 0; i < n; i++)
 	{
 		double		h = SE_STEP * fmax(1.0, fabs(theta[i]));
 
 		memcpy(point, theta, sizeof(double) * n);
 		point[i] = theta[i] + h;
-		/* the step as represented, so the difference quotient divides by what was taken */
-		h = point[i] - theta[i];
 		if (!isfinite(objective(point, up, arg)))
 			return false;
+		point[i] = theta[i] - h;
+		if (!isfinite(objective(point, down, arg)))
+			return false;
 		for (int j = 0; j < n; j++)
-			hessian[i][j] = (up[j] - at[j]) / h * total;
+			hessian[i][j] = (up[j] - down[j]) / (2 * h) * total;
 	}
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < i; j++)
