@@ -72,7 +72,7 @@ clv_sql="SELECT customer_score.clv(customer_score.bgnbd(0.243, 4.414, 1e-5, 2.42
                                    customer_score.gamma_gamma(6.25, 3.74, 15.44), 0, 0, 38, 40, 100000, 0.01, 1)"
 stops_on_timeout "clv (100,000 steps of quadrature)" 1000 "$clv_sql"
 stops_on_cancel "clv (100,000 steps of quadrature)" "$clv_sql"
-# the fit takes about 0.9 s on a quiet machine: the timeout and the cancel come well before
+# the fit takes about a second: the timeout and the cancel come well before its end
 stops_on_timeout "bgnbd_fit of a million distinct histories (the fit itself)" 300 \
   "SELECT customer_score.bgnbd_fit(s) FROM bg_state"
 stops_on_cancel "bgnbd_fit of a million distinct histories (the fit itself)" \
