@@ -38,6 +38,10 @@ projected_grad_norm(const double *theta, const double *g, int n,
 	return norm;
 }
 
+static CsOptimResult minimize(cs_objective f, void *arg, double *theta, int n,
+							  double lower, double upper, double grad_tol, int max_iterations,
+							  const double (*inverse_hessian)[CS_OPT_MAX_PARAMS], double match);
+
 CsOptimResult
 cs_minimize(cs_objective f, void *arg, double *theta, int n,
 			double lower, double upper, double grad_tol, int max_iterations)
@@ -49,6 +53,21 @@ CsOptimResult
 cs_minimize_from(cs_objective f, void *arg, double *theta, int n,
 				 double lower, double upper, double grad_tol, int max_iterations,
 				 const double (*inverse_hessian)[CS_OPT_MAX_PARAMS])
+{
+	return minimize(f, arg, theta, n, lower, upper, grad_tol, max_iterations, inverse_hessian,
+					-INFINITY);
+}
+
+/*
+ * cs_minimize_from, stopping also where the objective is at most match and the gradient
+ * below NOISE_GRAD_TOL (result.matched): there the quadratic model leaves a decrease of
+ * order the gradient squared, far below match's own tolerance, so the run has reached the
+ * optimum whose value match was taken from.  match -INFINITY never stops a run early.
+ */
+static CsOptimResult
+minimize(cs_objective f, void *arg, double *theta, int n,
+		 double lower, double upper, double grad_tol, int max_iterations,
+		 const double (*inverse_hessian)[CS_OPT_MAX_PARAMS], double match)
 {
 	double		H[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
 	double		g[CS_OPT_MAX_PARAMS],
@@ -93,6 +112,11 @@ cs_minimize_from(cs_objective f, void *arg, double *theta, int n,
 		if (result.grad_norm < grad_tol)
 		{
 			result.converged = true;
+			break;
+		}
+		if (value <= match && result.grad_norm < NOISE_GRAD_TOL)
+		{
+			result.converged = result.matched = true;
 			break;
 		}
 
@@ -229,6 +253,8 @@ cs_minimize_from(cs_objective f, void *arg, double *theta, int n,
 
 #define FIT_GRAD_TOL 1e-9
 #define FIT_MAX_ITERATIONS 2000
+/* two starts whose optima differ by at most this (relative) found the same one */
+#define AGREE_TOL	1e-10
 
 /*
  * Maximise the likelihood from a few fixed starts and keep the best, so a
@@ -252,13 +278,17 @@ cs_fit_from_starts(cs_objective objective, void *data, int nparams,
 
 		for (int k = 0; k < nparams; k++)
 			theta[k] = log(starts[s][k]);
-		res = cs_minimize(objective, data, theta, nparams,
-						  -CS_LOG_PARAM_BOUND, CS_LOG_PARAM_BOUND,
-						  FIT_GRAD_TOL, FIT_MAX_ITERATIONS);
+		/* once one start has converged, the next may stop where it reaches that optimum */
+		res = minimize(objective, data, theta, nparams,
+					   -CS_LOG_PARAM_BOUND, CS_LOG_PARAM_BOUND,
+					   FIT_GRAD_TOL, FIT_MAX_ITERATIONS, NULL,
+					   best.converged ? best.value + AGREE_TOL * fabs(best.value) : -INFINITY);
 		/* two converged starts that reach the same optimum settle it */
 		agree = s > 0 && res.converged && best.converged &&
-			fabs(res.value - best.value) <= 1e-10 * fabs(best.value);
-		if (!isfinite(best.value) || res.value < best.value - 1e-12 * fabs(best.value))
+			fabs(res.value - best.value) <= AGREE_TOL * fabs(best.value);
+		/* a run stopped at the match is not at its own optimum: the converged one is kept */
+		if (!isfinite(best.value) ||
+			(!res.matched && res.value < best.value - 1e-12 * fabs(best.value)))
 		{
 			best = res;
 			memcpy(best_theta, theta, sizeof(double) * nparams);

@@ -36,6 +36,7 @@ typedef struct CsOptimResult
 	bool		converged;		/* gradient test met, no parameter on a bound */
 	bool		at_bound;		/* some parameter ended on its bound */
 	bool		on_ridge;		/* some parameter ran beyond CS_RIDGE_LOG_PARAM */
+	bool		matched;		/* stopped on reaching an optimum already found (cs_fit_from_starts) */
 } CsOptimResult;
 
 extern CsOptimResult cs_minimize(cs_objective f, void *arg, double *theta,
