@@ -1416,6 +1416,8 @@ COMMENT ON COLUMN customer_score.run_fits.log_likelihood IS 'The fit''s maximise
 COMMENT ON COLUMN customer_score.run_fits.aic IS 'Akaike information criterion of the fit: 2k - 2 log_likelihood; lower is better among models fitted on the same customers.';
 COMMENT ON COLUMN customer_score.run_fits.bic IS 'Bayesian information criterion of the fit: k ln(customers) - 2 log_likelihood.';
 COMMENT ON COLUMN customer_score.run_fits.customers IS 'The customers the fit was made on (for gamma_gamma the repeat buyers with a positive amount).';
+-- security_invoker, as the other views: what a role sees is its rights on score_runs
+GRANT SELECT ON customer_score.run_fits TO PUBLIC;
 -- @end run-fits
 
 -- @begin scores-view
