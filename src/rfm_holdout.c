@@ -644,8 +644,9 @@ rfm_holdout_state_recv(PG_FUNCTION_ARGS)
 	if (version == HOLDOUT_WIRE_ZONE)
 	{
 		int			zone_len = pq_getmsgbyte(buf);
-		const char *name = pq_getmsgbytes(buf, zone_len);
+		char		name[PG_UINT8_MAX + 1];
 
+		pq_copymsgbytes(buf, name, zone_len);
 		tz = cs_recorded_zone(name, zone_len);
 		if (tz == NULL)
 			ereport(ERROR,
