@@ -4,10 +4,11 @@
  * did in the holdout (calibration_end, holdout_end]: purchase occasions, spend and its length.
  *
  * The calendar day, the unit and the summary arithmetic are rfm's own (rfm.h, local_day.h), so
- * the two aggregates always agree on a customer's days: in the time_zone argument, else the
- * session TimeZone, the zone recorded in the state as rfm records it.  A holdout occasion is a local calendar day
- * with a holdout row that is not already a calibration occasion: when calibration_end falls
- * inside a day, that day's later rows add to holdout_spend but not to holdout_frequency.
+ * the two aggregates always agree on a customer's days: days in the time_zone argument, else in
+ * the session TimeZone, the zone recorded in the state as rfm records it.  A holdout occasion is
+ * a local calendar day with a holdout row that is not already a calibration occasion: when
+ * calibration_end falls inside a day, that day's later rows add to holdout_spend but not to
+ * holdout_frequency.
  *
  * State type rfm_holdout_state (a varlena):
  *   vl_len_, version (HOLDOUT_VERSION), flags (HOLDOUT_SORTED)
@@ -218,7 +219,10 @@ holdout_transition(FunctionCallInfo fcinfo, const Interval *unit, int zone_arg)
 	const CsCalendar *calendar;
 
 	CS_REQUIRE_AGG_CONTEXT(fcinfo, "rfm_holdout_transfn");
-	/* the purchase rule: a row without a time (or ends, unit or zone) is not counted, a NULL amount is a purchase */
+	/*
+	 * the purchase rule: a row without a time (or without ends, unit or time zone) is not
+	 * counted, a NULL amount is a purchase
+	 */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || unit == NULL ||
 		(zone_arg >= 0 && PG_ARGISNULL(zone_arg)))
 		goto done;
