@@ -6,9 +6,10 @@
 -- row).  The state has one row per customer (live_customers), holding the
 -- customer's purchase days packed in one purchase_days value: per calendar day
 -- of `at`, the exact sum of the amounts and the number of rows.  The day is
--- taken in the time zone that was the session's TimeZone when tracking
--- started, stored with the trigger, so writers whose sessions run in different
--- time zones still add and subtract on the same day.  One row per customer,
+-- taken in the time zone fixed when tracking started (track_transactions'
+-- time_zone argument, else the session's TimeZone then), stored with the
+-- trigger, so writers whose sessions run in different time zones still add
+-- and subtract on the same day.  One row per customer,
 -- not per (customer, day): a load of history, in which nearly every row is a
 -- new day of its customer, then upserts one state row per customer rather than
 -- one per transaction row.  live_days shows the state one row per day.
@@ -28,8 +29,10 @@ CREATE UNIQUE INDEX live_tracking_one ON customer_score.live_tracking ((true));
 COMMENT ON TABLE customer_score.live_tracking IS
     'The transactions table whose rows live_customers follows (at most one), set by track_transactions(relation) and cleared by untrack_transactions().';
 COMMENT ON COLUMN customer_score.live_tracking.relation IS 'The tracked table (columns customer_id, at, amount).';
+-- @begin live-tracking-time-zone-comment
 COMMENT ON COLUMN customer_score.live_tracking.time_zone IS
-    'Calendar days of at are taken in this time zone: the session TimeZone of the call to track_transactions.';
+    'Calendar days of at are taken in this time zone: the time_zone given to track_transactions(relation, time_zone), else the session TimeZone of the call to track_transactions.';
+-- @end live-tracking-time-zone-comment
 COMMENT ON COLUMN customer_score.live_tracking.at_type IS
     'Type of the at column when tracking started: timestamptz (day in time_zone), timestamp or date (day as written).';
 COMMENT ON COLUMN customer_score.live_tracking.tracked_at IS 'When track_transactions last loaded the state.';
@@ -317,13 +320,28 @@ COMMENT ON FUNCTION customer_score.untrack_transactions(regclass) IS
 -- @begin track-transactions
 CREATE FUNCTION customer_score.track_transactions(relation regclass) RETURNS bigint
 LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN customer_score.track_transactions(relation, current_setting('TimeZone'));
+END
+$fn$;
+COMMENT ON FUNCTION customer_score.track_transactions(regclass) IS
+    'Start (or restart) tracking relation (customer_id, at, amount) with calendar days in the session TimeZone: track_transactions(relation, current_setting(''TimeZone'')). Returns the number of rows counted. One table is tracked at a time.';
+-- @end track-transactions
+
+-- @begin track-transactions-zone
+CREATE FUNCTION customer_score.track_transactions(relation regclass, time_zone text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-    at_type text := customer_score.live_columns(relation);
-    tz text := current_setting('TimeZone');
+    at_type text;
+    tz text := coalesce(time_zone, current_setting('TimeZone'));
     tracked regclass := (SELECT t.relation FROM customer_score.live_tracking t);
     member regclass;
     counted bigint;
 BEGIN
+    IF relation IS NULL THEN
+        RETURN NULL;   -- as the STRICT track_transactions(relation)
+    END IF;
+    at_type := customer_score.live_columns(relation);
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         -- the recount below must see every row committed before the lock is granted
         RAISE EXCEPTION 'track_transactions must run at isolation level READ COMMITTED, not %',
@@ -336,7 +354,8 @@ BEGIN
                   DETAIL = 'One transactions table is tracked at a time.',
                   HINT = format('Run SELECT customer_score.untrack_transactions(%L) first.', tracked::text);
     END IF;
-    PERFORM customer_score.live_local_time(now(), tz);   -- a zone the trigger can use
+    -- a zone the trigger can use: the names rfm's time_zone takes (22023 otherwise)
+    PERFORM customer_score.live_local_time(now(), tz);
 
     -- Writers wait from here to commit; writes in progress finish first, and
     -- the recount below (a new snapshot at READ COMMITTED) sees all of them.
@@ -381,9 +400,9 @@ BEGIN
     RETURN counted;
 END
 $fn$;
-COMMENT ON FUNCTION customer_score.track_transactions(regclass) IS
-    'Start (or restart) tracking relation (customer_id, at, amount): create its statement-level AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers, take the session TimeZone as the time zone of calendar days, and load live_customers by recounting its rows. Returns the number of rows counted. One table is tracked at a time.';
--- @end track-transactions
+COMMENT ON FUNCTION customer_score.track_transactions(regclass, text) IS
+    'Start (or restart) tracking relation (customer_id, at, amount): create its statement-level AFTER INSERT/UPDATE/DELETE/TRUNCATE triggers, take time_zone (a name SET TimeZone accepts, as rfm''s time_zone; NULL: the session TimeZone) as the time zone of calendar days, and load live_customers by recounting its rows. Returns the number of rows counted. One table is tracked at a time.';
+-- @end track-transactions-zone
 
 --------------------------------------------------------------------------
 -- The view

@@ -49,7 +49,8 @@ COMMENT ON FUNCTION customer_score.rfm_holdout_state_out(customer_score.rfm_hold
 COMMENT ON FUNCTION customer_score.rfm_holdout_state_recv(internal) IS 'Binary input of rfm_holdout_state.';
 COMMENT ON FUNCTION customer_score.rfm_holdout_state_send(customer_score.rfm_holdout_state) IS 'Binary output of rfm_holdout_state.';
 
--- STABLE, not IMMUTABLE: calendar days depend on the session's TimeZone, as in rfm.
+-- STABLE, not IMMUTABLE: without a time_zone argument calendar days depend on the session's
+-- TimeZone, as in rfm.
 CREATE FUNCTION customer_score.rfm_holdout_transfn(customer_score.rfm_holdout_state, timestamptz, double precision,
         timestamptz, timestamptz, interval)
     RETURNS customer_score.rfm_holdout_state
@@ -117,11 +118,39 @@ CREATE AGGREGATE customer_score.rfm_holdout_merge(state customer_score.rfm_holdo
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE customer_score.rfm_holdout_merge(customer_score.rfm_holdout_state) IS
-    'Merge stored rfm_holdout states of one customer (e.g. one per partition); all must share both ends and the unit.';
+    'Merge stored rfm_holdout states of one customer (e.g. one per partition); all must share both ends, the unit and the time zone.';
 CREATE FUNCTION customer_score.rfm_holdout(state customer_score.rfm_holdout_state) RETURNS customer_score.rfm_holdout_summary
     AS 'MODULE_PATHNAME', 'rfm_holdout_finalfn' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION customer_score.rfm_holdout(customer_score.rfm_holdout_state) IS
     'The rfm_holdout_summary of a stored rfm_holdout state.';
+
+-- The calendar as an argument, as rfm(..., time_zone) takes it: the days are counted in
+-- time_zone whatever the session's (or a Citus worker's) TimeZone, and the state records the
+-- zone, so that rfm_holdout_merge refuses states of different calendars.
+CREATE FUNCTION customer_score.rfm_holdout_transfn(customer_score.rfm_holdout_state, timestamptz, double precision,
+        timestamptz, timestamptz, interval, text)
+    RETURNS customer_score.rfm_holdout_state
+    AS 'MODULE_PATHNAME', 'rfm_holdout_transfn_zone' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION customer_score.rfm_holdout_transfn(customer_score.rfm_holdout_state, timestamptz, double precision, timestamptz, timestamptz, interval, text) IS 'Transition function of rfm_holdout(at, amount, calibration_end, holdout_end, unit, time_zone).';
+CREATE AGGREGATE customer_score.rfm_holdout(at timestamptz, amount double precision,
+        calibration_end timestamptz, holdout_end timestamptz, unit interval, time_zone text) (
+    SFUNC = customer_score.rfm_holdout_transfn,
+    STYPE = customer_score.rfm_holdout_state,
+    COMBINEFUNC = customer_score.rfm_holdout_combinefn,
+    FINALFUNC = customer_score.rfm_holdout_finalfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_holdout(timestamptz, double precision, timestamptz, timestamptz, interval, text) IS
+    'rfm_holdout(at, amount, calibration_end, holdout_end, unit) with the purchase days counted on the calendar of time_zone (a name SET TimeZone accepts) instead of the session TimeZone: the calibration columns are rfm(at, amount, calibration_end, unit, time_zone), the same on every node whatever its TimeZone.';
+CREATE AGGREGATE customer_score.rfm_holdout_partial(at timestamptz, amount double precision,
+        calibration_end timestamptz, holdout_end timestamptz, unit interval, time_zone text) (
+    SFUNC = customer_score.rfm_holdout_transfn,
+    STYPE = customer_score.rfm_holdout_state,
+    COMBINEFUNC = customer_score.rfm_holdout_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE customer_score.rfm_holdout_partial(timestamptz, double precision, timestamptz, timestamptz, interval, text) IS
+    'rfm_holdout_partial(at, amount, calibration_end, holdout_end, unit) on the calendar of time_zone; the state records the zone, and rfm_holdout_merge refuses states of different zones.';
 
 --------------------------------------------------------------------------
 -- Model checks: the holdout table, the period-transactions histogram, tracking
@@ -176,7 +205,7 @@ COMMENT ON FUNCTION customer_score.period_transactions(customer_score.bgnbd, tex
 
 CREATE FUNCTION customer_score.tracking(model customer_score.bgnbd, transactions text,
         start_at timestamptz, end_at timestamptz,
-        period interval DEFAULT '7 days', unit interval DEFAULT '1 day')
+        period interval DEFAULT '7 days', unit interval DEFAULT '1 day', time_zone text DEFAULT NULL)
     RETURNS TABLE (period_number       integer,
                    period_start        timestamptz,
                    period_end          timestamptz,
@@ -185,9 +214,9 @@ CREATE FUNCTION customer_score.tracking(model customer_score.bgnbd, transactions
                    actual_cumulative   bigint,
                    expected_cumulative double precision)
     AS 'MODULE_PATHNAME', 'tracking_bgnbd'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION customer_score.tracking(customer_score.bgnbd, text, timestamptz, timestamptz, interval, interval) IS
-    'Tracking: transactions returns customer_id, at (run with the caller''s privileges). Per period from start_at to end_at, the repeat purchases made (purchase days after each customer''s first, by rfm''s same-day rule) and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated. unit is the time unit the model was fitted in.';
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.tracking(customer_score.bgnbd, text, timestamptz, timestamptz, interval, interval, text) IS
+    'Tracking: transactions returns customer_id, at (run with the caller''s privileges). Per period from start_at to end_at, the repeat purchases made (purchase days after each customer''s first, by rfm''s same-day rule) and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated. unit is the time unit the model was fitted in. Purchase days and the periods'' local times are on the calendar of time_zone (a name SET TimeZone accepts, as rfm''s time_zone), or the session TimeZone when it is NULL; NULL in any other argument gives no rows.';
 
 CREATE FUNCTION customer_score.holdout_table(model customer_score.pareto_nbd, query text, max_frequency integer DEFAULT 7)
     RETURNS TABLE (frequency_bin   text,
@@ -216,7 +245,7 @@ COMMENT ON FUNCTION customer_score.period_transactions(customer_score.pareto_nbd
 
 CREATE FUNCTION customer_score.tracking(model customer_score.pareto_nbd, transactions text,
         start_at timestamptz, end_at timestamptz,
-        period interval DEFAULT '7 days', unit interval DEFAULT '1 day')
+        period interval DEFAULT '7 days', unit interval DEFAULT '1 day', time_zone text DEFAULT NULL)
     RETURNS TABLE (period_number       integer,
                    period_start        timestamptz,
                    period_end          timestamptz,
@@ -225,9 +254,9 @@ CREATE FUNCTION customer_score.tracking(model customer_score.pareto_nbd, transac
                    actual_cumulative   bigint,
                    expected_cumulative double precision)
     AS 'MODULE_PATHNAME', 'tracking_pareto_nbd'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION customer_score.tracking(customer_score.pareto_nbd, text, timestamptz, timestamptz, interval, interval) IS
-    'Tracking for a Pareto/NBD model, as tracking(bgnbd, ...): transactions returns customer_id, at; per period the repeat purchases made and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated.';
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.tracking(customer_score.pareto_nbd, text, timestamptz, timestamptz, interval, interval, text) IS
+    'Tracking for a Pareto/NBD model, as tracking(bgnbd, ...): transactions returns customer_id, at; per period the repeat purchases made and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated; the calendar is time_zone''s, or the session TimeZone''s when it is NULL.';
 
 CREATE FUNCTION customer_score.holdout_table(model customer_score.mbgnbd, query text, max_frequency integer DEFAULT 7)
     RETURNS TABLE (frequency_bin   text,
@@ -256,7 +285,7 @@ COMMENT ON FUNCTION customer_score.period_transactions(customer_score.mbgnbd, te
 
 CREATE FUNCTION customer_score.tracking(model customer_score.mbgnbd, transactions text,
         start_at timestamptz, end_at timestamptz,
-        period interval DEFAULT '7 days', unit interval DEFAULT '1 day')
+        period interval DEFAULT '7 days', unit interval DEFAULT '1 day', time_zone text DEFAULT NULL)
     RETURNS TABLE (period_number       integer,
                    period_start        timestamptz,
                    period_end          timestamptz,
@@ -265,9 +294,9 @@ CREATE FUNCTION customer_score.tracking(model customer_score.mbgnbd, transaction
                    actual_cumulative   bigint,
                    expected_cumulative double precision)
     AS 'MODULE_PATHNAME', 'tracking_mbgnbd'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION customer_score.tracking(customer_score.mbgnbd, text, timestamptz, timestamptz, interval, interval) IS
-    'Tracking for a MBG/NBD model, as tracking(bgnbd, ...): transactions returns customer_id, at; per period the repeat purchases made and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated.';
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION customer_score.tracking(customer_score.mbgnbd, text, timestamptz, timestamptz, interval, interval, text) IS
+    'Tracking for a MBG/NBD model, as tracking(bgnbd, ...): transactions returns customer_id, at; per period the repeat purchases made and expected (the sum over customers of expected_purchases(model, time since the first purchase day)), each also cumulated; the calendar is time_zone''s, or the session TimeZone''s when it is NULL.';
 
 --------------------------------------------------------------------------
 -- Uncertainty: bootstrap prediction intervals

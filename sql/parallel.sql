@@ -16,6 +16,9 @@ ANALYZE parallel_summary;
 
 CREATE TEMP TABLE serial_rfm AS
 SELECT customer_id, rfm(at, amount, '1997-09-30', '7 days') AS r FROM parallel_tx GROUP BY customer_id;
+CREATE TEMP TABLE serial_holdout AS
+SELECT customer_id, rfm_holdout(at, amount, '1997-09-30 00:00+00', '1998-06-30 00:00+00', '7 days') AS h
+FROM parallel_tx GROUP BY customer_id;
 CREATE TEMP TABLE serial_fit AS
 SELECT bgnbd_fit(x, t_x, t)::text AS bg, gamma_gamma_fit(x, zbar)::text AS gg FROM parallel_summary;
 
@@ -50,6 +53,21 @@ SELECT count(*) AS customers_differing FROM (
   SELECT customer_id, rfm(at, amount, '1997-09-30', '7 days') AS r FROM parallel_tx GROUP BY customer_id
 ) p FULL JOIN serial_rfm s USING (customer_id)
 WHERE p.r IS DISTINCT FROM s.r;
+
+-- rfm_holdout with a time_zone, in a session of another zone: the partial states carry the
+-- zone through the combine, and the summaries are the serial ones of a UTC session
+SET timezone = 'America/Los_Angeles';
+SET enable_hashagg = off;
+EXPLAIN (COSTS OFF)
+SELECT customer_id, rfm_holdout(at, amount, '1997-09-30 00:00+00', '1998-06-30 00:00+00', '7 days', 'UTC')
+FROM parallel_tx GROUP BY customer_id;
+SELECT count(*) AS holdout_customers_differing FROM (
+  SELECT customer_id, rfm_holdout(at, amount, '1997-09-30 00:00+00', '1998-06-30 00:00+00', '7 days', 'UTC') AS h
+  FROM parallel_tx GROUP BY customer_id
+) p FULL JOIN serial_holdout s USING (customer_id)
+WHERE p.h IS DISTINCT FROM s.h;
+RESET enable_hashagg;
+SET timezone = 'UTC';
 
 -- every aggregate of the extension is parallel safe with a combine function and a concrete state
 SELECT p.proname, a.aggcombinefn <> 0 AS has_combine, p.proparallel = 's' AS parallel_safe,

@@ -3,6 +3,7 @@
  */
 #include "postgres.h"
 
+#include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
@@ -52,6 +53,96 @@ cs_named_zone(const char *name)
 	strlcpy(cached_name, name, sizeof(cached_name));
 	cached_zone = zone;
 	return zone;
+}
+
+/*
+ * The calendar of a call: the zone its time_zone argument at zone_arg names, looked up once per
+ * distinct argument and kept in fn_extra (the caller must not use fn_extra for anything else),
+ * or with zone_arg < 0 the session TimeZone, looked up again only when the setting changes.
+ */
+const CsCalendar *
+cs_call_calendar(FunctionCallInfo fcinfo, int zone_arg)
+{
+	static CsCalendar session;
+	static const pg_tz *session_tz = NULL;
+	CsCalendar *cache;
+	text	   *arg;
+	char	   *name;
+	pg_tz	   *tz;
+
+	if (zone_arg < 0)
+	{
+		if (session_tz != session_timezone)
+		{
+			session.zone = *cs_session_zone();
+			session.name = pg_get_timezone_name(session_timezone);
+			session.name_len = (int) Min(strlen(session.name), PG_UINT8_MAX);
+			session_tz = session_timezone;
+		}
+		return &session;
+	}
+	arg = PG_GETARG_TEXT_PP(zone_arg);
+	cache = (CsCalendar *) fcinfo->flinfo->fn_extra;
+	if (cache != NULL && VARSIZE_ANY_EXHDR(cache->arg) == VARSIZE_ANY_EXHDR(arg) &&
+		memcmp(VARDATA_ANY(cache->arg), VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)) == 0)
+		return cache;
+	if (cache == NULL)
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CsCalendar));
+	else
+		pfree(cache->arg);
+	name = text_to_cstring(arg);
+	tz = cs_named_zone(name);
+	pfree(name);
+	cs_zone_init(&cache->zone, tz);
+	cache->name = pg_get_timezone_name(tz);
+	cache->name_len = (int) Min(strlen(cache->name), PG_UINT8_MAX);
+	cache->arg = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(arg));
+	memcpy(cache->arg, arg, VARSIZE_ANY(arg));
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+/* pg_tzset of len bytes of a state's text or binary form; NULL for an empty, long or unknown name. */
+pg_tz *
+cs_recorded_zone(const char *name, int len)
+{
+	char		buf[TZ_STRLEN_MAX + 1];
+
+	if (len <= 0 || len > TZ_STRLEN_MAX)
+		return NULL;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (strlen(buf) != (size_t) len)
+		return NULL;			/* a NUL inside the name */
+	return pg_tzset(buf);
+}
+
+/* A group's rows must all be on the calendar its state was started on. */
+void
+cs_check_row_zone(const char *state_zone, int state_len, const CsCalendar *calendar)
+{
+	if (state_len != calendar->name_len || memcmp(state_zone, calendar->name, state_len) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time_zone must be the same for every row of a group, got \"%.*s\" and \"%.*s\"",
+						state_len, state_zone, calendar->name_len, calendar->name)));
+}
+
+/*
+ * States whose days are on different calendars do not merge; a state without a recorded zone
+ * (a_len or b_len 0: read from a format that did not record it) agrees with any.
+ */
+void
+cs_check_merge_zones(const char *type_name, const char *a, int a_len, const char *b, int b_len,
+					 const char *hint)
+{
+	if (a_len > 0 && b_len > 0 && (a_len != b_len || memcmp(a, b, a_len) != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot merge %s states of different time zones: \"%.*s\" and \"%.*s\"",
+						type_name, a_len, a, b_len, b),
+				 errdetail("Their purchase days are calendar days in different zones."),
+				 errhint("%s", hint)));
 }
 
 /* ts on zone's wall clock: ts plus the offset in force at ts (22008 outside the range). */

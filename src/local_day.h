@@ -1,10 +1,10 @@
 /*
  * local_day.h — the calendar day of an instant on a time zone's wall clock.
  *
- * rfm (its time_zone argument or the session TimeZone), the live-score
- * trigger and live_local_time (the time zone tracking started in) all count
- * purchase days with these functions, so refresh and live scores agree on
- * every customer's days.
+ * rfm, rfm_holdout and tracking (their time_zone argument or the session
+ * TimeZone), the live-score trigger and live_local_time (the time zone
+ * tracking started in) all count purchase days with these functions, so
+ * refresh, validation and live scores agree on every customer's days.
  *
  * Days are numbered from 2000-01-01 (PostgreSQL's date epoch, DateADT).  A
  * zone with one fixed offset at all times (UTC, most servers) costs an
@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "pgtime.h"
 
 typedef struct CsZone
@@ -26,6 +27,20 @@ typedef struct CsZone
 	int64		offset_usecs;	/* ... of this many microseconds east of UTC */
 } CsZone;
 
+/*
+ * The calendar of an aggregate or function call over timestamps: its zone and the canonical
+ * name (pg_get_timezone_name) that a state records it by, so that states of different calendars
+ * are told apart.  At most PG_UINT8_MAX bytes of the name are kept (a state's zone_len is a
+ * byte; TZ_STRLEN_MAX is 255).
+ */
+typedef struct CsCalendar
+{
+	CsZone		zone;
+	const char *name;			/* canonical zone name, not NUL-terminated at name_len */
+	int			name_len;
+	text	   *arg;			/* the time_zone argument it was looked up for (NULL: session) */
+} CsCalendar;
+
 /* zone for tz (NULL: timestamps without time zone, taken as written) */
 extern void cs_zone_init(CsZone *zone, pg_tz *tz);
 
@@ -34,6 +49,19 @@ extern pg_tz *cs_named_zone(const char *name);
 
 /* the session TimeZone, looked up again only when it changes */
 extern const CsZone *cs_session_zone(void);
+
+/* the calendar of a call: its time_zone argument zone_arg (>= 0, not NULL) or the session's */
+extern const CsCalendar *cs_call_calendar(FunctionCallInfo fcinfo, int zone_arg);
+
+/* a state's recorded zone from len bytes of its text or binary form (NULL: unknown name) */
+extern pg_tz *cs_recorded_zone(const char *name, int len);
+
+/* 22023 unless a row's calendar is the zone its group's state records */
+extern void cs_check_row_zone(const char *state_zone, int state_len, const CsCalendar *calendar);
+
+/* 22023 naming both unless two states' recorded zones agree (length 0: none, agrees with any) */
+extern void cs_check_merge_zones(const char *type_name, const char *a, int a_len,
+								 const char *b, int b_len, const char *hint);
 
 /* the instant ts on zone's wall clock, in microseconds since 2000-01-01 00:00 */
 extern int64 cs_local_usecs(TimestampTz ts, const CsZone *zone);

@@ -3,19 +3,27 @@
  * the calibration summary exactly as rfm computes it at calibration_end, and what the customer
  * did in the holdout (calibration_end, holdout_end]: purchase occasions, spend and its length.
  *
- * The calendar day, the unit and the summary arithmetic are rfm's own (rfm.h), so the two
- * aggregates always agree on a customer's days.  A holdout occasion is a local calendar day
- * with a holdout row that is not already a calibration occasion: when calibration_end falls
- * inside a day, that day's later rows add to holdout_spend but not to holdout_frequency.
+ * The calendar day, the unit and the summary arithmetic are rfm's own (rfm.h, local_day.h), so
+ * the two aggregates always agree on a customer's days: days in the time_zone argument, else in
+ * the session TimeZone, the zone recorded in the state as rfm records it.  A holdout occasion is
+ * a local calendar day with a holdout row that is not already a calibration occasion: when
+ * calibration_end falls inside a day, that day's later rows add to holdout_spend but not to
+ * holdout_frequency.
  *
  * State type rfm_holdout_state (a varlena):
- *   vl_len_, version (HOLDOUT_VERSION), flags (HOLDOUT_SORTED), reserved
+ *   vl_len_, version (HOLDOUT_VERSION), flags (HOLDOUT_SORTED)
+ *   zone_len              bytes of the zone name at the end (0: not recorded), reserved
  *   used                  rows in use, calibration and holdout
  *   calibration_end, holdout_end (UTC microseconds), and both on the local wall clock
  *   unit_seconds          the time unit of recency, t and holdout_t
  *   first_at, last_at     first and last calibration purchase (DT_NOEND, DT_NOBEGIN without any)
  *   rows                  calibration rows counted
  *   entries[]             (local day, amount) per row; reserved = 1 marks a holdout row
+ *   zone name             the calendar of the days, zone_len bytes without a NUL
+ *
+ * The calendar is part of the state, as in rfm_state: states of different zones do not merge,
+ * and one without a zone (read from the text "v1" or binary version 1, which did not record it)
+ * merges with any and takes the other's.
  *
  * Rows are sorted by (holdout, day, amount) before they are summed, so the calibration rows
  * form a prefix in rfm's own order and every sum is bit for bit independent of row order and
@@ -43,6 +51,8 @@
 
 #define HOLDOUT_VERSION 1
 #define HOLDOUT_SORTED 0x0001
+/* text "v1 ..." and binary version 1: no zone; version 2 adds it */
+#define HOLDOUT_WIRE_ZONE 2
 #define HOLDOUT_INITIAL_CAPACITY 8
 
 typedef struct HoldoutState
@@ -50,7 +60,8 @@ typedef struct HoldoutState
 	int32		vl_len_;
 	uint8		version;
 	uint8		flags;
-	uint16		reserved;
+	uint8		zone_len;
+	uint8		reserved;
 	int32		used;
 	TimestampTz calibration_end;
 	int64		calibration_end_local;
@@ -71,12 +82,22 @@ typedef struct HoldoutState
 static inline int32
 holdout_capacity(const HoldoutState *state)
 {
-	return (int32) ((VARSIZE(state) - HOLDOUT_HEADER_SIZE) / sizeof(RfmOccasion));
+	return (int32) ((VARSIZE(state) - HOLDOUT_HEADER_SIZE - state->zone_len) / sizeof(RfmOccasion));
 }
 
-/* A state with room for capacity rows and the header of from (or an empty one), in the current context. */
+/* The zone name at the end of the state, zone_len bytes without a NUL. */
+static inline char *
+holdout_zone(const HoldoutState *state)
+{
+	return (char *) state + VARSIZE(state) - state->zone_len;
+}
+
+/*
+ * A state with room for capacity rows and the header and rows of from (or an empty one), its
+ * calendar the zone_len bytes at zone, in the current context.
+ */
 static HoldoutState *
-holdout_alloc(const HoldoutState *from, int64 capacity)
+holdout_alloc(const HoldoutState *from, int64 capacity, const char *zone, int zone_len)
 {
 	HoldoutState *state;
 	Size		size;
@@ -87,7 +108,8 @@ holdout_alloc(const HoldoutState *from, int64 capacity)
 				 errmsg("too many transactions for one customer"),
 				 errdetail("The limit is %d rows per group.", HOLDOUT_MAX_ROWS),
 				 errhint("Group the rows by customer.")));
-	size = HOLDOUT_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion);
+	Assert(zone_len >= 0 && zone_len <= PG_UINT8_MAX);
+	size = HOLDOUT_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion) + zone_len;
 	state = palloc0(size);
 	if (from != NULL)
 	{
@@ -102,7 +124,17 @@ holdout_alloc(const HoldoutState *from, int64 capacity)
 		state->last_at = DT_NOBEGIN;
 	}
 	SET_VARSIZE(state, size);
+	state->zone_len = (uint8) zone_len;
+	if (zone_len > 0)
+		memcpy(holdout_zone(state), zone, zone_len);
 	return state;
+}
+
+/* A copy of from with room for capacity rows, on from's calendar. */
+static inline HoldoutState *
+holdout_resize(const HoldoutState *from, int64 capacity)
+{
+	return holdout_alloc(from, capacity, holdout_zone(from), from->zone_len);
 }
 
 /* (holdout, day, amount): calibration rows first, each part in rfm's order */
@@ -123,7 +155,7 @@ entry_cmp(const void *a, const void *b)
 static HoldoutState *
 holdout_sorted_copy(const HoldoutState *state)
 {
-	HoldoutState *copy = holdout_alloc(state, Max(state->used, 1));
+	HoldoutState *copy = holdout_resize(state, Max(state->used, 1));
 
 	if (!(copy->flags & HOLDOUT_SORTED) && copy->used > 1)
 		cs_sort(copy->entries, copy->used, sizeof(RfmOccasion), entry_cmp);
@@ -170,9 +202,12 @@ holdout_check_window(TimestampTz calibration_end, TimestampTz holdout_end,
  * ---------------------------------------------------------------------
  */
 
-/* Adds one row (at, amount) to the state, creating it for the group's first row. */
+/*
+ * Adds one row (at, amount) to the state, creating it for the group's first row; its day on the
+ * calendar of the time_zone argument at zone_arg (-1: the session TimeZone), as rfm counts it.
+ */
 static Datum
-holdout_transition(FunctionCallInfo fcinfo, const Interval *unit)
+holdout_transition(FunctionCallInfo fcinfo, const Interval *unit, int zone_arg)
 {
 	HoldoutState *state = PG_ARGISNULL(0) ? NULL : (HoldoutState *) PG_GETARG_POINTER(0);
 	TimestampTz at,
@@ -181,11 +216,17 @@ holdout_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	double		amount,
 				unit_seconds;
 	RfmOccasion *entry;
+	const CsCalendar *calendar;
 
 	CS_REQUIRE_AGG_CONTEXT(fcinfo, "rfm_holdout_transfn");
-	/* the purchase rule: a row without a time is not counted, a NULL amount is a purchase */
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || unit == NULL)
+	/*
+	 * the purchase rule: a row without a time (or without ends, unit or time zone) is not
+	 * counted, a NULL amount is a purchase
+	 */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || unit == NULL ||
+		(zone_arg >= 0 && PG_ARGISNULL(zone_arg)))
 		goto done;
+	calendar = cs_call_calendar(fcinfo, zone_arg);
 
 	at = PG_GETARG_TIMESTAMPTZ(1);
 	amount = PG_ARGISNULL(2) ? CS_AMOUNT_IF_NULL : PG_GETARG_FLOAT8(2);
@@ -193,7 +234,11 @@ holdout_transition(FunctionCallInfo fcinfo, const Interval *unit)
 	holdout_end = PG_GETARG_TIMESTAMPTZ(4);
 	unit_seconds = rfm_interval_seconds(unit);
 	if (state != NULL)
+	{
 		holdout_check_same_window(state, calibration_end, holdout_end, unit_seconds);
+		if (zone_arg >= 0)
+			cs_check_row_zone(holdout_zone(state), state->zone_len, calendar);
+	}
 	else
 		holdout_check_window(calibration_end, holdout_end, unit, unit_seconds);
 	rfm_check_row(at, amount);
@@ -202,18 +247,18 @@ holdout_transition(FunctionCallInfo fcinfo, const Interval *unit)
 
 	if (state == NULL)
 	{
-		state = holdout_alloc(NULL, HOLDOUT_INITIAL_CAPACITY);
+		state = holdout_alloc(NULL, HOLDOUT_INITIAL_CAPACITY, calendar->name, calendar->name_len);
 		state->calibration_end = calibration_end;
-		state->calibration_end_local = cs_local_usecs(calibration_end, cs_session_zone());
+		state->calibration_end_local = cs_local_usecs(calibration_end, &calendar->zone);
 		state->holdout_end = holdout_end;
-		state->holdout_end_local = cs_local_usecs(holdout_end, cs_session_zone());
+		state->holdout_end_local = cs_local_usecs(holdout_end, &calendar->zone);
 		state->unit_seconds = unit_seconds;
 	}
 	/* a new, larger state in the per-call context: the executor copies it into the aggregate's */
 	if (state->used == holdout_capacity(state))
-		state = holdout_alloc(state, Min((int64) state->used * 2, (int64) HOLDOUT_MAX_ROWS + 1));
+		state = holdout_resize(state, Min((int64) state->used * 2, (int64) HOLDOUT_MAX_ROWS + 1));
 	entry = &state->entries[state->used++];
-	entry->day = cs_local_day(at, cs_session_zone());
+	entry->day = cs_local_day(at, &calendar->zone);
 	entry->reserved = at > calibration_end ? 1 : 0;
 	entry->amount = amount;
 	if (state->used > 1 && entry_cmp(entry, entry - 1) < 0)
@@ -235,7 +280,7 @@ PG_FUNCTION_INFO_V1(rfm_holdout_transfn);
 Datum
 rfm_holdout_transfn(PG_FUNCTION_ARGS)
 {
-	return holdout_transition(fcinfo, PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5));
+	return holdout_transition(fcinfo, PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5), -1);
 }
 
 PG_FUNCTION_INFO_V1(rfm_holdout_transfn_days);
@@ -244,7 +289,15 @@ rfm_holdout_transfn_days(PG_FUNCTION_ARGS)
 {
 	static const Interval one_day = {.time = 0,.day = 1,.month = 0};
 
-	return holdout_transition(fcinfo, &one_day);
+	return holdout_transition(fcinfo, &one_day, -1);
+}
+
+/* rfm_holdout(at, amount, calibration_end, holdout_end, unit, time_zone): days on time_zone's calendar */
+PG_FUNCTION_INFO_V1(rfm_holdout_transfn_zone);
+Datum
+rfm_holdout_transfn_zone(PG_FUNCTION_ARGS)
+{
+	return holdout_transition(fcinfo, PG_ARGISNULL(5) ? NULL : PG_GETARG_INTERVAL_P(5), 6);
 }
 
 PG_FUNCTION_INFO_V1(rfm_holdout_combinefn);
@@ -267,8 +320,14 @@ rfm_holdout_combinefn(PG_FUNCTION_ARGS)
 
 	state = (HoldoutState *) PG_GETARG_POINTER(0);
 	holdout_check_same_window(state, other->calibration_end, other->holdout_end, other->unit_seconds);
-	if ((int64) state->used + other->used > holdout_capacity(state))
-		state = holdout_alloc(state, (int64) state->used + other->used);
+	cs_check_merge_zones("rfm_holdout", holdout_zone(state), state->zone_len,
+						 holdout_zone(other), other->zone_len,
+						 "Build every state with the same time_zone argument, e.g. rfm_holdout_partial(at, amount, calibration_end, holdout_end, unit, 'UTC').");
+	if (state->zone_len == 0 && other->zone_len > 0)
+		state = holdout_alloc(state, Max((int64) holdout_capacity(state), (int64) state->used + other->used),
+							  holdout_zone(other), other->zone_len);
+	else if ((int64) state->used + other->used > holdout_capacity(state))
+		state = holdout_resize(state, (int64) state->used + other->used);
 	memcpy(&state->entries[state->used], other->entries, sizeof(RfmOccasion) * other->used);
 	state->used += other->used;
 	state->flags &= ~HOLDOUT_SORTED;
@@ -345,10 +404,11 @@ rfm_holdout_finalfn(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
- * rfm_holdout_state I/O.  Text: "v1 calibration_end=<usec> calibration_end_local=<usec>
- * holdout_end=<usec> holdout_end_local=<usec> unit=<seconds> first_at=<usec> last_at=<usec>
- * rows=<n> days=<day>:<amount>,... holdout_days=<day>:<amount>,...", timestamps as raw
- * microseconds so the text depends on neither DateStyle nor TimeZone.
+ * rfm_holdout_state I/O.  Text: "v2 calibration_end=<usec> calibration_end_local=<usec>
+ * holdout_end=<usec> holdout_end_local=<usec> unit=<seconds> zone=<time zone> first_at=<usec>
+ * last_at=<usec> rows=<n> days=<day>:<amount>,... holdout_days=<day>:<amount>,...",
+ * timestamps as raw microseconds so the text depends on neither DateStyle nor TimeZone; a state
+ * without a zone is written "v1" without "zone=", the form that did not record it.
  * ---------------------------------------------------------------------
  */
 
@@ -400,6 +460,35 @@ holdout_state_is_consistent(const HoldoutState *state)
 		state->first_at <= state->last_at && state->last_at <= state->calibration_end;
 }
 
+/* Whether both local ends are the ends on the wall clock of tz (NULL: no zone recorded, nothing to check). */
+static bool
+holdout_state_zone_is_consistent(const HoldoutState *state, pg_tz *tz)
+{
+	CsZone		zone;
+
+	if (tz == NULL)
+		return true;
+	cs_zone_init(&zone, tz);
+	return cs_local_usecs(state->calibration_end, &zone) == state->calibration_end_local &&
+		cs_local_usecs(state->holdout_end, &zone) == state->holdout_end_local;
+}
+
+/* state on the calendar of tz, recorded by its canonical name (a new state; tz NULL: state itself). */
+static HoldoutState *
+holdout_with_zone(HoldoutState *state, pg_tz *tz)
+{
+	const char *canonical;
+	HoldoutState *named;
+
+	if (tz == NULL)
+		return state;
+	canonical = pg_get_timezone_name(tz);
+	named = holdout_alloc(state, holdout_capacity(state), canonical,
+						  (int) Min(strlen(canonical), PG_UINT8_MAX));
+	pfree(state);
+	return named;
+}
+
 
 static void
 holdout_reject_text(const char *input, const char *detail)
@@ -430,7 +519,7 @@ holdout_parse_days(HoldoutState *state, const char **cursor, int32 holdout, cons
 		if (day < PG_INT32_MIN || day > PG_INT32_MAX)
 			holdout_reject_text(input, "A day is out of range.");
 		if (state->used == holdout_capacity(state))
-			state = holdout_alloc(state, Min((int64) state->used * 2, (int64) HOLDOUT_MAX_ROWS + 1));
+			state = holdout_resize(state, Min((int64) state->used * 2, (int64) HOLDOUT_MAX_ROWS + 1));
 		state->entries[state->used].day = (int32) day;
 		state->entries[state->used].reserved = holdout;
 		state->entries[state->used].amount = amount;
@@ -445,9 +534,15 @@ rfm_holdout_state_in(PG_FUNCTION_ARGS)
 {
 	const char *input = PG_GETARG_CSTRING(0);
 	const char *cursor = input;
-	HoldoutState *state = holdout_alloc(NULL, HOLDOUT_INITIAL_CAPACITY);
+	HoldoutState *state = holdout_alloc(NULL, HOLDOUT_INITIAL_CAPACITY, NULL, 0);
+	bool		has_zone;
+	pg_tz	   *tz = NULL;
 
-	cs_expect_key(&cursor, "v1", "rfm_holdout_state", input);
+	cs_skip_space(&cursor);
+	if (strncmp(cursor, "v1", 2) != 0 && strncmp(cursor, "v2", 2) != 0)
+		holdout_reject_text(input, "The text must start with the format version \"v1\" or \"v2\".");
+	has_zone = cursor[1] == '2';
+	cursor += 2;
 	cs_expect_key(&cursor, "calibration_end=", "rfm_holdout_state", input);
 	state->calibration_end = cs_parse_int64(&cursor, "rfm_holdout_state", input);
 	cs_expect_key(&cursor, "calibration_end_local=", "rfm_holdout_state", input);
@@ -458,6 +553,22 @@ rfm_holdout_state_in(PG_FUNCTION_ARGS)
 	state->holdout_end_local = cs_parse_int64(&cursor, "rfm_holdout_state", input);
 	cs_expect_key(&cursor, "unit=", "rfm_holdout_state", input);
 	state->unit_seconds = cs_parse_float(&cursor, "rfm_holdout_state", input);
+	if (has_zone)
+	{
+		const char *zone_start;
+
+		cs_expect_key(&cursor, "zone=", "rfm_holdout_state", input);
+		zone_start = cursor;
+		while (*cursor && !isspace((unsigned char) *cursor))
+			cursor++;
+		tz = cs_recorded_zone(zone_start, (int) Min(cursor - zone_start, TZ_STRLEN_MAX + 1));
+		if (tz == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type rfm_holdout_state: \"%s\"", input),
+					 errdetail("Unknown time zone \"%.*s\".", (int) Min(cursor - zone_start, TZ_STRLEN_MAX), zone_start)));
+		state = holdout_with_zone(state, tz);
+	}
 	cs_expect_key(&cursor, "first_at=", "rfm_holdout_state", input);
 	state->first_at = cs_parse_int64(&cursor, "rfm_holdout_state", input);
 	cs_expect_key(&cursor, "last_at=", "rfm_holdout_state", input);
@@ -471,6 +582,8 @@ rfm_holdout_state_in(PG_FUNCTION_ARGS)
 	cs_expect_end(&cursor, "rfm_holdout_state", input);
 	if (!holdout_state_is_consistent(state))
 		holdout_reject_text(input, "The fields are inconsistent: calibration_end < holdout_end (finite), each local time within a day of its timestamp, a positive unit, at least one row, rows equal to the calibration days, first_at <= last_at <= calibration_end, and every day within a day of its period.");
+	if (!holdout_state_zone_is_consistent(state, tz))
+		holdout_reject_text(input, "calibration_end_local and holdout_end_local are not the ends on the wall clock of the zone.");
 	state->flags &= ~HOLDOUT_SORTED;
 	PG_RETURN_POINTER(holdout_sorted_copy(state));
 }
@@ -501,11 +614,14 @@ rfm_holdout_state_out(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "v1 calibration_end=" INT64_FORMAT " calibration_end_local=" INT64_FORMAT
+	appendStringInfo(&buf, "%s calibration_end=" INT64_FORMAT " calibration_end_local=" INT64_FORMAT
 					 " holdout_end=" INT64_FORMAT " holdout_end_local=" INT64_FORMAT " unit=",
+					 state->zone_len > 0 ? "v2" : "v1",
 					 state->calibration_end, state->calibration_end_local,
 					 state->holdout_end, state->holdout_end_local);
 	cs_append_float(&buf, state->unit_seconds);
+	if (state->zone_len > 0)
+		appendStringInfo(&buf, " zone=%.*s", state->zone_len, holdout_zone(state));
 	appendStringInfo(&buf, " first_at=" INT64_FORMAT " last_at=" INT64_FORMAT " rows=" INT64_FORMAT " days=",
 					 state->first_at, state->last_at, state->rows);
 	holdout_append_days(&buf, state, 0);
@@ -522,19 +638,33 @@ rfm_holdout_state_recv(PG_FUNCTION_ARGS)
 	int			version = pq_getmsgbyte(buf);
 	HoldoutState *state;
 	int32		used;
+	pg_tz	   *tz = NULL;
 
-	if (version != HOLDOUT_VERSION)
+	if (version != 1 && version != HOLDOUT_WIRE_ZONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_holdout_state"),
 				 errdetail("Unsupported format version %d.", version)));
+	if (version == HOLDOUT_WIRE_ZONE)
+	{
+		int			zone_len = pq_getmsgbyte(buf);
+		char		name[PG_UINT8_MAX + 1];
+
+		pq_copymsgbytes(buf, name, zone_len);
+		tz = cs_recorded_zone(name, zone_len);
+		if (tz == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary data for type rfm_holdout_state"),
+					 errdetail("Unknown time zone \"%.*s\".", zone_len, name)));
+	}
 	used = pq_getmsgint(buf, 4);
 	if (used < 1 || (int64) used * 13 > buf->len - buf->cursor)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_holdout_state"),
 				 errdetail("Row count %d does not match the message length.", used)));
-	state = holdout_alloc(NULL, used);
+	state = holdout_alloc(NULL, used, NULL, 0);
 	state->calibration_end = pq_getmsgint64(buf);
 	state->calibration_end_local = pq_getmsgint64(buf);
 	state->holdout_end = pq_getmsgint64(buf);
@@ -557,11 +687,12 @@ rfm_holdout_state_recv(PG_FUNCTION_ARGS)
 					 errdetail("Amounts must be finite.")));
 	}
 	state->used = used;
-	if (!holdout_state_is_consistent(state))
+	if (!holdout_state_is_consistent(state) || !holdout_state_zone_is_consistent(state, tz))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary data for type rfm_holdout_state"),
 				 errdetail("The fields are inconsistent.")));
+	state = holdout_with_zone(state, tz);
 	state->flags &= ~HOLDOUT_SORTED;
 	PG_RETURN_POINTER(holdout_sorted_copy(state));
 }
@@ -574,7 +705,14 @@ rfm_holdout_state_send(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, HOLDOUT_VERSION);
+	if (state->zone_len > 0)
+	{
+		pq_sendbyte(&buf, HOLDOUT_WIRE_ZONE);
+		pq_sendbyte(&buf, state->zone_len);
+		pq_sendbytes(&buf, holdout_zone(state), state->zone_len);
+	}
+	else
+		pq_sendbyte(&buf, 1);
 	pq_sendint32(&buf, state->used);
 	pq_sendint64(&buf, state->calibration_end);
 	pq_sendint64(&buf, state->calibration_end_local);

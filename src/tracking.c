@@ -1,9 +1,12 @@
 /*
- * tracking.c — tracking(model, transactions, start_at, end_at, period, unit): expected against
- * actual repeat purchases per period and cumulated (the tracking plot of BTYD and lifetimes).
+ * tracking.c — tracking(model, transactions, start_at, end_at, period, unit, time_zone): expected
+ * against actual repeat purchases per period and cumulated (the tracking plot of BTYD and
+ * lifetimes).
  *
  * Each customer's first purchase day starts its clock (its "birth"); every later purchase day
- * is one repeat purchase, by rfm's same-day rule in the session's time zone (rfm.h).  The
+ * is one repeat purchase, by rfm's same-day rule on rfm's calendar (rfm.h, local_day.h): the
+ * time_zone argument, or the session's TimeZone when it is NULL or absent (the SQL of a library
+ * user that predates the argument passes six arguments to the same symbol).  The
  * expected cumulative repeat purchases at the end tau of a period are the sum over customers
  * born before tau of E[X(tau - birth)], the model's expected_purchases(model, horizon) for a
  * new customer (FHL 2005 eq. 9 for BG/NBD), computed once per distinct birth day.  Periods run
@@ -58,9 +61,9 @@ int32_cmp(const void *a, const void *b)
 	return (ia > ib) - (ia < ib);
 }
 
-/* The query's (customer_id, at) rows up to end_at as (customer, local day), sorted and unique. */
+/* The query's (customer_id, at) rows up to end_at as (customer, day in zone), sorted and unique. */
 static CustomerDay *
-read_purchase_days(const char *sql, TimestampTz end_at, int64 *count)
+read_purchase_days(const char *sql, TimestampTz end_at, const CsZone *zone, int64 *count)
 {
 	CsColumn	columns[] = {
 		{.name = "customer_id",.kind = CS_COL_INT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
@@ -81,7 +84,7 @@ read_purchase_days(const char *sql, TimestampTz end_at, int64 *count)
 		if (at > end_at)
 			continue;
 		days[n].customer = CS_COL_INT8S(&columns[0])[i];
-		days[n].day = cs_local_day(at, cs_session_zone());
+		days[n].day = cs_local_day(at, zone);
 		n++;
 	}
 	cs_sort(days, n, sizeof(CustomerDay), customer_day_cmp);
@@ -93,22 +96,25 @@ read_purchase_days(const char *sql, TimestampTz end_at, int64 *count)
 }
 
 /*
- * tracking(model, transactions, start_at, end_at, period, unit) for a counting model: the
- * expected purchases of a customer are p->expected for a new one (0, 0, 0); each model's SQL
- * symbol is an entry of CS_COUNTING_FUNCTIONS (counting.h).
+ * tracking(model, transactions, start_at, end_at, period, unit [, time_zone]) for a counting
+ * model: the expected purchases of a customer are p->expected for a new one (0, 0, 0); each
+ * model's SQL symbol is an entry of CS_COUNTING_FUNCTIONS (counting.h).  Not STRICT in SQL, so
+ * that a NULL time_zone means the session's: a NULL among the other arguments gives no rows, as
+ * STRICT would.
  */
 Datum
 counting_tracking_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const void *model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	TimestampTz start_at = PG_GETARG_TIMESTAMPTZ(2);
-	TimestampTz end_at = PG_GETARG_TIMESTAMPTZ(3);
-	Interval   *period = PG_GETARG_INTERVAL_P(4);
-	Interval   *unit = PG_GETARG_INTERVAL_P(5);
-	double		period_usecs = rfm_interval_seconds(period) * USECS_PER_SEC;
-	double		unit_usecs = rfm_interval_seconds(unit) * USECS_PER_SEC;
+	const void *model;
+	char	   *sql;
+	TimestampTz start_at,
+				end_at;
+	Interval   *period,
+			   *unit;
+	const CsZone *zone;
+	double		period_usecs,
+				unit_usecs;
 	int64		start_local,
 				end_local,
 				ndays,
@@ -121,6 +127,22 @@ counting_tracking_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 				span;
 	int64		cumulative = 0;
 
+	for (int i = 0; i < 6; i++)
+		if (PG_ARGISNULL(i))
+		{
+			InitMaterializedSRF(fcinfo, 0);
+			return (Datum) 0;
+		}
+	model = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	start_at = PG_GETARG_TIMESTAMPTZ(2);
+	end_at = PG_GETARG_TIMESTAMPTZ(3);
+	period = PG_GETARG_INTERVAL_P(4);
+	unit = PG_GETARG_INTERVAL_P(5);
+	period_usecs = rfm_interval_seconds(period) * USECS_PER_SEC;
+	unit_usecs = rfm_interval_seconds(unit) * USECS_PER_SEC;
+	zone = &cs_call_calendar(fcinfo, PG_NARGS() > 6 && !PG_ARGISNULL(6) ? 6 : -1)->zone;
+
 	rfm_check_window("start_at", start_at, "period", period, period_usecs);
 	rfm_check_window("end_at", end_at, "unit", unit, unit_usecs);
 	if (end_at <= start_at)
@@ -129,8 +151,8 @@ counting_tracking_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 				 errmsg("end_at must be later than start_at, got start_at %s and end_at %s",
 						pstrdup(timestamptz_to_str(start_at)), pstrdup(timestamptz_to_str(end_at)))));
 	/* in double precision: the span of PostgreSQL's whole range overflows an int64 */
-	start_local = cs_local_usecs(start_at, cs_session_zone());
-	end_local = cs_local_usecs(end_at, cs_session_zone());
+	start_local = cs_local_usecs(start_at, zone);
+	end_local = cs_local_usecs(end_at, zone);
 	span = (double) end_local - (double) start_local;
 	if (!(ceil(span / period_usecs) <= TRACKING_MAX_PERIODS))
 		ereport(ERROR,
@@ -140,7 +162,7 @@ counting_tracking_sql(const CountingPredictions *p, FunctionCallInfo fcinfo)
 	nperiods = Max((int64) ceil(span / period_usecs), 1);
 
 	InitMaterializedSRF(fcinfo, 0);
-	days = read_purchase_days(sql, end_at, &ndays);
+	days = read_purchase_days(sql, end_at, zone, &ndays);
 
 	/* births (one per customer) and the repeat purchases of each period */
 	actual = palloc0(sizeof(int64) * nperiods);

@@ -155,6 +155,19 @@ check "states built by workers in UTC and Asia/Tokyo do not merge: the error nam
   "$(grep -q 'cannot merge rfm states of different time zones: "\(UTC\|Asia/Tokyo\)" and "\(UTC\|Asia/Tokyo\)"' <<<"$mixed" && echo t || echo "f: $mixed")"
 check "... and rfm with time_zone gives the single-node summaries on those workers" \
   "$(md5sum <<<"$single")" "$(md5sum <<<"$(zoned dist_tx)")"
+# rfm_holdout takes the same time_zone, and its states record the zone too
+holdout_text="concat_ws(' ', (h).frequency, (h).recency, (h).t, (h).monetary, (h).total, (h).purchases,
+  extract(epoch FROM (h).first_at), extract(epoch FROM (h).last_at), (h).holdout_frequency, (h).holdout_spend, (h).holdout_t)"
+holdouts() {   # holdouts TABLE [SETTING]: rfm_holdout(..., 'America/Los_Angeles') per customer, one line each
+  cq -c "SET search_path = customer_score, public" ${2:+-c "$2"} -c "SELECT string_agg(customer_id || ' ' || $holdout_text, E'\n' ORDER BY customer_id)
+    FROM (SELECT customer_id, rfm_holdout(at, amount, '1997-09-30 00:00-07', '1998-06-30 00:00-07', '7 days', 'America/Los_Angeles') AS h
+          FROM $1 GROUP BY customer_id) s"
+}
+check "rfm_holdout(..., 'America/Los_Angeles') on those workers equals single node under SET TimeZone = 'America/Los_Angeles'" \
+  "$(md5sum <<<"$(holdouts local_tx "$la")")" "$(md5sum <<<"$(holdouts dist_tx)")"
+mixed=$(cq -c "SET search_path = customer_score, public" -c "SELECT rfm_holdout(rfm_holdout_merge(state)) IS NULL FROM (SELECT rfm_holdout_partial(at, amount, '1997-09-30', '1998-06-30', '7 days') AS state FROM dist_tx) s" 2>&1)
+check "rfm_holdout states built by workers in UTC and Asia/Tokyo do not merge: the error names both zones" "t" \
+  "$(grep -q 'cannot merge rfm_holdout states of different time zones: "\(UTC\|Asia/Tokyo\)" and "\(UTC\|Asia/Tokyo\)"' <<<"$mixed" && echo t || echo "f: $mixed")"
 worker_zone UTC
 
 # ---- refresh on distributed sources -------------------------------------------------------------
