@@ -1,0 +1,3 @@
+-- The extension's own tables in a Citus shape and back (issue 14): distribute_tables and
+-- undistribute_tables, and the list of tables they shape.
+-- @block citus-shape
