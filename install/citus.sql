@@ -3,27 +3,28 @@
 
 -- @begin citus-shape
 -- Which of the extension's tables take which shape on Citus.  Reference tables (a copy on every
--- node): the small tables a query on a worker reads beside distributed data, which carry no
--- trigger and no foreign key (Citus refuses triggers on its tables, and a foreign key from a local
--- table to a reference table makes it convert the local table, views and all).  Distributed by
--- customer_id: the per-customer rows refresh and backtest write.  Everything else (models and
--- their versions and components, score_runs, backtests, action_weights, the live state) stays a
--- local table of the coordinator: each has a trigger (the published-version guards, the cascades
--- to the per-customer rows, action_weights' ownership mark), and only the coordinator reads them
--- (refresh, backtest, and the views, where Citus sends their few rows to the workers).
+-- node): the small tables that queries join with distributed data, opt_outs (with the customers'
+-- own tables) and what the explanation views read beside the history (components, reason_codes).
+-- Distributed by customer_id: scores_history, the per-customer rows every refresh writes.
+-- backtest_customers stays local: the backtest views join it with backtests laterally (unnest of
+-- its components), which Citus cannot plan with backtests on the coordinator.  Everything else
+-- stays a local table of the coordinator, which alone reads and writes it: models, model_versions,
+-- model_components, score_runs, backtests and action_weights have triggers (the published-version
+-- guards, the cascades to the per-customer rows, action_weights' ownership mark), which Citus
+-- refuses on its tables, and foreign keys between them; sources is written by an upsert that sets
+-- set_at = now(), which Citus refuses on its tables; customer_keys is read by customer_key(), which
+-- the views call where the history's rows are, and on a worker a reference table read from a
+-- function in a shard's query is an error (a local table there: the worker's own empty copy).
 CREATE FUNCTION customer_score.citus_tables(OUT relation regclass, OUT shape text, OUT step integer)
 RETURNS SETOF record
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    VALUES ('customer_score.sources'::regclass, 'reference', 1),
-           ('customer_score.opt_outs'::regclass, 'reference', 2),
-           ('customer_score.components'::regclass, 'reference', 3),
-           ('customer_score.reason_codes'::regclass, 'reference', 4),
-           ('customer_score.customer_keys'::regclass, 'reference', 5),
-           ('customer_score.scores_history'::regclass, 'distributed', 6),
-           ('customer_score.backtest_customers'::regclass, 'distributed', 7)
+    VALUES ('customer_score.opt_outs'::regclass, 'reference', 1),
+           ('customer_score.components'::regclass, 'reference', 2),
+           ('customer_score.reason_codes'::regclass, 'reference', 3),
+           ('customer_score.scores_history'::regclass, 'distributed', 4)
 $$;
 COMMENT ON FUNCTION customer_score.citus_tables() IS
-    'The extension''s tables that distribute_tables() gives a Citus shape, in the order it does: reference (sources, opt_outs, components, reason_codes, customer_keys: a copy on every node) or distributed (scores_history, backtest_customers: by customer_id). The other tables stay local to the coordinator (they have triggers, which Citus refuses on its tables).';
+    'The extension''s tables that distribute_tables() gives a Citus shape, in the order it does: reference (opt_outs, components, reason_codes: a copy on every node) or distributed (scores_history: by customer_id). The other tables stay local to the coordinator, which alone reads them (triggers, foreign keys and an upsert with now() that Citus refuses on its tables).';
 
 -- Whether Citus is installed in this database (the functions below do nothing without it).
 CREATE FUNCTION customer_score.citus_installed() RETURNS boolean
@@ -73,6 +74,13 @@ BEGIN
                   DETAIL = 'refresh reads the reference tables beside its scratch tables on the coordinator, which needs their copy there.',
                   HINT = 'SELECT citus_set_coordinator_host(''coordinator host'', port);';
     END IF;
+    -- the views look up text, varchar and uuid ids in customer_keys, a table of the coordinator
+    IF EXISTS (SELECT 1 FROM customer_score.customer_keys) THEN
+        RAISE EXCEPTION 'cannot distribute the score history of customers with text, varchar or uuid ids'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The views show such a customer''s id from customer_keys, which only the coordinator holds; the history''s rows would be read on the workers.',
+                  HINT = 'Keep the history on the coordinator, or give the sources integer customer ids.';
+    END IF;
     -- co-located with: the given table, else the default transactions source when Citus can
     -- (distributed by customer_id, a bigint as scores_history's)
     IF target IS NULL THEN
@@ -85,7 +93,7 @@ BEGIN
             IF col_name = 'customer_id' AND col_type = 'bigint'::regtype THEN
                 target := tx;
             ELSE
-                RAISE NOTICE 'scores_history and backtest_customers are not co-located with the transactions source %', tx
+                RAISE NOTICE 'scores_history is not co-located with the transactions source %', tx
                     USING DETAIL = format('Co-location needs the source distributed by a bigint customer_id; it is distributed by %s %s.', col_name, col_type);
             END IF;
         END IF;
@@ -119,7 +127,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION customer_score.distribute_tables(regclass) IS
-    'On a Citus cluster, gives the extension''s tables the shape it needs (citus_tables()): sources, opt_outs, components, reason_codes and customer_keys reference tables, scores_history and backtest_customers distributed by customer_id co-located with colocate_with (NULL: the default transactions source when it is distributed by a bigint customer_id), every row kept; the other tables stay on the coordinator. Returns the tables and their shape; tables already in shape are left alone. Without Citus a NOTICE and nothing else. Needs the tables'' owner (the role that created the extension) and the coordinator in the cluster (citus_set_coordinator_host). undistribute_tables() reverts it.';
+    'On a Citus cluster, gives the extension''s tables the shape it needs (citus_tables()): opt_outs, components and reason_codes reference tables, scores_history distributed by customer_id co-located with colocate_with (NULL: the default transactions source when it is distributed by a bigint customer_id), every row kept; the other tables stay on the coordinator. Refused while customer_keys has rows (text, varchar or uuid ids). Returns the tables and their shape; tables already in shape are left alone. Without Citus a NOTICE and nothing else. Needs the tables'' owner (the role that created the extension) and the coordinator in the cluster (citus_set_coordinator_host). undistribute_tables() reverts it.';
 
 CREATE FUNCTION customer_score.undistribute_tables()
 RETURNS TABLE (relation regclass, shape text, rows bigint)

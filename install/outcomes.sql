@@ -238,9 +238,10 @@ BEGIN
     CREATE TEMP TABLE cs_bt_influence (customer_id bigint, influence double precision) ON COMMIT DROP;
     IF tx_rel IS NOT NULL THEN
         -- through refresh_read, so text, varchar and uuid ids get the run's numbers; at on the
-        -- source's calendar (source_at), as refresh reads it, whatever this session's TimeZone
+        -- source's calendar (source_at), as refresh reads it, whatever this session's TimeZone;
+        -- added in time order, so the sum is the same however a Citus shard holds the rows
         PERFORM customer_score.refresh_read(run, tx_role, format($q$
-            SELECT @customer_id@, sum(amount::double precision), count(*) FROM %1$s
+            SELECT @customer_id@, sum(amount::double precision ORDER BY %2$s, amount), count(*) FROM %1$s
             WHERE %2$s > %3$L::timestamptz AND %2$s <= %4$L::timestamptz AND customer_id IS NOT NULL AND amount IS NOT NULL
             GROUP BY customer_id$q$, tx_rel, customer_score.source_at(tx_rel, tx_zone), r.as_of, until),
             'cs_bt_spend', 'spend double precision, purchases bigint');
@@ -332,8 +333,9 @@ BEGIN
     LEFT JOIN pg_temp.cs_bt_spend s ON s.customer_id = h.customer_id
     LEFT JOIN pg_temp.cs_bt_popularity p ON p.customer_id = h.customer_id
     LEFT JOIN pg_temp.cs_bt_influence i ON i.customer_id = h.customer_id
-    WHERE h.run_id = run
-      AND NOT EXISTS (SELECT 1 FROM pg_temp.cs_bt_opt_outs x WHERE x.customer_id = h.customer_id)
+    -- an anti-join Citus can plan with scores_history distributed (not a NOT EXISTS subquery)
+    LEFT JOIN pg_temp.cs_bt_opt_outs x ON x.customer_id = h.customer_id
+    WHERE h.run_id = run AND x.customer_id IS NULL
     ORDER BY h.customer_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM pg_catalog.set_config('enable_nestloop', nestloop, true);
