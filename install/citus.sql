@@ -5,9 +5,8 @@
 -- Which of the extension's tables take which shape on Citus.  Reference tables (a copy on every
 -- node): the small tables that queries join with distributed data, opt_outs (with the customers'
 -- own tables) and what the explanation views read beside the history (components, reason_codes).
--- Distributed by customer_id: scores_history, the per-customer rows every refresh writes.
--- backtest_customers stays local: the backtest views join it with backtests laterally (unnest of
--- its components), which Citus cannot plan with backtests on the coordinator.  Everything else
+-- Distributed by customer_id: the per-customer rows refresh and backtest write, scores_history
+-- and backtest_customers.  Everything else
 -- stays a local table of the coordinator, which alone reads and writes it: models, model_versions,
 -- model_components, score_runs, backtests and action_weights have triggers (the published-version
 -- guards, the cascades to the per-customer rows, action_weights' ownership mark), which Citus
@@ -21,10 +20,11 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     VALUES ('customer_score.opt_outs'::regclass, 'reference', 1),
            ('customer_score.components'::regclass, 'reference', 2),
            ('customer_score.reason_codes'::regclass, 'reference', 3),
-           ('customer_score.scores_history'::regclass, 'distributed', 4)
+           ('customer_score.scores_history'::regclass, 'distributed', 4),
+           ('customer_score.backtest_customers'::regclass, 'distributed', 5)
 $$;
 COMMENT ON FUNCTION customer_score.citus_tables() IS
-    'The extension''s tables that distribute_tables() gives a Citus shape, in the order it does: reference (opt_outs, components, reason_codes: a copy on every node) or distributed (scores_history: by customer_id). The other tables stay local to the coordinator, which alone reads them (triggers, foreign keys and an upsert with now() that Citus refuses on its tables).';
+    'The extension''s tables that distribute_tables() gives a Citus shape, in the order it does: reference (opt_outs, components, reason_codes: a copy on every node) or distributed (scores_history, backtest_customers: by customer_id). The other tables stay local to the coordinator, which alone reads them (triggers, foreign keys and an upsert with now() that Citus refuses on its tables).';
 
 -- Whether Citus is installed in this database (the functions below do nothing without it).
 CREATE FUNCTION customer_score.citus_installed() RETURNS boolean
@@ -93,7 +93,7 @@ BEGIN
             IF col_name = 'customer_id' AND col_type = 'bigint'::regtype THEN
                 target := tx;
             ELSE
-                RAISE NOTICE 'scores_history is not co-located with the transactions source %', tx
+                RAISE NOTICE 'scores_history and backtest_customers are not co-located with the transactions source %', tx
                     USING DETAIL = format('Co-location needs the source distributed by a bigint customer_id; it is distributed by %s %s.', col_name, col_type);
             END IF;
         END IF;
@@ -127,7 +127,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION customer_score.distribute_tables(regclass) IS
-    'On a Citus cluster, gives the extension''s tables the shape it needs (citus_tables()): opt_outs, components and reason_codes reference tables, scores_history distributed by customer_id co-located with colocate_with (NULL: the default transactions source when it is distributed by a bigint customer_id), every row kept; the other tables stay on the coordinator. Refused while customer_keys has rows (text, varchar or uuid ids). Returns the tables and their shape; tables already in shape are left alone. Without Citus a NOTICE and nothing else. Needs the tables'' owner (the role that created the extension) and the coordinator in the cluster (citus_set_coordinator_host). undistribute_tables() reverts it.';
+    'On a Citus cluster, gives the extension''s tables the shape it needs (citus_tables()): opt_outs, components and reason_codes reference tables, scores_history and backtest_customers distributed by customer_id co-located with colocate_with (NULL: the default transactions source when it is distributed by a bigint customer_id), every row kept; the other tables stay on the coordinator. Refused while customer_keys has rows (text, varchar or uuid ids). Returns the tables and their shape; tables already in shape are left alone. Without Citus a NOTICE and nothing else. Needs the tables'' owner (the role that created the extension) and the coordinator in the cluster (citus_set_coordinator_host). undistribute_tables() reverts it.';
 
 CREATE FUNCTION customer_score.undistribute_tables()
 RETURNS TABLE (relation regclass, shape text, rows bigint)

@@ -135,14 +135,19 @@ COMMENT ON COLUMN customer_score.backtest_customers.predicted_clv IS 'The raw pr
 
 -- Deleting backtests deletes their customers, as ON DELETE CASCADE would; a foreign key would
 -- also check every row backtest inserts (a million queries for rows it writes for the backtest
--- it inserted in the same transaction).  Runs with the rights of whoever deletes.
+-- it inserted in the same transaction).  Runs with the rights of whoever deletes.  The ids are
+-- collected first: Citus cannot plan a delete joined with the transition table when
+-- backtest_customers is distributed (distribute_tables).
 CREATE FUNCTION customer_score.backtests_cascade() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ids bigint[];
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         TRUNCATE customer_score.backtest_customers;
     ELSE
-        DELETE FROM customer_score.backtest_customers c USING old_backtests o WHERE c.backtest_id = o.backtest_id;
+        SELECT array_agg(o.backtest_id) INTO ids FROM old_backtests o;
+        DELETE FROM customer_score.backtest_customers c WHERE c.backtest_id = ANY (ids);
     END IF;
     RETURN NULL;
 END

@@ -774,6 +774,14 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Give every source of the model the same kind of customer_id (a view can cast it, e.g. customer_id::text).';
     END IF;
+    -- the views show such ids from customer_keys, which only the coordinator holds: a history in
+    -- Citus's shards would be read on the workers, beside their own empty customer_keys
+    IF keyed AND customer_score.citus_shape('customer_score.scores_history') IS NOT NULL THEN
+        RAISE EXCEPTION 'refresh of model %: sources with text, varchar or uuid customer ids need scores_history on the coordinator', v.model
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'scores_history is distributed (distribute_tables()); the views look such ids up in customer_keys, which only the coordinator holds.',
+                  HINT = 'SELECT customer_score.undistribute_tables(); or give the sources integer customer ids.';
+    END IF;
 
     INSERT INTO customer_score.score_runs (model, version, as_of, components, weights, time_unit, horizon,
                                            clv_step, discount_rate, scale, customer_keys)

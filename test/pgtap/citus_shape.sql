@@ -28,7 +28,7 @@ SELECT ok(NOT has_function_privilege('public', 'customer_score.distribute_tables
           AND NOT has_function_privilege('public', 'customer_score.undistribute_tables()', 'EXECUTE'),
           'PUBLIC may not run distribute_tables or undistribute_tables');
 SELECT is((SELECT string_agg(relation::text || ' ' || shape, ', ' ORDER BY step) FROM citus_tables()),
-          'opt_outs reference, components reference, reason_codes reference, scores_history distributed',
+          'opt_outs reference, components reference, reason_codes reference, scores_history distributed, backtest_customers distributed',
           'citus_tables() lists the tables and their shape on Citus');
 
 SELECT * FROM finish();

@@ -221,7 +221,7 @@ echo "# refresh of CDNOW (2357 customers, 2300 actions): single node ${t_single}
 # ---- the extension's own tables in the Citus shape: distribute_tables() ------------------------
 # Two refreshes with the data changed between them and a backtest, on the local tables with the
 # extension's tables on the coordinator; then distribute_tables() (reference tables, scores_history
-# distributed by customer co-located with the transactions), the same on
+# and backtest_customers distributed by customer co-located with the transactions), the same on
 # the distributed tables, and undistribute_tables(): every row of scores, score_explanation,
 # score_reasons, score_changes and the backtest equal, every row kept both ways.
 changes() {
@@ -278,28 +278,36 @@ shapes() {
 # table_rows: per table of citus_tables(), its rows' count and the md5 of their text
 table_rows() {
   local t
-  for t in opt_outs components reason_codes scores_history; do
+  for t in opt_outs components reason_codes scores_history backtest_customers; do
     cq -c "SELECT '$t ' || count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\n' ORDER BY x::text), '')) FROM customer_score.$t x"
   done
 }
 cq >/dev/null -c "SELECT customer_score.set_source('transactions', 'dist_tx', '', 'UTC'), customer_score.set_source('actions', 'dist_actions', '', 'UTC')"
 rows_before=$(table_rows)
 out=$(cq -F ' ' -c "SET client_min_messages = warning" -c "SELECT * FROM customer_score.distribute_tables()")
-check "distribute_tables(): opt_outs, components, reason_codes reference tables, scores_history co-located with the transactions source" \
+check "distribute_tables(): opt_outs, components, reason_codes reference tables, scores_history and backtest_customers co-located with the transactions source" \
   "customer_score.opt_outs reference 
 customer_score.components reference 
 customer_score.reason_codes reference 
-customer_score.scores_history distributed dist_tx" "$out"
+customer_score.scores_history distributed dist_tx
+customer_score.backtest_customers distributed dist_tx" "$out"
 check "... in Citus's metadata: reference, or distributed in dist_tx's co-location group (32 shards)" \
   "customer_score.opt_outs reference 0
 customer_score.components reference 0
 customer_score.reason_codes reference 0
 customer_score.scores_history distributed 1
+customer_score.backtest_customers distributed 1
 32" "$(shapes; cq -c "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'customer_score.scores_history'::regclass")"
 check "... with every row kept" "$rows_before" "$(table_rows)"
-check "... and again: a no-op on tables in shape" "4" "$(cq -c "SET client_min_messages = warning" -c "SELECT count(*) FROM customer_score.distribute_tables()")"
+check "... and again: a no-op on tables in shape" "5" "$(cq -c "SET client_min_messages = warning" -c "SELECT count(*) FROM customer_score.distribute_tables()")"
 check "score_changes over the distributed history equals the single-node rows" "$(md5sum <<<"$single")" "$(md5sum <<<"$(changes)")"
 
+# text ids are shown from customer_keys, which only the coordinator holds
+cq >/dev/null -c "CREATE VIEW dist_tx_text AS SELECT customer_id::text AS customer_id, at, amount FROM dist_tx" \
+   -c "CREATE VIEW dist_actions_text AS SELECT id, customer_id::text AS customer_id, sparked_by, at, value, channel, kind FROM dist_actions"
+check "refresh of sources with text ids is refused while scores_history is distributed (0A000)" "0A000" \
+  "$(PGPORT=$coord sqlstate cs_citus "SELECT customer_score.refresh('default', '1997-09-30 00:00+00')" \
+       -c "SELECT customer_score.set_source('transactions', 'dist_tx_text', '', 'UTC'), customer_score.set_source('actions', 'dist_actions_text', '', 'UTC')")"
 refresh_on dist America/Los_Angeles >/dev/null
 change_data dist
 phases_citus=$(refresh_phases dist)
@@ -310,18 +318,22 @@ paste -d '|' <(echo "$single") <(echo "$distributed") | awk -F '|' '$1 != $2 && 
 check "... scores and score_explanation equal" "$(md5sum <<<"$single_stored")" "$(md5sum <<<"$(stored UTC)")"
 check "... score_reasons equal" "$(md5sum <<<"$single_reasons")" "$(md5sum <<<"$(reasons)")"
 distributed=$(backtest_rows dist)
-check "a backtest on distributed sources equals single node, every row and metric" \
+check "a backtest on distributed sources into the distributed backtest_customers equals single node, every row and metric" \
   "$(md5sum <<<"$single_backtest")" "$(md5sum <<<"$distributed")"
 paste -d '|' <(echo "$single_backtest") <(echo "$distributed") | awk -F '|' '$1 != $2 && ++n <= 2 { print "#   single node: " $1; print "#   Citus:       " $2 }'
 check "... and its scratch run's scores are deleted from the distributed history with the run (score_runs' cascade)" "0" \
   "$(cq -c "SELECT count(*) FROM customer_score.scores_history h WHERE h.run_id NOT IN (SELECT run_id FROM customer_score.score_runs)")"
+check "... and deleting the backtest deletes its customers from the distributed backtest_customers (backtests' cascade)" "0" \
+  "$(cq -c "DELETE FROM customer_score.backtests WHERE backtest_id = (SELECT max(backtest_id) FROM customer_score.backtests)" \
+        -c "SELECT count(*) FROM customer_score.backtest_customers c WHERE c.backtest_id NOT IN (SELECT backtest_id FROM customer_score.backtests)")"
 echo "# refresh phases (s, from the NOTICEs), single node | Citus 32 shards with the tables distributed:"
 paste <(echo "$phases_single") <(echo "$phases_citus" | cut -f 2) | awk -F '\t' '{ printf "#   %-34s %6s | %s\n", $1, $2, $3 }'
 
 # ---- undistribute_tables(): back to local tables, every row kept --------------------------------
 rows_before=$(table_rows)
 out=$(cq -F ' ' -c "SET client_min_messages = warning" -c "SELECT relation, shape FROM customer_score.undistribute_tables()")
-check "undistribute_tables() returns the four tables to the coordinator" "customer_score.scores_history distributed
+check "undistribute_tables() returns the five tables to the coordinator" "customer_score.backtest_customers distributed
+customer_score.scores_history distributed
 customer_score.reason_codes reference
 customer_score.components reference
 customer_score.opt_outs reference" "$out"
@@ -329,11 +341,15 @@ check "... they are local tables again, in no node's metadata" "customer_score.o
 customer_score.components local 0
 customer_score.reason_codes local 0
 customer_score.scores_history local 0
+customer_score.backtest_customers local 0
 0 0" "$(shapes; cq -F ' ' -c "SELECT (SELECT count(*) FROM pg_dist_partition p JOIN customer_score.citus_tables() c ON c.relation = p.logicalrelid),
   (SELECT sum(result::int) FROM run_command_on_workers(\$\$SELECT count(*) FROM pg_dist_partition p JOIN customer_score.citus_tables() c ON c.relation = p.logicalrelid\$\$))")"
 check "... with every row kept" "$rows_before" "$(table_rows)"
 check "... score_changes, scores, score_explanation and score_reasons as before" \
   "$(md5sum <<<"$single$single_stored$single_reasons")" "$(md5sum <<<"$(changes)$(stored UTC)$(reasons)")"
+check "distribute_tables() is refused while customer_keys has rows (text ids: 0A000)" "0A000" \
+  "$(PGPORT=$coord sqlstate cs_citus "SELECT customer_score.distribute_tables()" -c "INSERT INTO customer_score.customer_keys (customer_key) VALUES ('C1')")"
+cq >/dev/null -c "TRUNCATE customer_score.customer_keys"
 check "... and refresh on the distributed sources writes into the local history again" "2357" \
   "$(refresh_on dist UTC >/dev/null; cq -c "SELECT count(*) FROM ONLY customer_score.scores_history h JOIN customer_score.latest_runs r USING (run_id) WHERE r.model = 'default'")"
 
