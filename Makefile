@@ -31,6 +31,8 @@ INSTALL_PARTS += install/validation.sql
 # BG/BB and sBG, from the same template
 INSTALL_PARTS += install/discrete_models.sql
 INSTALL_PARTS += install/outcomes.sql
+# the Citus shape of the extension's own tables (distribute_tables, undistribute_tables)
+INSTALL_PARTS += install/citus.sql
 # Released versions: their install scripts exactly as released (install/released/), and one
 # upgrade script per step, built from install/upgrade/FROM--TO/*.sql in name order (one part
 # per capability, so each change ships its own upgrade beside its install part); a part names

@@ -135,14 +135,19 @@ COMMENT ON COLUMN customer_score.backtest_customers.predicted_clv IS 'The raw pr
 
 -- Deleting backtests deletes their customers, as ON DELETE CASCADE would; a foreign key would
 -- also check every row backtest inserts (a million queries for rows it writes for the backtest
--- it inserted in the same transaction).  Runs with the rights of whoever deletes.
+-- it inserted in the same transaction).  Runs with the rights of whoever deletes.  The ids are
+-- collected first: Citus cannot plan a delete joined with the transition table when
+-- backtest_customers is distributed (distribute_tables).
 CREATE FUNCTION customer_score.backtests_cascade() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ids bigint[];
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         TRUNCATE customer_score.backtest_customers;
     ELSE
-        DELETE FROM customer_score.backtest_customers c USING old_backtests o WHERE c.backtest_id = o.backtest_id;
+        SELECT array_agg(o.backtest_id) INTO ids FROM old_backtests o;
+        DELETE FROM customer_score.backtest_customers c WHERE c.backtest_id = ANY (ids);
     END IF;
     RETURN NULL;
 END
@@ -238,9 +243,10 @@ BEGIN
     CREATE TEMP TABLE cs_bt_influence (customer_id bigint, influence double precision) ON COMMIT DROP;
     IF tx_rel IS NOT NULL THEN
         -- through refresh_read, so text, varchar and uuid ids get the run's numbers; at on the
-        -- source's calendar (source_at), as refresh reads it, whatever this session's TimeZone
+        -- source's calendar (source_at), as refresh reads it, whatever this session's TimeZone;
+        -- added in time order, so the sum is the same however a Citus shard holds the rows
         PERFORM customer_score.refresh_read(run, tx_role, format($q$
-            SELECT @customer_id@, sum(amount::double precision), count(*) FROM %1$s
+            SELECT @customer_id@, sum(amount::double precision ORDER BY %2$s, amount), count(*) FROM %1$s
             WHERE %2$s > %3$L::timestamptz AND %2$s <= %4$L::timestamptz AND customer_id IS NOT NULL AND amount IS NOT NULL
             GROUP BY customer_id$q$, tx_rel, customer_score.source_at(tx_rel, tx_zone), r.as_of, until),
             'cs_bt_spend', 'spend double precision, purchases bigint');
@@ -332,8 +338,9 @@ BEGIN
     LEFT JOIN pg_temp.cs_bt_spend s ON s.customer_id = h.customer_id
     LEFT JOIN pg_temp.cs_bt_popularity p ON p.customer_id = h.customer_id
     LEFT JOIN pg_temp.cs_bt_influence i ON i.customer_id = h.customer_id
-    WHERE h.run_id = run
-      AND NOT EXISTS (SELECT 1 FROM pg_temp.cs_bt_opt_outs x WHERE x.customer_id = h.customer_id)
+    -- an anti-join Citus can plan with scores_history distributed (not a NOT EXISTS subquery)
+    LEFT JOIN pg_temp.cs_bt_opt_outs x ON x.customer_id = h.customer_id
+    WHERE h.run_id = run AND x.customer_id IS NULL
     ORDER BY h.customer_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM pg_catalog.set_config('enable_nestloop', nestloop, true);

@@ -314,24 +314,31 @@ COMMENT ON FUNCTION customer_score.customer_key(bigint, boolean) IS
     'The customer id as the sources have it: customer_id as text, or for a run with customer_keys (text, varchar or uuid ids) the key customer_keys holds for it.';
 -- @end customer-keys
 
+-- @begin score-runs-cascade
 -- Deleting a run deletes its scores, as ON DELETE CASCADE would.  A foreign key would also check
 -- every inserted row against score_runs, one query per row: 8 of the 60 seconds of a refresh of a
 -- million customers.  Only refresh writes scores_history, for the run it inserted in the same
 -- transaction, so that check can never fail.  Unlike a foreign key's cascade, which runs as the
 -- table owner, this runs with the rights of whoever deletes the runs.
+-- The deleted runs' ids are collected first: a delete joined with the transition table is one
+-- Citus cannot plan when scores_history is distributed (distribute_tables).
 CREATE FUNCTION customer_score.score_runs_cascade() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    runs bigint[];
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         TRUNCATE customer_score.scores_history;
     ELSE
-        DELETE FROM customer_score.scores_history h USING old_runs o WHERE h.run_id = o.run_id;
+        SELECT array_agg(o.run_id) INTO runs FROM old_runs o;
+        DELETE FROM customer_score.scores_history h WHERE h.run_id = ANY (runs);
     END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION customer_score.score_runs_cascade() IS
     'Trigger on score_runs: deleting (or truncating) runs deletes their rows of scores_history.';
+-- @end score-runs-cascade
 CREATE TRIGGER score_runs_cascade_delete AFTER DELETE ON customer_score.score_runs
     REFERENCING OLD TABLE AS old_runs FOR EACH STATEMENT EXECUTE FUNCTION customer_score.score_runs_cascade();
 CREATE TRIGGER score_runs_cascade_truncate AFTER TRUNCATE ON customer_score.score_runs
@@ -766,6 +773,14 @@ BEGIN
         RAISE EXCEPTION 'the sources of model % mix integer customer ids with text, varchar or uuid ones', v.model
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Give every source of the model the same kind of customer_id (a view can cast it, e.g. customer_id::text).';
+    END IF;
+    -- the views show such ids from customer_keys, which only the coordinator holds: a history in
+    -- Citus's shards would be read on the workers, beside their own empty customer_keys
+    IF keyed AND customer_score.citus_shape('customer_score.scores_history') IS NOT NULL THEN
+        RAISE EXCEPTION 'refresh of model %: sources with text, varchar or uuid customer ids need scores_history on the coordinator', v.model
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'scores_history is distributed (distribute_tables()); the views look such ids up in customer_keys, which only the coordinator holds.',
+                  HINT = 'SELECT customer_score.undistribute_tables(); or give the sources integer customer ids.';
     END IF;
 
     INSERT INTO customer_score.score_runs (model, version, as_of, components, weights, time_unit, horizon,

@@ -5,7 +5,8 @@
 # states (partial, merge) compared as text with the same queries over a local copy of the table
 # on the coordinator; rfm with a time_zone whatever the nodes' TimeZone; set_source and refresh
 # on distributed transactions and actions, every stored score equal to a single-node refresh;
-# score_changes over scores_history distributed by customer, equal to single node. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
+# score_changes over scores_history distributed by customer, equal to single node; distribute_tables()
+# and undistribute_tables(): refresh, the views and a backtest equal to single node both ways. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
 # PostgreSQL the tests use.
 set -u
 source "$REPO/test/lib/tap.sh"
@@ -51,8 +52,8 @@ check "the CDNOW sample is loaded on the coordinator" "6919" "$(cq -c "SELECT co
 cq >/dev/null <<'SQL'
 SET client_min_messages = warning;
 SET citus.shard_count = 32;
-CREATE TABLE local_tx AS SELECT customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
-CREATE TABLE dist_tx (customer_id int, at timestamptz, amount float8);
+CREATE TABLE local_tx AS SELECT customer_id::bigint AS customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
+CREATE TABLE dist_tx (customer_id bigint, at timestamptz, amount float8);
 SELECT create_distributed_table('dist_tx', 'customer_id');
 INSERT INTO dist_tx SELECT * FROM local_tx;
 SQL
@@ -105,7 +106,7 @@ CREATE TABLE dist_fit_states AS
 SELECT customer_id % 4 AS segment, bgnbd_partial(frequency, recency, t) AS purchases,
        gamma_gamma_partial(frequency, monetary) AS spend
 FROM dist_history GROUP BY 1;
-CREATE TABLE dist_rfm_states (half int, customer_id int, state rfm_state);
+CREATE TABLE dist_rfm_states (half int, customer_id bigint, state rfm_state);
 SELECT create_distributed_table('dist_rfm_states', 'customer_id', colocate_with => 'dist_tx');
 INSERT INTO dist_rfm_states
 SELECT (at >= '1997-07-01')::int, customer_id, rfm_partial(at, amount, '1997-09-30', '7 days') FROM dist_tx GROUP BY 1, 2;
@@ -177,7 +178,7 @@ worker_zone UTC
 cq >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE TABLE local_actions AS
-SELECT g::bigint AS id, g * 7 % 2357 + 1 AS customer_id, NULL::bigint AS sparked_by,
+SELECT g::bigint AS id, (g * 7 % 2357 + 1)::bigint AS customer_id, NULL::bigint AS sparked_by,
        '1997-02-01'::timestamptz + (g % 150) * interval '1 day' AS at, 0::float8 AS value,
        'community'::text AS channel, (ARRAY['review', 'answer', 'blog_post', 'like'])[1 + g % 4] AS kind
 FROM generate_series(1, 300) g
@@ -230,13 +231,39 @@ check "... and with worker 1 in Asia/Tokyo too" "$(md5sum <<<"$single")" "$(md5s
 worker_zone UTC
 echo "# refresh of CDNOW (2357 customers, 2300 actions): single node ${t_single} s, Citus 32 shards ${t_citus} s (${t_tokyo} s with a worker in Asia/Tokyo)"
 
-# ---- score_changes on a history distributed by customer --------------------------------------
-# Two refreshes with the data changed between them, on the local tables with the history on the
-# coordinator, then on the distributed tables with scores_history distributed by customer: every
-# row of score_changes (the latest two runs of each customer) equal.
+# ---- the extension's own tables in the Citus shape: distribute_tables() ------------------------
+# Two refreshes with the data changed between them and a backtest, on the local tables with the
+# extension's tables on the coordinator; then distribute_tables() (reference tables, scores_history
+# and backtest_customers distributed by customer co-located with the transactions), the same on
+# the distributed tables, and undistribute_tables(): every row of scores, score_explanation,
+# score_reasons, score_changes and the backtest equal, every row kept both ways.
 changes() {
   cq -c "SET search_path = customer_score, public" -c "SET TimeZone = 'UTC'" \
      -c "SELECT string_agg(c::text, E'\n' ORDER BY c.customer_id, c.component) FROM score_changes c WHERE model = 'default'"
+}
+reasons() {
+  cq -c "SET search_path = customer_score, public" -c "SET TimeZone = 'UTC'" \
+     -c "SELECT string_agg(r::text, E'\n' ORDER BY r.customer_id, r.rank) FROM score_reasons r WHERE model = 'default'"
+}
+# backtest_rows PREFIX: a backtest of the default model on PREFIX's sources, every customer's row
+# and every metric as text (without the backtest's id)
+backtest_rows() {
+  cq -c "SET search_path = customer_score, public" -c "SET client_min_messages = warning" -c "SET TimeZone = 'UTC'" \
+     -c "SELECT set_source('transactions', '$1_tx', '', 'UTC'), set_source('actions', '$1_actions', '', 'UTC')" \
+     -c "SELECT backtest('default', '1997-06-30 00:00+00', '1997-09-30 00:00+00') IS NULL" \
+     -c "SELECT string_agg(concat_ws(' ', customer_id, score, normalized, predicted_clv, popularity, realized_spend, realized_purchases, realized_influence), E'\n' ORDER BY customer_id)
+         FROM backtest_customers WHERE backtest_id = (SELECT max(backtest_id) FROM backtests)" \
+     -c "SELECT string_agg(concat_ws(' ', subject, metric, value, customers), E'\n' ORDER BY subject, metric)
+         FROM backtest_metrics WHERE backtest_id = (SELECT max(backtest_id) FROM backtests)"
+}
+# refresh_phases PREFIX: a refresh on PREFIX's sources; each phase's seconds from its NOTICE to the
+# next one, "phase<TAB>seconds" per line, and the total
+refresh_phases() {
+  cq -c "SET search_path = customer_score, public" -c "SET client_min_messages = warning" \
+     -c "SELECT set_source('transactions', '$1_tx', '', 'UTC'), set_source('actions', '$1_actions', '', 'UTC')" \
+     -c "SET client_min_messages = notice" -c "SELECT refresh('default', '1997-09-30 00:00+00') IS NOT NULL" |
+    sed -n 's/^NOTICE:  refresh run [0-9]*: \(.*\) (\([0-9.]*\) s)$/\1\t\2/p' |
+    awk -F '\t' 'NR > 1 { printf "%s\t%.2f\n", name, $2 - at } { name = $1; at = $2 } END { printf "total\t%.2f\n", at }'
 }
 change_data() {   # change_data PREFIX: more purchases for every fifth customer, fewer actions
   cq >/dev/null -c "SET client_min_messages = warning" \
@@ -245,24 +272,99 @@ change_data() {   # change_data PREFIX: more purchases for every fifth customer,
 }
 refresh_on local UTC >/dev/null
 change_data local
-refresh_on local UTC >/dev/null
+phases_single=$(refresh_phases local)
 single=$(changes)
+single_stored=$(stored UTC)
+single_reasons=$(reasons)
+single_backtest=$(backtest_rows local)
 check "score_changes on one node has a row per customer and component of two refreshes" "t" \
   "$(cq -c "SELECT count(*) > 2357 AND count(*) FILTER (WHERE score_change <> 0) > 0 FROM customer_score.score_changes WHERE model = 'default'")"
-out=$(cq -c "SET client_min_messages = warning" \
-         -c "SELECT create_distributed_table('customer_score.scores_history', 'customer_id')" 2>&1)
-grep -q ERROR <<<"$out" && echo "# $out" | head -n 5
-check "scores_history is distributed by customer" "t" \
-  "$(cq -c "SELECT count(*) = 32 FROM pg_dist_shard WHERE logicalrelid = 'customer_score.scores_history'::regclass")"
+check "... and the backtest a row per customer and metrics" "t" "$(awk 'END { print (NR > 1000) ? "t" : "f" }' <<<"$single_backtest")"
+
+# shapes: each table of citus_tables(), its shape, and whether it is in dist_tx's co-location group
+shapes() {
+  cq -F ' ' -c "SELECT c.relation, coalesce(customer_score.citus_shape(c.relation), 'local'),
+                       (SELECT count(*) FROM pg_dist_partition p WHERE p.logicalrelid = c.relation
+                          AND p.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'dist_tx'::regclass))
+                FROM customer_score.citus_tables() c ORDER BY c.step"
+}
+# table_rows: per table of citus_tables(), its rows' count and the md5 of their text
+table_rows() {
+  local t
+  for t in opt_outs components reason_codes scores_history backtest_customers; do
+    cq -c "SELECT '$t ' || count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\n' ORDER BY x::text), '')) FROM customer_score.$t x"
+  done
+}
+cq >/dev/null -c "SELECT customer_score.set_source('transactions', 'dist_tx', '', 'UTC'), customer_score.set_source('actions', 'dist_actions', '', 'UTC')"
+rows_before=$(table_rows)
+out=$(cq -F ' ' -c "SET client_min_messages = warning" -c "SELECT * FROM customer_score.distribute_tables()")
+check "distribute_tables(): opt_outs, components, reason_codes reference tables, scores_history and backtest_customers co-located with the transactions source" \
+  "customer_score.opt_outs reference 
+customer_score.components reference 
+customer_score.reason_codes reference 
+customer_score.scores_history distributed dist_tx
+customer_score.backtest_customers distributed dist_tx" "$out"
+check "... in Citus's metadata: reference, or distributed in dist_tx's co-location group (32 shards)" \
+  "customer_score.opt_outs reference 0
+customer_score.components reference 0
+customer_score.reason_codes reference 0
+customer_score.scores_history distributed 1
+customer_score.backtest_customers distributed 1
+32" "$(shapes; cq -c "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'customer_score.scores_history'::regclass")"
+check "... with every row kept" "$rows_before" "$(table_rows)"
+check "... and again: a no-op on tables in shape" "5" "$(cq -c "SET client_min_messages = warning" -c "SELECT count(*) FROM customer_score.distribute_tables()")"
 check "score_changes over the distributed history equals the single-node rows" "$(md5sum <<<"$single")" "$(md5sum <<<"$(changes)")"
+
+# text ids are shown from customer_keys, which only the coordinator holds
+cq >/dev/null -c "CREATE VIEW dist_tx_text AS SELECT customer_id::text AS customer_id, at, amount FROM dist_tx" \
+   -c "CREATE VIEW dist_actions_text AS SELECT id, customer_id::text AS customer_id, sparked_by, at, value, channel, kind FROM dist_actions"
+check "refresh of sources with text ids is refused while scores_history is distributed (0A000)" "0A000" \
+  "$(PGPORT=$coord sqlstate cs_citus "SELECT customer_score.refresh('default', '1997-09-30 00:00+00')" \
+       -c "SELECT customer_score.set_source('transactions', 'dist_tx_text', '', 'UTC'), customer_score.set_source('actions', 'dist_actions_text', '', 'UTC')")"
 refresh_on dist America/Los_Angeles >/dev/null
 change_data dist
-out=$(refresh_on dist America/Los_Angeles)
-[[ $out =~ ^[0-9.]+$ ]] || echo "# refresh into the distributed history: $out" | head -n 5
+phases_citus=$(refresh_phases dist)
 distributed=$(changes)
 check "two refreshes on distributed sources into the distributed history: score_changes equals single node, every row" \
   "$(md5sum <<<"$single")" "$(md5sum <<<"$distributed")"
 paste -d '|' <(echo "$single") <(echo "$distributed") | awk -F '|' '$1 != $2 && ++n <= 2 { print "#   single node: " $1; print "#   Citus:       " $2 }'
+check "... scores and score_explanation equal" "$(md5sum <<<"$single_stored")" "$(md5sum <<<"$(stored UTC)")"
+check "... score_reasons equal" "$(md5sum <<<"$single_reasons")" "$(md5sum <<<"$(reasons)")"
+distributed=$(backtest_rows dist)
+check "a backtest on distributed sources into the distributed backtest_customers equals single node, every row and metric" \
+  "$(md5sum <<<"$single_backtest")" "$(md5sum <<<"$distributed")"
+paste -d '|' <(echo "$single_backtest") <(echo "$distributed") | awk -F '|' '$1 != $2 && ++n <= 2 { print "#   single node: " $1; print "#   Citus:       " $2 }'
+check "... and its scratch run's scores are deleted from the distributed history with the run (score_runs' cascade)" "0" \
+  "$(cq -c "SELECT count(*) FROM customer_score.scores_history h WHERE h.run_id NOT IN (SELECT run_id FROM customer_score.score_runs)")"
+check "... and deleting the backtest deletes its customers from the distributed backtest_customers (backtests' cascade)" "0" \
+  "$(cq -c "DELETE FROM customer_score.backtests WHERE backtest_id = (SELECT max(backtest_id) FROM customer_score.backtests)" \
+        -c "SELECT count(*) FROM customer_score.backtest_customers c WHERE c.backtest_id NOT IN (SELECT backtest_id FROM customer_score.backtests)")"
+echo "# refresh phases (s, from the NOTICEs), single node | Citus 32 shards with the tables distributed:"
+paste <(echo "$phases_single") <(echo "$phases_citus" | cut -f 2) | awk -F '\t' '{ printf "#   %-34s %6s | %s\n", $1, $2, $3 }'
+
+# ---- undistribute_tables(): back to local tables, every row kept --------------------------------
+rows_before=$(table_rows)
+out=$(cq -F ' ' -c "SET client_min_messages = warning" -c "SELECT relation, shape FROM customer_score.undistribute_tables()")
+check "undistribute_tables() returns the five tables to the coordinator" "customer_score.backtest_customers distributed
+customer_score.scores_history distributed
+customer_score.reason_codes reference
+customer_score.components reference
+customer_score.opt_outs reference" "$out"
+check "... they are local tables again, in no node's metadata" "customer_score.opt_outs local 0
+customer_score.components local 0
+customer_score.reason_codes local 0
+customer_score.scores_history local 0
+customer_score.backtest_customers local 0
+0 0" "$(shapes; cq -F ' ' -c "SELECT (SELECT count(*) FROM pg_dist_partition p JOIN customer_score.citus_tables() c ON c.relation = p.logicalrelid),
+  (SELECT sum(result::int) FROM run_command_on_workers(\$\$SELECT count(*) FROM pg_dist_partition p JOIN customer_score.citus_tables() c ON c.relation = p.logicalrelid\$\$))")"
+check "... with every row kept" "$rows_before" "$(table_rows)"
+check "... score_changes, scores, score_explanation and score_reasons as before" \
+  "$(md5sum <<<"$single$single_stored$single_reasons")" "$(md5sum <<<"$(changes)$(stored UTC)$(reasons)")"
+check "distribute_tables() is refused while customer_keys has rows (text ids: 0A000)" "0A000" \
+  "$(PGPORT=$coord sqlstate cs_citus "SELECT customer_score.distribute_tables()" -c "INSERT INTO customer_score.customer_keys (customer_key) VALUES ('C1')")"
+cq >/dev/null -c "TRUNCATE customer_score.customer_keys"
+check "... and refresh on the distributed sources writes into the local history again" "2357" \
+  "$(refresh_on dist UTC >/dev/null; cq -c "SELECT count(*) FROM ONLY customer_score.scores_history h JOIN customer_score.latest_runs r USING (run_id) WHERE r.model = 'default'")"
 
 echo "# citus.sh: $(($(date +%s) - started)) s"
 echo "1..$_tap_n"

@@ -1,0 +1,5 @@
+-- The extension's own tables in a Citus shape and back (issue 14): distribute_tables and
+-- undistribute_tables, and the list of tables they shape; the cascade from score_runs to
+-- scores_history in a form Citus can run on the distributed history.
+-- @block score-runs-cascade
+-- @block citus-shape
