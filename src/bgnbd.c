@@ -483,6 +483,14 @@ bgnbd_expected_cb(const void *model, double horizon, int64 x, double t_x, double
 }
 
 static double
+bgnbd_expected_if_alive_cb(const void *model, double horizon, int64 x, double t)
+{
+	const BgnbdModel *m = model;
+
+	return horizon == 0 ? 0.0 : bg_expected_if_active(m->r, m->alpha, m->a, m->b, horizon, (double) x, t);
+}
+
+static double
 bgnbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
 {
 	const BgnbdModel *m = model;
@@ -503,6 +511,7 @@ const CountingPredictions bgnbd_predictions = {
 	.spec = &bgnbd_spec,
 	.p_alive = bgnbd_p_alive_cb,
 	.expected = bgnbd_expected_cb,
+	.expected_if_alive = bgnbd_expected_if_alive_cb,
 	.p_none = bgnbd_p_none_cb,
 	.pmf = bgnbd_pmf_cb,
 };

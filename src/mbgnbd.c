@@ -180,6 +180,15 @@ mbgnbd_expected_cb(const void *model, double horizon, int64 x, double t_x, doubl
 }
 
 static double
+mbgnbd_expected_if_alive_cb(const void *model, double horizon, int64 x, double t)
+{
+	const MbgnbdModel *m = model;
+
+	return horizon == 0 ? 0.0 :
+		bg_expected_if_active(m->r, m->alpha, m->a, m->b + 1.0, horizon, (double) x, t);
+}
+
+static double
 mbgnbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
 {
 	const MbgnbdModel *m = model;
@@ -200,6 +209,7 @@ static const CountingPredictions mbgnbd_predictions = {
 	.spec = &mbgnbd_spec,
 	.p_alive = mbgnbd_p_alive_cb,
 	.expected = mbgnbd_expected_cb,
+	.expected_if_alive = mbgnbd_expected_if_alive_cb,
 	.p_none = mbgnbd_p_none_cb,
 	.pmf = mbgnbd_pmf_cb,
 };
