@@ -324,7 +324,27 @@ typedef struct Horizon
 	double		horizon;
 	double		discount_rate;
 	double		step;
+	/* the replicates' CLV steps, as clv() takes them (horizon_steps) */
+	int			nsteps;
+	double	   *ends;			/* each step's end, min(k step, horizon) */
+	double	   *discounts;		/* 1 / (1 + discount_rate)^(end / step) */
+	double	   *expected;		/* scratch: the alive customer's expectation at each end */
 } Horizon;
+
+/* The steps of clv(): ceil(horizon / step) of them, the last ending at the horizon. */
+static void
+horizon_steps(Horizon *h)
+{
+	h->nsteps = (int) ceil(h->horizon / h->step - 1e-9);
+	h->ends = palloc(sizeof(double) * (h->nsteps + 1));
+	h->discounts = palloc(sizeof(double) * (h->nsteps + 1));
+	h->expected = palloc(sizeof(double) * (h->nsteps + 1));
+	for (int k = 1; k <= h->nsteps; k++)
+	{
+		h->ends[k - 1] = fmin(k * h->step, h->horizon);
+		h->discounts[k - 1] = 1.0 / pow(1.0 + h->discount_rate, h->ends[k - 1] / h->step);
+	}
+}
 
 /* The point predictions of customer c under the models given: clv as clv() computes it. */
 static Prediction
@@ -351,30 +371,30 @@ replicate_purchases(const CountingPredictions *cp, const void *bg, const BootDat
 					const Horizon *h, double *purchases, double *discounted)
 {
 	double		p_alive,
-				steps,
 				previous = 0,
-				sum = 0,
-				tk = 0;
+				sum = 0;
 
-	if (h->discount_rate == 0)
+	if (h->discount_rate == 0 || h->nsteps == 0)
 	{
 		*purchases = *discounted = cp->expected(bg, h->horizon, d->frequency[c], d->recency[c], d->t[c]);
 		return;
 	}
-	/* P(alive) once: every step's expectation is it times the alive customer's */
+	/* P(alive) once, and the alive customer's expectation at every step's end in one call */
 	p_alive = cp->p_alive(bg, d->frequency[c], d->recency[c], d->t[c]);
-	steps = ceil(h->horizon / h->step - 1e-9);
-	for (int k = 1; k <= (int) steps; k++)
+	cp->expected_if_alive(bg, d->frequency[c], d->t[c], h->ends, h->nsteps, h->expected);
+	for (int k = 0; k < h->nsteps; k++)
 	{
-		double		expected;
+		double		expected = p_alive * h->expected[k];
 
-		tk = fmin(k * h->step, h->horizon);
-		expected = p_alive * cp->expected_if_alive(bg, tk, d->frequency[c], d->t[c]);
-		sum += (expected - previous) / pow(1.0 + h->discount_rate, tk / h->step);
+		sum += (expected - previous) * h->discounts[k];
 		previous = expected;
 	}
-	*purchases = tk == h->horizon ? previous :
-		p_alive * cp->expected_if_alive(bg, h->horizon, d->frequency[c], d->t[c]);
+	if (h->ends[h->nsteps - 1] != h->horizon)
+	{
+		cp->expected_if_alive(bg, d->frequency[c], d->t[c], &h->horizon, 1, h->expected);
+		previous = p_alive * h->expected[0];
+	}
+	*purchases = previous;
 	*discounted = sum;
 }
 
@@ -440,6 +460,7 @@ counting_prediction_intervals_sql(const CountingPredictions *cp, FunctionCallInf
 	read_customers(&d, sql);
 	/* the point predictions first: they check horizon, discount_rate and step for every customer */
 	(void) predict(cp, bg, gg, &d, 0, &h);
+	horizon_steps(&h);
 	bg_models = palloc(sizeof(void *) * replicates);
 	gg_models = palloc(sizeof(GammaGammaModel *) * replicates);
 	fit_replicates(cp, &d, replicates, seed, bg_models, gg_models);

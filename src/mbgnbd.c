@@ -179,13 +179,14 @@ mbgnbd_expected_cb(const void *model, double horizon, int64 x, double t_x, doubl
 	return mbgnbd_expected_purchases(model, horizon, x, t_x, t);
 }
 
-static double
-mbgnbd_expected_if_alive_cb(const void *model, double horizon, int64 x, double t)
+static void
+mbgnbd_expected_if_alive_cb(const void *model, int64 x, double t, const double *horizons, int n,
+							double *out)
 {
 	const MbgnbdModel *m = model;
 
-	return horizon == 0 ? 0.0 :
-		bg_expected_if_active(m->r, m->alpha, m->a, m->b + 1.0, horizon, (double) x, t);
+	/* MBG/NBD's active customer has p ~ Beta(a, b + 1 + x) */
+	bg_expected_if_active_at(m->r, m->alpha, m->a, m->b + 1.0, (double) x, t, horizons, n, out);
 }
 
 static double

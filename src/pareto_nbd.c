@@ -816,10 +816,12 @@ pareto_nbd_expected_cb(const void *model, double horizon, int64 x, double t_x, d
 	return pareto_nbd_expected_purchases(model, horizon, x, t_x, t);
 }
 
-static double
-pareto_nbd_expected_if_alive_cb(const void *model, double horizon, int64 x, double t)
+static void
+pareto_nbd_expected_if_alive_cb(const void *model, int64 x, double t, const double *horizons, int n,
+								double *out)
 {
-	return pareto_nbd_expected_if_alive(model, horizon, x, t);
+	for (int h = 0; h < n; h++)
+		out[h] = pareto_nbd_expected_if_alive(model, horizons[h], x, t);
 }
 
 static double
