@@ -398,26 +398,71 @@ replicate_purchases(const CountingPredictions *cp, const void *bg, const BootDat
 	*discounted = sum;
 }
 
-static int
-double_cmp(const void *a, const void *b)
+/*
+ * Rearranges values[0..n) so that values[k] is the k-th smallest (0-based), none before it
+ * larger and none after it smaller (Hoare's selection, median-of-three pivots): a quantile
+ * needs two order statistics, not the whole order.
+ */
+static double
+select_kth(double *values, int32 n, int32 k)
 {
-	double		da = *(const double *) a;
-	double		db = *(const double *) b;
+	int32		lo = 0,
+				hi = n - 1;
 
-	return (da > db) - (da < db);
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		double		a = values[lo],
+					b = values[mid],
+					c = values[hi];
+		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		int32		i = lo,
+					j = hi;
+
+		while (i <= j)
+		{
+			while (values[i] < pivot)
+				i++;
+			while (values[j] > pivot)
+				j--;
+			if (i <= j)
+			{
+				double		swap = values[i];
+
+				values[i++] = values[j];
+				values[j--] = swap;
+			}
+		}
+		/* values[lo..j] <= pivot <= values[i..hi], and values strictly between j and i equal it */
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return values[k];
 }
 
-/* The p-quantile of values[0..n), sorted in place (R's type 7). */
+/* The p-quantile of values[0..n), rearranged in place (R's type 7). */
 static double
 quantile(double *values, int32 n, double p)
 {
 	double		h = (n - 1) * p;
 	int32		lo = (int32) floor(h);
+	double		below,
+				above;
 
-	qsort(values, n, sizeof(double), double_cmp);
 	if (lo >= n - 1)
-		return values[n - 1];
-	return values[lo] + (h - lo) * (values[lo + 1] - values[lo]);
+		lo = n - 1;
+	below = select_kth(values, n, lo);
+	if (lo == n - 1)
+		return below;
+	/* the next order statistic: the smallest of those after the selected one */
+	above = values[lo + 1];
+	for (int32 i = lo + 2; i < n; i++)
+		above = fmin(above, values[i]);
+	return below + (h - lo) * (above - below);
 }
 
 /*
