@@ -66,7 +66,10 @@ bin_add(BinSums *s, int64 w, double actual, double predicted, double total_actua
 {
 	double		dw = (double) w;
 
-	s->n += w;
+	if (pg_add_s64_overflow(s->n, w, &s->n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("too many customers in one holdout table bin")));
 	s->total_actual += dw * total_actual;
 	s->total_predicted += dw * total_predicted;
 	s->actual += dw * actual;
@@ -552,10 +555,10 @@ retention_table_sbg(PG_FUNCTION_ARGS)
 		{.name = "customers",.kind = CS_COL_INT8,.flags = CS_COL_NOT_NULL},
 	};
 	int64		longest = 0;
-	double	   *churned;		/* churned[t]: customers who churned in period t */
-	double	   *ended;			/* ended[t]: customers last observed in period t, either way */
-	double		at_risk = 0,
-				survival = 1;
+	int64	   *churned;		/* churned[t]: customers who churned in period t */
+	int64	   *ended;			/* ended[t]: customers last observed in period t, either way */
+	int64		at_risk = 0;
+	double		survival = 1;
 	int64		n;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -575,19 +578,23 @@ retention_table_sbg(PG_FUNCTION_ARGS)
 		if (row_customers(&columns[2], i) > 0)
 			longest = Max(longest, (int64) key[0]);
 	}
-	churned = palloc0(sizeof(double) * (longest + 1));
-	ended = palloc0(sizeof(double) * (longest + 1));
+	churned = palloc0(sizeof(int64) * (longest + 1));
+	ended = palloc0(sizeof(int64) * (longest + 1));
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		t = CS_COL_INT8S(&columns[0])[i];
-		double		w = (double) row_customers(&columns[2], i);
+		int64		w = row_customers(&columns[2], i);
 
 		if (w == 0)
 			continue;
+		/* ended[t] and churned[t] are at most at_risk */
+		if (pg_add_s64_overflow(at_risk, w, &at_risk))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("too many customers in the retention table")));
 		ended[t] += w;
 		if (CS_COL_INT8S(&columns[1])[i])
 			churned[t] += w;
-		at_risk += w;
 	}
 	/* those still active after 0 periods were never at risk of churning */
 	at_risk -= ended[0];
@@ -595,20 +602,20 @@ retention_table_sbg(PG_FUNCTION_ARGS)
 	{
 		Datum		values[8];
 		bool		nulls[8] = {false};
-		double		renewed = at_risk - churned[t];
+		int64		renewed = at_risk - churned[t];
 		double		rate = sbg_retention_rate(model, (double) t);
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = Int32GetDatum((int32) t);
-		values[1] = Int64GetDatum((int64) at_risk);
-		values[2] = Int64GetDatum((int64) renewed);
-		values[3] = Float8GetDatum(cs_check_result("predicted renewals", at_risk * rate));
+		values[1] = Int64GetDatum(at_risk);
+		values[2] = Int64GetDatum(renewed);
+		values[3] = Float8GetDatum(cs_check_result("predicted renewals", (double) at_risk * rate));
 		values[5] = Float8GetDatum(cs_check_result("retention rate", rate));
 		values[7] = Float8GetDatum(cs_check_result("survival", sbg_survival(model, (double) t)));
 		if (at_risk > 0)
 		{
-			survival *= renewed / at_risk;
-			values[4] = Float8GetDatum(renewed / at_risk);
+			survival *= (double) renewed / (double) at_risk;
+			values[4] = Float8GetDatum((double) renewed / (double) at_risk);
 			values[6] = Float8GetDatum(survival);
 		}
 		else
