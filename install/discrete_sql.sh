@@ -106,6 +106,17 @@ CREATE FUNCTION $S.purchase_probability(model $S.bgbb, horizon $I, n $I)
 COMMENT ON FUNCTION $S.purchase_probability($S.bgbb, $I, $I) IS
     'P(X(horizon) = n) under the BG/BB model: the probability that a new customer makes exactly n transactions in her first horizon periods (transaction opportunities) (Fader, Hardie & Shang 2010, eq. 7).';
 
+CREATE FUNCTION $S.tracking(model $S.bgbb, transactions text, periods $I)
+    RETURNS TABLE (period_number       $I,
+                   actual              bigint,
+                   expected            $F8,
+                   actual_cumulative   bigint,
+                   expected_cumulative $F8)
+    AS 'MODULE_PATHNAME', 'tracking_bgbb'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION $S.tracking($S.bgbb, text, $I) IS
+    'Tracking of a BG/BB cohort: transactions returns customer_id, period (one row per transaction, period 0 the first, which every customer of the cohort has, then the transaction opportunities 1, 2, ... after it), run with the caller''s privileges. Per period 1 .. periods the transactions made (one per customer and period) and expected (the cohort times the increase of expected_purchases(model, period)), each also cumulated; every customer is taken as observed through all the periods.';
+
 CREATE FUNCTION $S.retention_table(model $S.sbg, query text)
     RETURNS TABLE (period             $I,
                    customers          bigint,

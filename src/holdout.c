@@ -12,7 +12,8 @@
  *   period_transactions(model, query, max_frequency): per calibration frequency 0 .. k+, the
  *     customers who made that many repeat purchases and the number the model expects,
  *     sum over customers of P(X(t) = frequency).  The query returns frequency, t.
- *   The same two for BG/BB over (frequency, recency, periods) histories, and for sBG
+ *   The same two for BG/BB over (frequency, recency, periods) histories, tracking(bgbb) of a
+ *   cohort's transactions per period, and for sBG
  *   retention_table(model, query): renewals per period, actual against predicted.
  *
  * The counting models' functions take the model's predictions (CountingPredictions,
@@ -622,6 +623,102 @@ retention_table_sbg(PG_FUNCTION_ARGS)
 			nulls[4] = nulls[6] = true;		/* nobody observed in this period */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		at_risk -= ended[t];
+	}
+	return (Datum) 0;
+}
+
+/* One (customer, period) transaction of a BG/BB cohort, for tracking(bgbb). */
+typedef struct CohortTransaction
+{
+	int64		customer_id;
+	int64		period;
+} CohortTransaction;
+
+/* Order of cohort transactions by customer, then period, for cs_sort. */
+static int
+cohort_transaction_cmp(const void *a, const void *b)
+{
+	const CohortTransaction *ta = a;
+	const CohortTransaction *tb = b;
+
+	if (ta->customer_id != tb->customer_id)
+		return (ta->customer_id > tb->customer_id) - (ta->customer_id < tb->customer_id);
+	return (ta->period > tb->period) - (ta->period < tb->period);
+}
+
+/*
+ * tracking(bgbb, transactions, periods): transactions returns customer_id and period, one row
+ * per transaction of a cohort, period 0 the first (every customer of the cohort has one) and
+ * 1, 2, ... the transaction opportunities after it.  Per period 1 .. periods, the cohort's
+ * transactions made (a customer's rows in one period count once: one transaction per period)
+ * and expected, cohort * (E[X(k)] - E[X(k-1)]) with E[X(k)] = expected_purchases(model, k),
+ * each also cumulated.  Every customer is taken as observed through all the periods.
+ */
+PG_FUNCTION_INFO_V1(tracking_bgbb);
+Datum
+tracking_bgbb(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const BgbbModel *model = (const BgbbModel *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	int64		periods = (int64) periods_value("periods", PG_GETARG_INT32(2), 1);
+	CsColumn	columns[] = {
+		{.name = "customer_id",.kind = CS_COL_INT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+		{.name = "period",.kind = CS_COL_INT8,.flags = CS_COL_REQUIRED | CS_COL_NOT_NULL},
+	};
+	CohortTransaction *tx;
+	int64	   *actual = palloc0(sizeof(int64) * (periods + 1));
+	int64		n,
+				cohort = 0,
+				actual_cumulative = 0;
+	double		previous = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	n = cs_read_columns("cohort transactions", sql, columns, lengthof(columns));
+	tx = palloc(sizeof(CohortTransaction) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+	{
+		tx[i].customer_id = CS_COL_INT8S(&columns[0])[i];
+		tx[i].period = CS_COL_INT8S(&columns[1])[i];
+		if (tx[i].period < 0)
+			cs_reject("period", "a non-negative period number (0: the first transaction)",
+					  (double) tx[i].period);
+	}
+	cs_sort(tx, n, sizeof(CohortTransaction), cohort_transaction_cmp);
+	for (int64 i = 0; i < n; i++)
+	{
+		bool		first = i == 0 || tx[i].customer_id != tx[i - 1].customer_id;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (first)
+		{
+			if (tx[i].period != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("customer %lld has no transaction in period 0",
+								(long long) tx[i].customer_id),
+						 errdetail("Period 0 is the first transaction, which makes a customer part of the cohort.")));
+			cohort++;
+		}
+		else if (tx[i].period != tx[i - 1].period && tx[i].period <= periods)
+			actual[tx[i].period]++;
+	}
+	for (int64 k = 1; k <= periods; k++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false};
+		double		cumulative = (double) cohort * bgbb_expected(model, (double) k, 0, 0, 0);
+
+		CHECK_FOR_INTERRUPTS();
+		actual_cumulative += actual[k];
+		values[0] = Int32GetDatum((int32) k);
+		values[1] = Int64GetDatum(actual[k]);
+		values[2] = Float8GetDatum(cs_check_result("expected transactions", cumulative - previous));
+		values[3] = Int64GetDatum(actual_cumulative);
+		values[4] = Float8GetDatum(cs_check_result("expected transactions", cumulative));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		previous = cumulative;
 	}
 	return (Datum) 0;
 }

@@ -11,7 +11,7 @@ CREATE EXTENSION IF NOT EXISTS customer_score;
 RESET client_min_messages;
 SET search_path = customer_score, public;
 
-SELECT plan(30);
+SELECT plan(34);
 
 -- log of the rising factorial a (a+1) ... (a+k-1): every beta-function ratio of BG/BB and sBG
 -- has integer offsets, B(a+c, b+d)/B(a, b) = exp(lrf(a, c) + lrf(b, d) - lrf(a+b, c+d))
@@ -159,6 +159,32 @@ SELECT throws_ok($$SELECT * FROM period_transactions((SELECT m FROM bb), 'SELECT
                  '22023', NULL, 'period_transactions(bgbb): negative customers is 22023');
 SELECT throws_ok($$SELECT * FROM period_transactions((SELECT m FROM bb), 'SELECT 1 AS frequency, 6.5 AS periods')$$,
                  '42804', NULL, 'period_transactions(bgbb): fractional periods is 42804 (whole periods only)');
+
+-- 4b. tracking(bgbb): a made-up cohort of 400 (some transactions listed twice), 8 periods
+CREATE TEMP TABLE cohort_tx AS
+SELECT c AS customer_id, 0 AS period FROM generate_series(1, 400) c
+UNION ALL
+SELECT c, k FROM generate_series(1, 400) c, generate_series(1, 10) k WHERE (c * 7 + k * 13) % 5 < 2
+UNION ALL
+SELECT c, 3 FROM generate_series(1, 400) c WHERE c % 11 = 0;
+CREATE TEMP TABLE tr AS SELECT * FROM tracking((SELECT m FROM bb), 'SELECT customer_id, period FROM cohort_tx', 8);
+SELECT is((SELECT array_agg(period_number || ':' || actual || ':' || actual_cumulative ORDER BY period_number) FROM tr),
+          (SELECT array_agg(period || ':' || n || ':' || cum ORDER BY period)
+           FROM (SELECT period, n, sum(n) OVER (ORDER BY period) AS cum
+                 FROM (SELECT period, count(DISTINCT customer_id) AS n FROM cohort_tx
+                       WHERE period BETWEEN 1 AND 8 GROUP BY period) r) w),
+          'tracking(bgbb): transactions per period (one per customer) and cumulated equal a plain SQL recount');
+SELECT cmp_ok((SELECT max(abs(tr.expected_cumulative - 400 * e.mean) + abs(tr.expected - 400 * (e.mean - coalesce(e.before, 0))))
+               FROM tr JOIN (SELECT k, mean, lag(mean) OVER (ORDER BY k) AS before
+                             FROM (SELECT k, sum(x * pg_temp.pmf(a, b, g, d, k, x)) AS mean
+                                   FROM bb, generate_series(1, 8) k, generate_series(0, 8) x WHERE x <= k GROUP BY k) m) e
+                    ON e.k = tr.period_number), '<', 1e-9::float8,
+              'tracking(bgbb): expected = 400 times the increase of E[X(k)], the mean of eq. 7 in SQL');
+SELECT throws_ok($$SELECT * FROM tracking((SELECT m FROM bb), 'SELECT 1 AS customer_id, 0 AS period UNION ALL SELECT 2, 1', 3)$$,
+                 '22023', 'customer 2 has no transaction in period 0',
+                 'tracking(bgbb): a customer without a first transaction (period 0) is 22023, named');
+SELECT throws_ok($$SELECT * FROM tracking((SELECT m FROM bb), 'SELECT 1 AS customer_id, -1 AS period', 3)$$,
+                 '22023', NULL, 'tracking(bgbb): a negative period is 22023');
 
 -- 5. sBG: Fader & Hardie (2007), survivors of 1000 customers in years 0 .. 12; years 1 .. 7 fit
 CREATE TEMP TABLE fh (cohort text, year int, alive int);
