@@ -429,9 +429,9 @@ bg_expected_if_active(double r, double alpha, double a, double b, double horizon
  * series' term ratios (A+k)(a+k-1)/((C+k)(k+1)) depend on the model and x, not on the horizon:
  * up to BG_BATCH horizons run through the series together, term k of each being the running
  * product of the ratios times its z^(k+1), so a term costs one division for the batch and a
- * few multiplications per horizon.  The
- * batch stops when every horizon's last term is below 1e-17 of its sum (terms past a
- * horizon's own stop only add what rounding loses); a horizon whose series does not settle as
+ * few multiplications per horizon.  The batch stops when every horizon's last term is below
+ * 1e-17 of its sum (terms past a horizon's own stop only add what rounding loses), which is
+ * looked at once the largest z's term is; a horizon whose series does not settle as
  * bg_expected_if_active wants is left to it.
  */
 void
@@ -451,6 +451,7 @@ bg_expected_if_active_at(double r, double alpha, double a, double b, double x, d
 					last[BG_BATCH];
 		double		product = A;
 		bool		converged = false;
+		int			slowest = 0;	/* the largest z: its terms are the largest of the batch */
 
 		for (int h = 0; h < m; h++)
 		{
@@ -460,11 +461,11 @@ bg_expected_if_active_at(double r, double alpha, double a, double b, double x, d
 			L[h] = -log1p(s);
 			power[h] = z[h];
 			sum[h] = A * z[h];
+			if (z[h] > z[slowest])
+				slowest = h;
 		}
 		for (int k = 1; k < BG_SERIES_TERMS && !converged; k++)
 		{
-			bool		finite = true;
-
 			product *= (A + k) * (a + k - 1.0) / ((C + k) * (k + 1.0));
 			for (int h = 0; h < m; h++)
 			{
@@ -472,16 +473,15 @@ bg_expected_if_active_at(double r, double alpha, double a, double b, double x, d
 				last[h] = product * power[h];
 				sum[h] += last[h];
 			}
+			/* every term has the sign of product and at most the slowest one's size */
+			if (!isfinite(sum[slowest]) || fabs(last[slowest]) > 1e250)
+				break;
+			if (!(fabs(last[slowest]) <= 1e-17 * fabs(sum[slowest]) || last[slowest] == 0.0))
+				continue;
 			converged = true;
 			for (int h = 0; h < m; h++)
-			{
 				if (!(fabs(last[h]) <= 1e-17 * fabs(sum[h]) || last[h] == 0.0))
 					converged = false;
-				if (!isfinite(sum[h]) || fabs(last[h]) > 1e250)
-					finite = false;
-			}
-			if (!finite)
-				break;
 		}
 		for (int h = 0; h < m; h++)
 		{
