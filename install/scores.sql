@@ -259,6 +259,7 @@ CREATE TABLE customer_score.score_runs (
     warnings       text[] NOT NULL DEFAULT '{}',
     customer_keys  boolean NOT NULL DEFAULT false,
     purchase_models jsonb NOT NULL DEFAULT '{}',
+    spend_fit_params jsonb,
     FOREIGN KEY (model, version) REFERENCES customer_score.model_versions (model, version)
 );
 COMMENT ON TABLE customer_score.score_runs IS
@@ -269,6 +270,7 @@ COMMENT ON COLUMN customer_score.score_runs.spend_fit IS 'How the Gamma-Gamma fi
 COMMENT ON COLUMN customer_score.score_runs.clv_basis IS 'What predicted_clv was: clv (BG/NBD and Gamma-Gamma), expected_purchases (no usable spend model: the expected purchases over the horizon, so that customers rank by predicted activity), NULL without a usable BG/NBD model.';
 COMMENT ON COLUMN customer_score.score_runs.warnings IS 'The WARNINGs the refresh raised (fits not used, as_of beyond the data).';
 COMMENT ON COLUMN customer_score.score_runs.customer_keys IS 'Whether the sources'' customer ids were text, varchar or uuid: the run''s customer_id values are then customer_keys.customer_id, and the views show the source''s id as customer_key.';
+COMMENT ON COLUMN customer_score.score_runs.spend_fit_params IS 'params() of the Gamma-Gamma fit, used or not (spend_model holds the model only when it was used); NULL without one.';
 COMMENT ON COLUMN customer_score.score_runs.purchase_models IS 'The purchase models the run fitted, by name (bgnbd, mbgnbd, pareto_nbd): each with fit (as purchase_fit), params, used (whether it was used) and components (the components that took their values from it).';
 -- @end score-runs-comments
 
@@ -863,6 +865,7 @@ DECLARE
     gg        customer_score.gamma_gamma;
     bg_fit    text;
     gg_fit    text;
+    gg_params jsonb;            -- params() of the Gamma-Gamma fit, kept when the fit is not used
     mb        customer_score.mbgnbd;
     pn        customer_score.pareto_nbd;
     fits      jsonb;
@@ -936,7 +939,8 @@ BEGIN
            customer_score.gamma_gamma_fit(l.frequency, l.monetary) FILTER (WHERE l.monetary > 0)
     INTO bg, gg FROM pg_temp.cs_rfm l;
     bg_fit := customer_score.fit_outcome(customer_score.params(bg));
-    gg_fit := customer_score.fit_outcome(customer_score.params(gg));
+    gg_params := customer_score.params(gg);
+    gg_fit := customer_score.fit_outcome(gg_params);
     fits := jsonb_build_object('bgnbd', jsonb_build_object('fit', bg_fit, 'params', customer_score.params(bg)));
     -- the other purchase models only where a component asks for them
     IF 'mbgnbd' IN (pa_m, ep_m, clv_m) THEN
@@ -993,7 +997,7 @@ BEGIN
     INTO fits FROM jsonb_each(fits) f(name, fit);
     UPDATE customer_score.score_runs s
     SET purchase_fit = bg_fit, spend_fit = gg_fit, clv_basis = basis, purchase_model = bg, spend_model = gg,
-        purchase_models = fits
+        purchase_models = fits, spend_fit_params = gg_params
     WHERE s.run_id = run;
 
     PERFORM customer_score.refresh_progress(run, 'predicting P(alive) and CLV', r.started_at);
@@ -1387,9 +1391,10 @@ COMMENT ON COLUMN customer_score.latest_runs.customer_keys IS 'Whether the run''
 
 -- @begin run-fits
 -- One row per run, fitted model and parameter, from the run's purchase_models (every purchase
--- model the run fitted, used or not), its spend_model (the Gamma-Gamma fit, stored only when
--- used: an unused one keeps its outcome in spend_fit, so it gets one row without parameters) and,
--- for runs made before purchase_models was recorded, its purchase_model.
+-- model the run fitted, used or not), its Gamma-Gamma fit (spend_fit_params, used or not; for
+-- runs made before that was recorded the spend_model, stored only when used, so an unused one
+-- there gets one row without parameters) and, for runs made before purchase_models was
+-- recorded, its purchase_model.
 CREATE VIEW customer_score.run_fits WITH (security_invoker = true) AS
 SELECT r.run_id, r.model, r.version, r.as_of, f.fitted_model, f.fit, f.used,
        p.parameter, p.estimate,
@@ -1408,7 +1413,8 @@ CROSS JOIN LATERAL (
     SELECT 'bgnbd', r.purchase_fit, r.purchase_model IS NOT NULL, customer_score.params(r.purchase_model)
     WHERE r.purchase_fit IS NOT NULL AND NOT r.purchase_models ? 'bgnbd'
     UNION ALL
-    SELECT 'gamma_gamma', r.spend_fit, r.spend_model IS NOT NULL, customer_score.params(r.spend_model)
+    SELECT 'gamma_gamma', r.spend_fit, r.spend_model IS NOT NULL,
+           coalesce(r.spend_fit_params, customer_score.params(r.spend_model))
     WHERE r.spend_fit IS NOT NULL
 ) f
 LEFT JOIN LATERAL (
@@ -1417,7 +1423,7 @@ LEFT JOIN LATERAL (
     WHERE e.key NOT IN ('converged', 'customers', 'log_likelihood', 'aic', 'bic', 'standard_errors', 'confidence_intervals')
 ) p ON true;
 COMMENT ON VIEW customer_score.run_fits IS
-    'How each run''s fits went, in plain columns: one row per run, fitted model (bgnbd, mbgnbd, pareto_nbd, gamma_gamma) and parameter, with the estimate, its standard error and 95% confidence interval, and the fit''s log-likelihood, AIC, BIC and customers (the values of params() of the fitted model). A fit the run did not keep the parameters of (an unused Gamma-Gamma fit) has one row with parameter NULL.';
+    'How each run''s fits went, in plain columns: one row per run, fitted model (bgnbd, mbgnbd, pareto_nbd, gamma_gamma) and parameter, with the estimate, its standard error and 95% confidence interval, and the fit''s log-likelihood, AIC, BIC and customers (the values of params() of the fitted model). A fit the run did not keep the parameters of (an unused Gamma-Gamma fit of a run made before spend_fit_params was recorded) has one row with parameter NULL.';
 COMMENT ON COLUMN customer_score.run_fits.model IS 'The scoring model the run refreshed (score_runs.model), not the fitted model.';
 COMMENT ON COLUMN customer_score.run_fits.fitted_model IS 'The fitted model: bgnbd, mbgnbd or pareto_nbd (purchases; mbgnbd and pareto_nbd only when a component of the run asks for them) or gamma_gamma (spend).';
 COMMENT ON COLUMN customer_score.run_fits.fit IS 'How the fit ended: converged, not converged, or degenerate (a parameter ran to the optimiser''s bounds), as fit_outcome(params) says.';

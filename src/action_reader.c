@@ -157,6 +157,8 @@ kind_type_name(CsColumnKind kind)
 			return "timestamp with time zone";
 		case CS_COL_TEXT:
 			return "text";
+		case CS_COL_BOOL:
+			return "boolean";
 	}
 	return "?";
 }
@@ -175,6 +177,8 @@ kind_cast_name(CsColumnKind kind)
 			return "timestamptz";
 		case CS_COL_TEXT:
 			return "text";
+		case CS_COL_BOOL:
+			return "boolean";
 	}
 	return "?";
 }
@@ -193,6 +197,8 @@ kind_accepts(CsColumnKind kind, Oid type)
 			return type == TIMESTAMPTZOID;
 		case CS_COL_TEXT:
 			return type == TEXTOID || type == VARCHAROID;
+		case CS_COL_BOOL:
+			return type == BOOLOID;
 	}
 	return false;
 }
@@ -443,6 +449,9 @@ reader_receive(TupleTableSlot *slot, DestReceiver *self)
 				break;
 			case CS_COL_TIMESTAMPTZ:
 				CS_COL_TIMES(col)[row] = isnull ? 0 : DatumGetTimestampTz(d);
+				break;
+			case CS_COL_BOOL:
+				CS_COL_INT8S(col)[row] = !isnull && DatumGetBool(d) ? 1 : 0;
 				break;
 			case CS_COL_TEXT:
 				if (isnull)

@@ -19,6 +19,8 @@
  *                       guess)
  *   CS_COL_TEXT         text or varchar; values are interned in a CsStrings
  *                       table and stored as int32 codes (-1 for NULL)
+ *   CS_COL_BOOL         boolean only, stored as int64 0 or 1 (read with
+ *                       CS_COL_INT8S)
  *
  * Errors (each names the query and the column):
  *   42703 undefined_column       a required column is missing
@@ -44,7 +46,8 @@ typedef enum CsColumnKind
 	CS_COL_INT8,
 	CS_COL_FLOAT8,
 	CS_COL_TIMESTAMPTZ,
-	CS_COL_TEXT
+	CS_COL_TEXT,
+	CS_COL_BOOL
 } CsColumnKind;
 
 /* CsColumn.flags */

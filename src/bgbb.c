@@ -290,6 +290,36 @@ bgbb_expected(const BgbbModel *m, double horizon, double x, double t_x, double n
 			   bgbb_log_likelihood(m, x, t_x, n));
 }
 
+/*
+ * P(X(n) = x): the probability that a new customer makes exactly x
+ * transactions in her first n opportunities (Fader, Hardie & Shang 2010,
+ * eq. 7): alive through all n, C(n, x) B(alpha+x, beta+n-x) B(gamma, delta+n),
+ * or dropped out after opportunity i (x <= i < n), C(i, x) B(alpha+x,
+ * beta+i-x) B(gamma+1, delta+i); each over B(alpha, beta) B(gamma, delta),
+ * added in log space.
+ */
+double
+bgbb_pmf(const BgbbModel *m, double n, double x)
+{
+	double		base = cs_lbeta(m->alpha, m->beta) + cs_lbeta(m->gamma, m->delta);
+	double		sum;
+
+	if (x < 0 || x > n)
+		return 0.0;
+	/* log C(n, x) = -log(n + 1) - log B(n - x + 1, x + 1) */
+	sum = -log(n + 1) - cs_lbeta(n - x + 1, x + 1) +
+		cs_lbeta(m->alpha + x, m->beta + n - x) + cs_lbeta(m->gamma, m->delta + n);
+	for (double i = x; i < n; i++)
+	{
+		if (fmod(i, 65536) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		sum = cs_log_add_exp(sum, -log(i + 1) - cs_lbeta(i - x + 1, x + 1) +
+							 cs_lbeta(m->alpha + x, m->beta + i - x) +
+							 cs_lbeta(m->gamma + 1, m->delta + i));
+	}
+	return fmin(1.0, exp(sum - base));
+}
+
 /* The model argument and a validated history (frequency, recency, periods) from args 0..3. */
 static const BgbbModel *
 bgbb_history_args(FunctionCallInfo fcinfo, int first, double *key)
@@ -345,4 +375,20 @@ bgbb_expected_purchases_new(PG_FUNCTION_ARGS)
 
 	bgbb_check_horizon(horizon);
 	PG_RETURN_FLOAT8(cs_check_result("expected transactions", bgbb_expected(m, horizon, 0, 0, 0)));
+}
+
+/* purchase_probability(bgbb, horizon, n): P(X(horizon) = n) for a new customer */
+PG_FUNCTION_INFO_V1(bgbb_purchase_probability_sql);
+Datum
+bgbb_purchase_probability_sql(PG_FUNCTION_ARGS)
+{
+	const BgbbModel *m = (const BgbbModel *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	int32		horizon = PG_GETARG_INT32(1);
+	int32		n = PG_GETARG_INT32(2);
+
+	bgbb_check_horizon(horizon);
+	if (n < 0)
+		cs_reject("n", "non-negative", n);
+	PG_RETURN_FLOAT8(cs_check_result("the purchase probability",
+									 fmax(0.0, bgbb_pmf(m, horizon, n))));
 }

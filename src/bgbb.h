@@ -38,5 +38,6 @@ extern double bgbb_log_likelihood(const BgbbModel *model, double x, double t_x, 
 extern double bgbb_p_alive(const BgbbModel *model, double x, double t_x, double n);
 extern double bgbb_expected(const BgbbModel *model, double horizon, double x, double t_x,
 							double n);
+extern double bgbb_pmf(const BgbbModel *model, double n, double x);
 
 #endif

@@ -421,6 +421,89 @@ bg_expected_if_active(double r, double alpha, double a, double b, double horizon
 	return expected_purchases_by_quadrature(a, b + x, n, s);
 }
 
+#define BG_SERIES_TERMS 2000
+#define BG_BATCH 16
+
+/*
+ * bg_expected_if_active at each of n horizons (none 0) of one customer, into out.  The
+ * series' term ratios (A+k)(a+k-1)/((C+k)(k+1)) depend on the model and x, not on the horizon:
+ * up to BG_BATCH horizons run through the series together, term k of each being the running
+ * product of the ratios times its z^(k+1), so a term costs one division for the batch and a
+ * few multiplications per horizon.  The batch stops when every horizon's last term is below
+ * 1e-17 of its sum (terms past a horizon's own stop only add what rounding loses), which is
+ * looked at once the largest z's term is; a horizon whose series does not settle as
+ * bg_expected_if_active wants is left to it.
+ */
+void
+bg_expected_if_active_at(double r, double alpha, double a, double b, double x, double t,
+						 const double *horizons, int n, double *out)
+{
+	double		C = a + b + x - 1.0;
+	double		A = a + b - 1.0 - r;
+
+	for (int from = 0; from < n; from += BG_BATCH)
+	{
+		int			m = Min(BG_BATCH, n - from);
+		double		z[BG_BATCH],
+					L[BG_BATCH],
+					power[BG_BATCH],
+					sum[BG_BATCH],
+					last[BG_BATCH];
+		double		product = A;
+		bool		converged = false;
+		int			slowest = 0;	/* the largest z: its terms are the largest of the batch */
+
+		for (int h = 0; h < m; h++)
+		{
+			double		s = horizons[from + h] / (alpha + t);
+
+			z[h] = s / (1.0 + s);
+			L[h] = -log1p(s);
+			power[h] = z[h];
+			sum[h] = A * z[h];
+			if (z[h] > z[slowest])
+				slowest = h;
+		}
+		for (int k = 1; k < BG_SERIES_TERMS && !converged; k++)
+		{
+			product *= (A + k) * (a + k - 1.0) / ((C + k) * (k + 1.0));
+			for (int h = 0; h < m; h++)
+			{
+				power[h] *= z[h];
+				last[h] = product * power[h];
+				sum[h] += last[h];
+			}
+			/* every term has the sign of product and at most the slowest one's size */
+			if (!isfinite(sum[slowest]) || fabs(last[slowest]) > 1e250)
+				break;
+			if (!(fabs(last[slowest]) <= 1e-17 * fabs(sum[slowest]) || last[slowest] == 0.0))
+				continue;
+			converged = true;
+			for (int h = 0; h < m; h++)
+				if (!(fabs(last[h]) <= 1e-17 * fabs(sum[h]) || last[h] == 0.0))
+					converged = false;
+		}
+		for (int h = 0; h < m; h++)
+		{
+			double		first = -C * L[h] * cs_expm1_ratio((a - 1.0) * L[h]),
+						second,
+						result;
+
+			if (converged)
+			{
+				second = sum[h] == 0.0 ? 0.0 : copysign(exp((a - 1.0) * L[h] + log(fabs(sum[h]))), sum[h]);
+				result = first - second;
+				if (isfinite(result) && result > 0 && fabs(first) + fabs(second) <= 1e6 * result)
+				{
+					out[from + h] = result;
+					continue;
+				}
+			}
+			out[from + h] = bg_expected_if_active(r, alpha, a, b, horizons[from + h], x, t);
+		}
+	}
+}
+
 double
 bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
 						 int64 frequency, double recency, double t)
@@ -482,6 +565,15 @@ bgnbd_expected_cb(const void *model, double horizon, int64 x, double t_x, double
 	return bgnbd_expected_purchases(model, horizon, x, t_x, t);
 }
 
+static void
+bgnbd_expected_if_alive_cb(const void *model, int64 x, double t, const double *horizons, int n,
+						   double *out)
+{
+	const BgnbdModel *m = model;
+
+	bg_expected_if_active_at(m->r, m->alpha, m->a, m->b, (double) x, t, horizons, n, out);
+}
+
 static double
 bgnbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
 {
@@ -503,6 +595,7 @@ const CountingPredictions bgnbd_predictions = {
 	.spec = &bgnbd_spec,
 	.p_alive = bgnbd_p_alive_cb,
 	.expected = bgnbd_expected_cb,
+	.expected_if_alive = bgnbd_expected_if_alive_cb,
 	.p_none = bgnbd_p_none_cb,
 	.pmf = bgnbd_pmf_cb,
 };

@@ -44,6 +44,8 @@ extern double bgnbd_expected_purchases(const BgnbdModel *model, double horizon,
 extern double bgnbd_p_alive(const BgnbdModel *model, int64 frequency,
 							double recency, double t);
 
+extern void bg_expected_if_active_at(double r, double alpha, double a, double b, double x, double t,
+									 const double *horizons, int n, double *out);
 extern double bg_expected_if_active(double r, double alpha, double a, double b, double horizon,
 									 double x, double t);
 /* P(NB >= x) of the purchases in t of a customer who never drops out (bgnbd_pmf.c) */

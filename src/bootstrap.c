@@ -8,15 +8,20 @@
  *
  * Each replicate resamples the customers with replacement (n draws from n, by a pg_prng
  * stream seeded with seed, so a seed gives the same intervals on every run), refits the
- * purchase model and Gamma-Gamma with the aggregates' own fits on histograms of the resampled
- * histories, and predicts every customer with the refitted pair.  The interval is the
+ * purchase model and Gamma-Gamma on histograms of the resampled histories (cs_refit: from the
+ * full data's optimum with its curvature, which is where a resample's optimum is found in a
+ * few steps, instead of every start of the aggregates' fits), and predicts every customer with
+ * the refitted pair.  The interval is the
  * (1 - level)/2 and (1 + level)/2 quantiles of the replicates (linear interpolation between
  * order statistics, R's type 7); the point values come from the models passed in.
  *
  * Customers are grouped into distinct (frequency, recency, t) histories (what a purchase fit
  * sees), distinct Gamma-Gamma histories of repeat buyers with positive spend, and distinct
  * (frequency, recency, t, monetary) predictions, so the cost of a replicate is n draws, two
- * fits over the distinct histories and one prediction per distinct customer history.
+ * fits over the distinct histories and one prediction per distinct customer history.  A
+ * replicate's discounted CLV is the expected spend times the purchase model's discounted
+ * purchases, which depend on the purchase history alone: they are computed once per purchase
+ * history, with P(alive) once for all the steps.
  */
 #include "postgres.h"
 
@@ -227,7 +232,23 @@ copy_model(const void *model)
 	return copy;
 }
 
-/* The refitted models of each replicate, allocated in the caller's context. */
+/* How many customers have each history: of[c] over n customers into nh counts. */
+static int64 *
+history_multiplicities(const BootData *d, const int32 *of, int32 nh)
+{
+	int64	   *counts = palloc0(sizeof(int64) * Max(nh, 1));
+
+	for (int64 c = 0; c < d->n; c++)
+		if (of[c] >= 0)
+			counts[of[c]]++;
+	return counts;
+}
+
+/*
+ * The refitted models of each replicate, allocated in the caller's context.  Each purchase and
+ * spend refit starts from the full data's optimum (cs_refit); a resample that happens to equal
+ * the data is the full data's fit.
+ */
 static void
 fit_replicates(const CountingPredictions *cp, const BootData *d, int32 replicates, int64 seed,
 			   void **bg_models, GammaGammaModel **gg_models)
@@ -237,14 +258,20 @@ fit_replicates(const CountingPredictions *cp, const BootData *d, int32 replicate
 												  ALLOCSET_DEFAULT_SIZES);
 	int64	   *bg_counts = palloc(sizeof(int64) * d->nbg);
 	int64	   *gg_counts = palloc(sizeof(int64) * Max(d->ngg, 1));
+	int64	   *bg_all = history_multiplicities(d, d->bg_of, d->nbg);
+	int64	   *gg_all = history_multiplicities(d, d->gg_of, d->ngg);
+	CsRefit		bg_refit,
+				gg_refit;
 	pg_prng_state rng;
 
+	cs_refit_init(&bg_refit, cp->spec, history_from_counts(d, cp->spec->history, bg_all));
+	cs_refit_init(&gg_refit, &gamma_gamma_spec, history_from_counts(d, HISTORY_GAMMA_GAMMA, gg_all));
 	pg_prng_seed(&rng, (uint64) seed);
 	for (int32 b = 0; b < replicates; b++)
 	{
 		int64		spenders = 0;
 		void	   *bg;
-		Datum		gg;
+		void	   *gg;
 
 		memset(bg_counts, 0, sizeof(int64) * d->nbg);
 		memset(gg_counts, 0, sizeof(int64) * Max(d->ngg, 1));
@@ -266,13 +293,19 @@ fit_replicates(const CountingPredictions *cp, const BootData *d, int32 replicate
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("bootstrap replicate %d drew no customer with a repeat purchase", b + 1),
 					 errhint("Bootstrap needs more repeat buyers; with very few the intervals are meaningless.")));
+		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(scratch);
-		bg = cs_model_fit(cp->spec, history_from_counts(d, cp->spec->history, bg_counts));
-		gg = DirectFunctionCall1(gamma_gamma_fit_finalfn,
-								 PointerGetDatum(history_from_counts(d, HISTORY_GAMMA_GAMMA, gg_counts)));
+		if (memcmp(bg_counts, bg_all, sizeof(int64) * d->nbg) == 0)
+			bg = bg_refit.full;
+		else
+			bg = cs_refit(&bg_refit, history_from_counts(d, cp->spec->history, bg_counts));
+		if (memcmp(gg_counts, gg_all, sizeof(int64) * d->ngg) == 0)
+			gg = gg_refit.full;
+		else
+			gg = cs_refit(&gg_refit, history_from_counts(d, HISTORY_GAMMA_GAMMA, gg_counts));
 		MemoryContextSwitchTo(keep);
 		bg_models[b] = copy_model(bg);
-		gg_models[b] = copy_model(DatumGetPointer(gg));
+		gg_models[b] = copy_model(gg);
 		MemoryContextReset(scratch);
 	}
 	MemoryContextDelete(scratch);
@@ -291,51 +324,145 @@ typedef struct Horizon
 	double		horizon;
 	double		discount_rate;
 	double		step;
+	/* the replicates' CLV steps, as clv() takes them (horizon_steps) */
+	int			nsteps;
+	double	   *ends;			/* each step's end, min(k step, horizon) */
+	double	   *discounts;		/* 1 / (1 + discount_rate)^(end / step) */
+	double	   *expected;		/* scratch: the alive customer's expectation at each end */
 } Horizon;
 
-/*
- * The predictions of customer c under one pair of models; clv as clv() computes it, or, for a
- * replicate without discounting, as purchases times spend, the sum clv() telescopes to (the
- * same value up to rounding, at the cost of one prediction instead of one per step).
- */
+/* The steps of clv(): ceil(horizon / step) of them, the last ending at the horizon. */
+static void
+horizon_steps(Horizon *h)
+{
+	h->nsteps = (int) ceil(h->horizon / h->step - 1e-9);
+	h->ends = palloc(sizeof(double) * (h->nsteps + 1));
+	h->discounts = palloc(sizeof(double) * (h->nsteps + 1));
+	h->expected = palloc(sizeof(double) * (h->nsteps + 1));
+	for (int k = 1; k <= h->nsteps; k++)
+	{
+		h->ends[k - 1] = fmin(k * h->step, h->horizon);
+		h->discounts[k - 1] = 1.0 / pow(1.0 + h->discount_rate, h->ends[k - 1] / h->step);
+	}
+}
+
+/* The point predictions of customer c under the models given: clv as clv() computes it. */
 static Prediction
 predict(const CountingPredictions *cp, const void *bg, const GammaGammaModel *gg, const BootData *d,
-		int64 c, const Horizon *h, bool replicate)
+		int64 c, const Horizon *h)
 {
 	Prediction	p;
 
 	p.purchases = cp->expected(bg, h->horizon, d->frequency[c], d->recency[c], d->t[c]);
 	p.spend = gamma_gamma_expected_spend(gg, d->frequency[c], d->monetary[c]);
-	if (replicate && h->discount_rate == 0)
-	{
-		p.clv = p.purchases * p.spend;
-		return p;
-	}
 	p.clv = counting_clv(cp, bg, gg, (int32) d->frequency[c], d->recency[c], d->t[c],
 						 d->monetary[c], h->horizon, h->discount_rate, h->step);
 	return p;
 }
 
-static int
-double_cmp(const void *a, const void *b)
+/*
+ * A replicate's purchases of customer c over the horizon, and their discounted sum over the
+ * steps: clv() is the expected spend times that sum (the same value up to rounding), so one
+ * purchase model's sum serves every spend of the history.  Without discounting the sum
+ * telescopes to the purchases; with it the last step's expectation is the purchases.
+ */
+static void
+replicate_purchases(const CountingPredictions *cp, const void *bg, const BootData *d, int64 c,
+					const Horizon *h, double *purchases, double *discounted)
 {
-	double		da = *(const double *) a;
-	double		db = *(const double *) b;
+	double		p_alive,
+				previous = 0,
+				sum = 0;
 
-	return (da > db) - (da < db);
+	if (h->discount_rate == 0 || h->nsteps == 0)
+	{
+		*purchases = *discounted = cp->expected(bg, h->horizon, d->frequency[c], d->recency[c], d->t[c]);
+		return;
+	}
+	/* P(alive) once, and the alive customer's expectation at every step's end in one call */
+	p_alive = cp->p_alive(bg, d->frequency[c], d->recency[c], d->t[c]);
+	cp->expected_if_alive(bg, d->frequency[c], d->t[c], h->ends, h->nsteps, h->expected);
+	for (int k = 0; k < h->nsteps; k++)
+	{
+		double		expected = p_alive * h->expected[k];
+
+		sum += (expected - previous) * h->discounts[k];
+		previous = expected;
+	}
+	if (h->ends[h->nsteps - 1] != h->horizon)
+	{
+		cp->expected_if_alive(bg, d->frequency[c], d->t[c], &h->horizon, 1, h->expected);
+		previous = p_alive * h->expected[0];
+	}
+	*purchases = previous;
+	*discounted = sum;
 }
 
-/* The p-quantile of values[0..n), sorted in place (R's type 7). */
+/*
+ * Rearranges values[0..n) so that values[k] is the k-th smallest (0-based), none before it
+ * larger and none after it smaller (Hoare's selection, median-of-three pivots): a quantile
+ * needs two order statistics, not the whole order.
+ */
+static double
+select_kth(double *values, int32 n, int32 k)
+{
+	int32		lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		double		a = values[lo],
+					b = values[mid],
+					c = values[hi];
+		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		int32		i = lo,
+					j = hi;
+
+		while (i <= j)
+		{
+			while (values[i] < pivot)
+				i++;
+			while (values[j] > pivot)
+				j--;
+			if (i <= j)
+			{
+				double		swap = values[i];
+
+				values[i++] = values[j];
+				values[j--] = swap;
+			}
+		}
+		/* values[lo..j] <= pivot <= values[i..hi], and values strictly between j and i equal it */
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return values[k];
+}
+
+/* The p-quantile of values[0..n), rearranged in place (R's type 7). */
 static double
 quantile(double *values, int32 n, double p)
 {
 	double		h = (n - 1) * p;
 	int32		lo = (int32) floor(h);
+	double		below,
+				above;
 
-	qsort(values, n, sizeof(double), double_cmp);
 	if (lo >= n - 1)
-		return values[n - 1];
-	return values[lo] + (h - lo) * (values[lo + 1] - values[lo]);
+		lo = n - 1;
+	below = select_kth(values, n, lo);
+	if (lo == n - 1)
+		return below;
+	/* the next order statistic: the smallest of those after the selected one */
+	above = values[lo + 1];
+	for (int32 i = lo + 2; i < n; i++)
+		above = fmin(above, values[i]);
+	return below + (h - lo) * (above - below);
 }
 
 /*
@@ -360,6 +487,8 @@ counting_prediction_intervals_sql(const CountingPredictions *cp, FunctionCallInf
 	void	  **bg_models;
 	GammaGammaModel **gg_models;
 	double	   *draws;
+	double	   *purchases,		/* one purchase history's replicates: purchases, */
+			   *discounted;		/* and their discounted sum (replicate_purchases) */
 	double	   *bounds;			/* per prediction key: lower and upper of the three */
 	Prediction *points;			/* per prediction key: the point values */
 
@@ -375,25 +504,34 @@ counting_prediction_intervals_sql(const CountingPredictions *cp, FunctionCallInf
 	old = MemoryContextSwitchTo(cxt);
 	read_customers(&d, sql);
 	/* the point predictions first: they check horizon, discount_rate and step for every customer */
-	(void) predict(cp, bg, gg, &d, 0, &h, false);
+	(void) predict(cp, bg, gg, &d, 0, &h);
+	horizon_steps(&h);
 	bg_models = palloc(sizeof(void *) * replicates);
 	gg_models = palloc(sizeof(GammaGammaModel *) * replicates);
 	fit_replicates(cp, &d, replicates, seed, bg_models, gg_models);
 
 	draws = palloc(sizeof(double) * replicates * 3);
+	purchases = palloc(sizeof(double) * replicates);
+	discounted = palloc(sizeof(double) * replicates);
 	bounds = palloc(sizeof(double) * 6 * d.npred);
 	points = palloc(sizeof(Prediction) * d.npred);
+	/* prediction keys sort by the purchase history first: each history's keys are consecutive */
 	for (int32 k = 0; k < d.npred; k++)
 	{
+		int64		c = d.first_pred[k];
+
 		CHECK_FOR_INTERRUPTS();
-		points[k] = predict(cp, bg, gg, &d, d.first_pred[k], &h, false);
+		points[k] = predict(cp, bg, gg, &d, c, &h);
+		if (k == 0 || d.bg_of[c] != d.bg_of[d.first_pred[k - 1]])
+			for (int32 b = 0; b < replicates; b++)
+				replicate_purchases(cp, bg_models[b], &d, c, &h, &purchases[b], &discounted[b]);
 		for (int32 b = 0; b < replicates; b++)
 		{
-			Prediction	p = predict(cp, bg_models[b], gg_models[b], &d, d.first_pred[k], &h, true);
+			double		spend = gamma_gamma_expected_spend(gg_models[b], d.frequency[c], d.monetary[c]);
 
-			draws[b] = p.purchases;
-			draws[replicates + b] = p.spend;
-			draws[2 * replicates + b] = p.clv;
+			draws[b] = purchases[b];
+			draws[replicates + b] = spend;
+			draws[2 * replicates + b] = cs_check_result("clv", spend * discounted[b]);
 		}
 		for (int j = 0; j < 3; j++)
 		{

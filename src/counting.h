@@ -53,6 +53,12 @@ typedef struct CountingPredictions
 	double		(*p_alive) (const void *model, int64 x, double t_x, double t);
 	/* E[purchases in (T, T + horizon]] */
 	double		(*expected) (const void *model, double horizon, int64 x, double t_x, double t);
+	/*
+	 * the same for a customer alive at T (expected is p_alive times it) at each of n horizons,
+	 * none 0, into out: one call for the steps of a CLV
+	 */
+	void		(*expected_if_alive) (const void *model, int64 x, double t,
+									  const double *horizons, int n, double *out);
 	/* P(no purchase in (T, T + horizon]) */
 	double		(*p_none) (const void *model, double horizon, int64 x, double t_x, double t);
 	/* P(X(horizon) = n) for a new customer */

@@ -168,7 +168,7 @@ static const double gamma_gamma_starts[][CS_OPT_MAX_PARAMS] = {
 	{2.0, 15.0, 7.0},
 };
 
-static const CsModelSpec gamma_gamma_spec = {
+const CsModelSpec gamma_gamma_spec = {
 	.type_name = "gamma_gamma",
 	.label = "Gamma-Gamma",
 	.version = GAMMA_GAMMA_VERSION,

@@ -33,6 +33,9 @@ StaticAssertDecl(sizeof(GammaGammaModel) == CS_MODEL_SIZE(3), "GammaGammaModel i
 
 #define DatumGetGammaGammaModel(d) ((GammaGammaModel *) PG_DETOAST_DATUM(d))
 
+/* the model's description (gamma_gamma.c): the bootstrap refits with it */
+extern const CsModelSpec gamma_gamma_spec;
+
 extern double gamma_gamma_expected_spend(const GammaGammaModel *model,
 										 int64 frequency, double monetary);
 

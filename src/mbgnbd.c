@@ -179,6 +179,16 @@ mbgnbd_expected_cb(const void *model, double horizon, int64 x, double t_x, doubl
 	return mbgnbd_expected_purchases(model, horizon, x, t_x, t);
 }
 
+static void
+mbgnbd_expected_if_alive_cb(const void *model, int64 x, double t, const double *horizons, int n,
+							double *out)
+{
+	const MbgnbdModel *m = model;
+
+	/* MBG/NBD's active customer has p ~ Beta(a, b + 1 + x) */
+	bg_expected_if_active_at(m->r, m->alpha, m->a, m->b + 1.0, (double) x, t, horizons, n, out);
+}
+
 static double
 mbgnbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
 {
@@ -200,6 +210,7 @@ static const CountingPredictions mbgnbd_predictions = {
 	.spec = &mbgnbd_spec,
 	.p_alive = mbgnbd_p_alive_cb,
 	.expected = mbgnbd_expected_cb,
+	.expected_if_alive = mbgnbd_expected_if_alive_cb,
 	.p_none = mbgnbd_p_none_cb,
 	.pmf = mbgnbd_pmf_cb,
 };

@@ -266,18 +266,58 @@ cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo)
 }
 
 /*
+ * The model values of a fit at theta (log-parameters of data's rescaled unit), with standard
+ * errors when with_se and the fit converged.
+ */
+static void
+fit_values(const CsModelSpec *spec, const HistoryState *state, const CsFitData *data,
+		   const double *theta, const CsOptimResult *fit, bool with_se, CsModelValues *values)
+{
+	double		se_theta[CS_OPT_MAX_PARAMS];
+	char		what[64];
+
+	memset(values, 0, sizeof(*values));
+	values->flags = MODEL_FITTED | (fit->converged && data->identified ? MODEL_CONVERGED : 0);
+	for (int i = 0; i < spec->nparams; i++)
+	{
+		values->params[i] = exp(theta[i]);
+		if (spec->scaled_params & (1 << i))
+			values->params[i] *= data->scale;
+	}
+	if (spec->on_ridge && spec->on_ridge(values->params))
+		values->flags &= ~MODEL_CONVERGED;
+	values->log_likelihood = -fit->value * data->total + data->log_likelihood_shift;
+	/* data->total is the same sum in double precision, which a cast could overflow */
+	values->customers = cs_model_customers(history_total_count(state));
+	snprintf(what, sizeof(what), "a fitted %s parameter", spec->label);
+	for (int i = 0; i < spec->nparams; i++)
+		cs_check_result(what, values->params[i]);
+	snprintf(what, sizeof(what), "the %s log-likelihood", spec->label);
+	cs_check_result(what, values->log_likelihood);
+	/* standard errors from the observed information, for a fit that found its maximum */
+	if (with_se && (values->flags & MODEL_CONVERGED) &&
+		cs_standard_errors(spec->objective, data->arg, spec->nparams, theta, data->total, se_theta))
+	{
+		values->flags |= MODEL_HAS_SE;
+		for (int i = 0; i < spec->nparams; i++)
+			values->standard_errors[i] = values->params[i] * se_theta[i];
+		for (int i = 0; i < spec->nparams; i++)
+			if (!isfinite(values->standard_errors[i]))
+				values->flags &= ~MODEL_HAS_SE;
+	}
+}
+
+/*
  * The model fitted to a state, NULL when it holds no history; the state is not changed (one
- * not yet compacted is copied).  The final function and the bootstrap's refits.
+ * not yet compacted is copied).  The final function.
  */
 void *
 cs_model_fit(const CsModelSpec *spec, HistoryState *state)
 {
 	CsFitData	data;
-	double		theta[CS_OPT_MAX_PARAMS],
-				se_theta[CS_OPT_MAX_PARAMS];
+	double		theta[CS_OPT_MAX_PARAMS];
 	CsOptimResult fit;
 	CsModelValues values;
-	char		what[64];
 
 	/* the final function must not change the state: a state not yet compacted is copied */
 	if (!(state->flags & HISTORY_COMPACT))
@@ -286,35 +326,84 @@ cs_model_fit(const CsModelSpec *spec, HistoryState *state)
 		return NULL;
 
 	fit = fit_histories(spec, state, &data, theta);
+	fit_values(spec, state, &data, theta, &fit, true, &values);
+	return cs_model_from_values(spec, &values);
+}
 
-	memset(&values, 0, sizeof(values));
-	values.flags = MODEL_FITTED | (fit.converged && data.identified ? MODEL_CONVERGED : 0);
+/*
+ * The bootstrap's refits (bootstrap.c).  cs_refit_init fits the full data once, as the final
+ * function does, and keeps that optimum's log-parameters (in the caller's unit) and the inverse
+ * Hessian of the mean objective there.  A resample's optimum lies within a few standard errors
+ * of it, so cs_refit starts the quasi-Newton polish there with that curvature (its first steps
+ * are nearly Newton steps) instead of running every start; a polish that does not converge
+ * falls back to the starts, and the better optimum is kept.  The refits carry no standard
+ * errors (nothing reads them).
+ */
+void
+cs_refit_init(CsRefit *refit, const CsModelSpec *spec, HistoryState *state)
+{
+	CsFitData	data;
+	CsModelValues values;
+	double		theta[CS_OPT_MAX_PARAMS];
+
+	memset(refit, 0, sizeof(*refit));
+	refit->spec = spec;
+	if (!(state->flags & HISTORY_COMPACT))
+		state = history_compacted_copy(state);
+	refit->full = state->used > 0 ? cs_model_fit(spec, state) : NULL;
+	if (refit->full == NULL)
+		return;
+	cs_model_to_values(spec, refit->full, &values);
+	if (!(values.flags & MODEL_CONVERGED))
+		return;					/* no optimum to start from: every refit runs the starts */
+	prepare_fit(spec, state, &data);
 	for (int i = 0; i < spec->nparams; i++)
 	{
-		values.params[i] = exp(theta[i]);
-		if (spec->scaled_params & (1 << i))
-			values.params[i] *= data.scale;
+		refit->theta[i] = log(values.params[i]);
+		theta[i] = refit->theta[i] - ((spec->scaled_params & (1 << i)) ? log(data.scale) : 0.0);
 	}
-	if (spec->on_ridge && spec->on_ridge(values.params))
-		values.flags &= ~MODEL_CONVERGED;
-	values.log_likelihood = -fit.value * data.total + data.log_likelihood_shift;
-	/* data.total is the same sum in double precision, which a cast could overflow */
-	values.customers = cs_model_customers(history_total_count(state));
-	snprintf(what, sizeof(what), "a fitted %s parameter", spec->label);
-	for (int i = 0; i < spec->nparams; i++)
-		cs_check_result(what, values.params[i]);
-	snprintf(what, sizeof(what), "the %s log-likelihood", spec->label);
-	cs_check_result(what, values.log_likelihood);
-	/* standard errors from the observed information, for a fit that found its maximum */
-	if ((values.flags & MODEL_CONVERGED) &&
-		cs_standard_errors(spec->objective, data.arg, spec->nparams, theta, data.total, se_theta))
+	/* the Hessian in log-parameters does not change with the unit: a shift of log(scale) */
+	refit->curved = cs_inverse_hessian(spec->objective, data.arg, spec->nparams, theta,
+									   refit->inverse);
+	refit->warm = true;
+}
+
+/* The model refitted to a resample's state (not empty), from cs_refit_init's optimum. */
+void *
+cs_refit(const CsRefit *refit, HistoryState *state)
+{
+	const CsModelSpec *spec = refit->spec;
+	CsFitData	data;
+	double		theta[CS_OPT_MAX_PARAMS];
+	CsOptimResult fit;
+	CsModelValues values;
+
+	if (!(state->flags & HISTORY_COMPACT))
+		state = history_compacted_copy(state);
+	if (!refit->warm)
 	{
-		values.flags |= MODEL_HAS_SE;
-		for (int i = 0; i < spec->nparams; i++)
-			values.standard_errors[i] = values.params[i] * se_theta[i];
-		for (int i = 0; i < spec->nparams; i++)
-			if (!isfinite(values.standard_errors[i]))
-				values.flags &= ~MODEL_HAS_SE;
+		fit = fit_histories(spec, state, &data, theta);
+		fit_values(spec, state, &data, theta, &fit, false, &values);
+		return cs_model_from_values(spec, &values);
 	}
+	prepare_fit(spec, state, &data);
+	for (int i = 0; i < spec->nparams; i++)
+		theta[i] = refit->theta[i] - ((spec->scaled_params & (1 << i)) ? log(data.scale) : 0.0);
+	fit = cs_fit_polish(spec->objective, data.arg, spec->nparams,
+						refit->curved ? (const double (*)[CS_OPT_MAX_PARAMS]) refit->inverse : NULL,
+						theta);
+	if (!fit.converged)
+	{
+		double		start_theta[CS_OPT_MAX_PARAMS];
+		CsOptimResult starts = cs_fit_from_starts(spec->objective, data.arg, spec->nparams,
+												  spec->starts, spec->nstarts, start_theta);
+
+		if (starts.value < fit.value || !isfinite(fit.value))
+		{
+			fit = starts;
+			memcpy(theta, start_theta, sizeof(double) * spec->nparams);
+		}
+	}
+	fit_values(spec, state, &data, theta, &fit, false, &values);
 	return cs_model_from_values(spec, &values);
 }

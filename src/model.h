@@ -109,6 +109,20 @@ extern Datum cs_model_combinefn(const CsModelSpec *spec, FunctionCallInfo fcinfo
 extern Datum cs_model_finalfn(const CsModelSpec *spec, FunctionCallInfo fcinfo);
 extern void *cs_model_fit(const CsModelSpec *spec, HistoryState *state);
 
+/* Refits of resamples of one data set, warm-started from its optimum (model.c, bootstrap.c). */
+typedef struct CsRefit
+{
+	const CsModelSpec *spec;
+	void	   *full;			/* the model fitted to the full data (NULL: no history) */
+	bool		warm;			/* theta holds the full fit's converged optimum */
+	bool		curved;			/* inverse holds the inverse Hessian there */
+	double		theta[CS_OPT_MAX_PARAMS];	/* its log-parameters, in the caller's unit */
+	double		inverse[CS_OPT_MAX_PARAMS][CS_OPT_MAX_PARAMS];
+} CsRefit;
+
+extern void cs_refit_init(CsRefit *refit, const CsModelSpec *spec, HistoryState *state);
+extern void *cs_refit(const CsRefit *refit, HistoryState *state);
+
 /* One SQL-callable symbol PREFIX##SUFFIX that hands its call to the shared FN. */
 #define CS_MODEL_ENTRY(prefix, suffix, fn, spec) \
 	PG_FUNCTION_INFO_V1(prefix##suffix); \

@@ -736,6 +736,19 @@ pareto_nbd_expected_purchases(const ParetoNbdModel *model, double horizon,
 		L * cs_expm1_ratio(-(model->s - 1.0) * L);
 }
 
+/* E[purchases in (T, T + horizon]] of a customer alive at T: the factor after P(alive) above */
+static double
+pareto_nbd_expected_if_alive(const ParetoNbdModel *model, double horizon, int64 frequency, double t)
+{
+	double		L;
+
+	if (horizon == 0)
+		return 0.0;
+	L = log1p(horizon / (model->beta + t));
+	return (model->r + (double) frequency) / (model->alpha + t) * (model->beta + t) *
+		L * cs_expm1_ratio(-(model->s - 1.0) * L);
+}
+
 /*
  * P(no purchase in (T, T + horizon]): dead, or alive and no purchase before
  * dying or the horizon ends; for an alive customer (rates from their
@@ -803,6 +816,14 @@ pareto_nbd_expected_cb(const void *model, double horizon, int64 x, double t_x, d
 	return pareto_nbd_expected_purchases(model, horizon, x, t_x, t);
 }
 
+static void
+pareto_nbd_expected_if_alive_cb(const void *model, int64 x, double t, const double *horizons, int n,
+								double *out)
+{
+	for (int h = 0; h < n; h++)
+		out[h] = pareto_nbd_expected_if_alive(model, horizons[h], x, t);
+}
+
 static double
 pareto_nbd_p_none_cb(const void *model, double horizon, int64 x, double t_x, double t)
 {
@@ -820,6 +841,7 @@ static const CountingPredictions pareto_nbd_predictions = {
 	.spec = &pareto_nbd_spec,
 	.p_alive = pareto_nbd_p_alive_cb,
 	.expected = pareto_nbd_expected_cb,
+	.expected_if_alive = pareto_nbd_expected_if_alive_cb,
 	.p_none = pareto_nbd_p_none_cb,
 	.pmf = pareto_nbd_pmf_cb,
 };

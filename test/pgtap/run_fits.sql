@@ -2,7 +2,8 @@
 -- (calibration to 1997-09-30) by a model whose components use all three purchase models; the
 -- view's rows against params() of the models the run stored (purchase_model, spend_model) and
 -- of the four models fitted here on the same histories (MBG/NBD and Pareto/NBD the run keeps as
--- params only); then a run as 0.1.0 stored it (no purchase_models) and one whose spend fit was not used.
+-- params only); then a run as 0.1.0 stored it (no purchase_models), one whose spend fit was not
+-- used (its params in spend_fit_params) and one as 0.1.0 stored that (its outcome only).
 BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -10,7 +11,7 @@ CREATE EXTENSION IF NOT EXISTS customer_score;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(12);
+SELECT plan(14);
 
 CREATE TEMP TABLE tx AS
 SELECT customer_id::bigint AS customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
@@ -104,11 +105,20 @@ UPDATE score_runs SET purchase_fit = 'not converged', purchase_model = NULL WHER
 SELECT results_eq($$SELECT fitted_model, fit, used, parameter, estimate FROM run_fits WHERE run_id = $$ || :run || $$ AND fitted_model = 'bgnbd'$$,
                   $$VALUES ('bgnbd', 'not converged', false, NULL::text, NULL::float8)$$,
                   'an unused BG/NBD fit without purchase_models: one row, its outcome, no parameters');
--- a Gamma-Gamma fit that was not used: its outcome is all the run keeps
-UPDATE score_runs SET spend_fit = 'degenerate', spend_model = NULL WHERE run_id = :run;
+-- a Gamma-Gamma fit that was not used: the run keeps its params (spend_fit_params), not its model
+SELECT is((SELECT spend_fit_params FROM score_runs WHERE run_id = :run),
+          (SELECT params(spend_model) FROM score_runs WHERE run_id = :run),
+          'refresh records the Gamma-Gamma fit''s params in spend_fit_params');
+UPDATE score_runs SET spend_fit = 'not converged', spend_model = NULL WHERE run_id = :run;
+SELECT set_eq($$SELECT fitted_model, fit, used, parameter, estimate, standard_error FROM run_fits WHERE run_id = $$ || :run || $$ AND fitted_model = 'gamma_gamma'$$,
+              $$SELECT fitted_model, 'not converged' AS fit, false AS used, parameter, estimate, standard_error FROM cmp
+                WHERE source = 'stored' AND fitted_model = 'gamma_gamma'$$,
+              'an unused Gamma-Gamma fit: its parameters from spend_fit_params, used false');
+-- a run as 0.1.0 recorded it, whose Gamma-Gamma fit was not used: its outcome is all it keeps
+UPDATE score_runs SET spend_fit = 'degenerate', spend_fit_params = NULL WHERE run_id = :run;
 SELECT results_eq($$SELECT fitted_model, fit, used, parameter, standard_error, customers FROM run_fits WHERE run_id = $$ || :run || $$ AND fitted_model = 'gamma_gamma'$$,
                   $$VALUES ('gamma_gamma', 'degenerate', false, NULL::text, NULL::float8, NULL::bigint)$$,
-                  'an unused Gamma-Gamma fit: one row, its outcome, no parameters');
+                  'an unused Gamma-Gamma fit without spend_fit_params: one row, its outcome, no parameters');
 -- a run without a transactions source fitted nothing and has no rows
 UPDATE score_runs SET purchase_fit = NULL, spend_fit = NULL WHERE run_id = :run;
 SELECT is((SELECT count(*) FROM run_fits WHERE run_id = :run), 0::bigint, 'a run that fitted nothing has no rows');

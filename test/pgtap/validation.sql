@@ -12,7 +12,7 @@ RESET client_min_messages;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(45);
+SELECT plan(46);
 
 CREATE TEMP TABLE h AS
 SELECT customer_id, (rfm_holdout(day::timestamptz, amount, '1997-09-30', '1998-06-30', '7 days')).*
@@ -333,6 +333,21 @@ SELECT is((SELECT count(*) FROM sm,
                       AND abs(p.clv_upper - clv(pn, gg, 3, 30, 39, 40, 52)) < 1e-9 * p.clv
                       AND abs(q.clv_lower - clv(mb, gg, 3, 30, 39, 40, 52)) < 1e-9 * q.clv)),
           0::bigint, 'prediction_intervals(pareto_nbd, mbgnbd): a resample equal to the data refits to the SQL fit');
+-- the replicates' discounted CLV (the spend times the discounted purchases, P(alive) once for
+-- all the steps, BG/NBD's series for all the steps at once) is clv() up to rounding
+CREATE TEMP TABLE sm_bg AS SELECT bgnbd_fit(frequency, recency, t) AS bg FROM same;
+SELECT cmp_ok((SELECT max(greatest(abs(p.purchases_lower / expected_purchases(bg, 50, 3, 30, 39) - 1),
+                                   abs(p.clv_upper / clv(bg, gg, 3, 30, 39, 40, 50, 0.0074, 4) - 1),
+                                   abs(q.purchases_upper / expected_purchases(pn, 50, 3, 30, 39) - 1),
+                                   abs(q.clv_lower / clv(pn, gg, 3, 30, 39, 40, 50, 0.0074, 4) - 1),
+                                   abs(r.purchases_lower / expected_purchases(mb, 50, 3, 30, 39) - 1),
+                                   abs(r.clv_upper / clv(mb, gg, 3, 30, 39, 40, 50, 0.0074, 4) - 1)))
+               FROM sm, sm_bg,
+                    prediction_intervals(bg, gg, 'SELECT * FROM same', 50, 0.9, 3, 1, 0.0074, 4) p,
+                    prediction_intervals(pn, gg, 'SELECT * FROM same', 50, 0.9, 3, 1, 0.0074, 4) q,
+                    prediction_intervals(mb, gg, 'SELECT * FROM same', 50, 0.9, 3, 1, 0.0074, 4) r
+               WHERE p.customer_id = q.customer_id AND q.customer_id = r.customer_id), '<', 1e-12::float8,
+              'prediction_intervals: a replicate''s purchases and discounted clv are expected_purchases and clv() to 1e-12 (all three models)');
 
 SELECT * FROM finish();
 ROLLBACK;
