@@ -1046,6 +1046,9 @@ BEGIN
     SELECT o.customer_key::bigint FROM pg_temp.cs_opt_out_rows o
     WHERE NOT keyed AND o.customer_key ~ '^(0|-?[1-9][0-9]{0,17})$';
     DROP TABLE pg_temp.cs_opt_out_rows;
+    -- with statistics the joins against these few rows hash them, rather than sort every action
+    -- by customer for a merge join (1.6 s against 0.3 s for a million actions)
+    ANALYZE pg_temp.cs_opt_outs;
 END
 $$;
 COMMENT ON FUNCTION customer_score.refresh_read_opt_outs(bigint) IS
