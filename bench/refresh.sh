@@ -12,6 +12,8 @@
 #   BENCH_RUNS      timed refreshes, each in a fresh backend (default 3; median reported)
 #   BENCH_WORK_MEM  work_mem of every session (default 256MB)
 #   CS_SKIP_BUILD=1    use the extension already installed;  CS_KEEP_CLUSTER=1  keep the cluster
+#   BENCH_EXPECT_DIGEST  the digest of the stored rows of an earlier run (printed as "digest of the
+#                   stored rows"): the last run's rows are compared with it
 #
 # It builds and installs the extension, starts a throwaway cluster (scripts/cluster.sh, name
 # bench-refresh) and generates the data in SQL, deterministically (setseed, one process):
@@ -335,6 +337,22 @@ SELECT 'fitted: ' || purchase_model::text || '; ' || spend_model::text || '; tra
 FROM customer_score.score_runs WHERE run_id = :last;
 SQL
 
+# every stored value of the last run, as text, digested: the same digest means the same rows bit
+# for bit (float8 text is shortest-exact, numeric text exact); BENCH_EXPECT_DIGEST compares it
+digest=$(bq -v last="$last" <<'SQL'
+SELECT md5(string_agg(md5(h::text), '' ORDER BY h.customer_id))
+FROM (SELECT customer_id, score, confidence, raw, normalized, contribution, observed
+      FROM customer_score.scores_history WHERE run_id = :last) h;
+SQL
+)
+if [[ -n ${BENCH_EXPECT_DIGEST:-} ]]; then
+  digest_same=$([[ $digest == "$BENCH_EXPECT_DIGEST" ]] && echo yes || echo NO)
+  echo "  digest of the stored rows: $digest (expected $BENCH_EXPECT_DIGEST: same $digest_same)"
+else
+  digest_same="not compared (no BENCH_EXPECT_DIGEST)"
+  echo "  digest of the stored rows: $digest"
+fi
+
 # ---- summary -----------------------------------------------------------------------------------
 echo
 echo "== summary =="
@@ -348,7 +366,7 @@ printf '  load average when done: %s (other processes share the %d cores: compar
   "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
 printf '  peak backend memory: VmHWM %d MiB, +%d MiB over a fresh backend with the library loaded\n' \
   $((hwm_max / 1024)) $((growth_max / 1024))
-echo "  checks: every customer scored $all_scored, contributions add up $adds_up, runs agree $same"
+echo "  checks: every customer scored $all_scored, contributions add up $adds_up, runs agree $same, rows as expected $digest_same"
 echo "  whole script: $(elapsed "$t_script") s"
 echo "reproduce: bash bench/refresh.sh"
 # further measurements on the same data and cluster (bench/backtest.sh sets it)

@@ -6,7 +6,7 @@ CREATE EXTENSION IF NOT EXISTS customer_score;
 SET search_path = customer_score, public;
 SET timezone = 'UTC';
 
-SELECT plan(14);
+SELECT plan(17);
 
 CREATE TEMP TABLE tx AS
 SELECT customer_id::bigint AS customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
@@ -84,6 +84,47 @@ DELETE FROM score_runs WHERE run_id = :run;
 SELECT is((SELECT count(*) FILTER (WHERE run_id = :run) || ' of the deleted run, ' || count(*) FILTER (WHERE run_id = :run_without) || ' of the other'
            FROM scores_history WHERE run_id IN (:run, :run_without)),
           '0 of the deleted run, 2357 of the other', 'deleting a run deletes its scores and no others');
+
+-- score_parts, which refresh stores the score rows by, gives what the SQL arithmetic gives:
+-- contributions round((scale * w * value / weights that count)::numeric, 4), the score their
+-- sum, the confidence round((observed weight / all weight)::numeric, 4); on random rows, with
+-- every missing policy, values at 0, 0.5 and 1, and halves of the fourth decimal
+CREATE TEMP TABLE parts AS
+SELECT g, ARRAY[v1, v2, v3] AS normalized, ARRAY[v1 IS NOT NULL, v2 IS NOT NULL, v3 IS NOT NULL] AS observed,
+       ARRAY[w1, w2, w3] AS w, ARRAY[m1, m2, m3] AS missing, scale
+FROM (SELECT g,
+             CASE WHEN random() < 0.3 THEN NULL WHEN random() < 0.2 THEN (ARRAY[0, 0.5, 1, 0.00005, 0.12345])[1 + g % 5] ELSE random() END AS v1,
+             CASE WHEN random() < 0.3 THEN NULL WHEN random() < 0.2 THEN (ARRAY[0, 0.5, 1, 0.00015])[1 + g % 4] ELSE random() END AS v2,
+             CASE WHEN random() < 0.5 THEN NULL ELSE random() END AS v3,
+             (ARRAY[0.45, 1, 3, 0.1])[1 + g % 4]::float8 AS w1, (ARRAY[0.2, 1, 1e-3])[1 + g % 3]::float8 AS w2,
+             (0.01 + random())::float8 AS w3,
+             (ARRAY['renormalize', 'neutral', 'zero'])[1 + g % 3] AS m1, (ARRAY['renormalize', 'neutral', 'zero'])[1 + g / 3 % 3] AS m2,
+             (ARRAY['renormalize', 'neutral', 'zero'])[1 + g / 9 % 3] AS m3,
+             (ARRAY[1000, 1, 100, 1e6, 0.001])[1 + g / 27 % 5]::float8 AS scale
+      FROM generate_series(1, 20000) g) s;
+SELECT is((SELECT count(*) FROM (
+               SELECT p.g, (sp).score, (sp).confidence, (sp).contribution
+               FROM (SELECT g, customer_score.score_parts(normalized, observed, w, missing, scale) AS sp FROM parts OFFSET 0) p
+               EXCEPT
+               SELECT c.g, c.contribution[1] + c.contribution[2] + c.contribution[3], c.confidence, c.contribution
+               FROM (SELECT b.g, ARRAY[CASE WHEN b.nv1 IS NULL THEN round(0::numeric, 4) ELSE round((b.scale * b.w[1] * b.nv1 / b.tw)::numeric, 4) END,
+                                       CASE WHEN b.nv2 IS NULL THEN round(0::numeric, 4) ELSE round((b.scale * b.w[2] * b.nv2 / b.tw)::numeric, 4) END,
+                                       CASE WHEN b.nv3 IS NULL THEN round(0::numeric, 4) ELSE round((b.scale * b.w[3] * b.nv3 / b.tw)::numeric, 4) END] AS contribution,
+                            round((coalesce(b.ow, 0) / b.aw)::numeric, 4) AS confidence
+                     FROM (SELECT a.*, nullif(CASE WHEN a.nv1 IS NOT NULL THEN a.w[1] ELSE 0 END + CASE WHEN a.nv2 IS NOT NULL THEN a.w[2] ELSE 0 END
+                                              + CASE WHEN a.nv3 IS NOT NULL THEN a.w[3] ELSE 0 END, 0) AS tw,
+                                  nullif(CASE WHEN a.observed[1] THEN a.w[1] ELSE 0 END + CASE WHEN a.observed[2] THEN a.w[2] ELSE 0 END
+                                         + CASE WHEN a.observed[3] THEN a.w[3] ELSE 0 END, 0) AS ow,
+                                  a.w[1] + a.w[2] + a.w[3] AS aw
+                           FROM (SELECT x.*, CASE WHEN x.observed[1] THEN x.normalized[1] ELSE CASE x.missing[1] WHEN 'neutral' THEN 0.5 WHEN 'zero' THEN 0.0 END END AS nv1,
+                                        CASE WHEN x.observed[2] THEN x.normalized[2] ELSE CASE x.missing[2] WHEN 'neutral' THEN 0.5 WHEN 'zero' THEN 0.0 END END AS nv2,
+                                        CASE WHEN x.observed[3] THEN x.normalized[3] ELSE CASE x.missing[3] WHEN 'neutral' THEN 0.5 WHEN 'zero' THEN 0.0 END END AS nv3
+                                 FROM parts x) a) b) c) d),
+          0::bigint, 'score_parts gives the score, confidence and contributions of the SQL arithmetic, numeric for numeric');
+SELECT is((SELECT customer_score.score_parts('{0.5,NULL,0.25}', '{t,f,t}', '{0.45,0.2,0.1}', '{renormalize,neutral,renormalize}', 1000)::text),
+          '(466.6666,0.7333,"{300.0000,133.3333,33.3333}")', 'score_parts: a neutral missing component counts 0.5');
+SELECT throws_ok($$SELECT customer_score.score_parts('{0.5,0.1}', '{t,t}', '{0.45,0.2,0.1}', '{renormalize,renormalize,renormalize}', 1000)$$,
+                 '22023', 'normalized has 2 elements, weights has 3', 'score_parts refuses arrays of different lengths');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,3 @@
+-- Refresh's normalise-and-score phase in one statement, the score rows computed in C (issue 16):
+-- score_parts; refresh_normalise_and_score itself comes with the refresh block (10-hardening).
+-- @block score-parts
