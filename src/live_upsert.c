@@ -23,6 +23,10 @@
  *   3. not found: insert the delta as the row speculatively and its index
  *      entry; if another transaction inserted the customer meanwhile, the
  *      speculative row is taken back and the customer looked up again.
+ *      After a customer that had no row (a load of new customers, in
+ *      customer order), the next one is inserted so at once, without looking
+ *      first: if it has a row after all, the index entry finds it, the
+ *      speculative row is taken back and the customer looked up as in 1.
  *
  * So the concurrency of the SQL statement is kept: a writer merges into the
  * latest committed version of a customer's row, and a concurrent insert of a
@@ -62,6 +66,7 @@ struct LiveUpsert
 	List	   *arbiters;		/* the primary key's oid */
 	TupleTableSlot *existing;	/* the customer's row, locked */
 	TupleTableSlot *proposed;	/* the row to insert or the updated one */
+	bool		last_new;		/* the last customer upserted had no row */
 };
 
 /* Is live_customers as the extension creates it, so that writing it directly skips nothing? */
@@ -239,7 +244,9 @@ live_upsert_one(LiveUpsert *upsert, int64 customer_id, Datum delta)
 {
 	EState	   *estate = upsert->estate;
 
-	for (;;)
+	bool		look = !upsert->last_new;
+
+	for (;; look = true)
 	{
 		ItemPointerData conflict;
 		bool		taken = false;
@@ -247,10 +254,13 @@ live_upsert_one(LiveUpsert *upsert, int64 customer_id, Datum delta)
 
 		CHECK_FOR_INTERRUPTS();
 		live_upsert_propose(upsert, customer_id, delta);
-		if (!ExecCheckIndexConstraints(upsert->rri, upsert->proposed, estate, &conflict, upsert->arbiters))
+		if (look && !ExecCheckIndexConstraints(upsert->rri, upsert->proposed, estate, &conflict, upsert->arbiters))
 		{
 			if (live_upsert_update(upsert, &conflict, customer_id, delta))
+			{
+				upsert->last_new = false;
 				break;
+			}
 			continue;
 		}
 
@@ -262,7 +272,10 @@ live_upsert_one(LiveUpsert *upsert, int64 customer_id, Datum delta)
 		table_tuple_complete_speculative(upsert->rel, upsert->proposed, token, !taken);
 		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
 		if (!taken)
+		{
+			upsert->last_new = true;
 			break;
+		}
 	}
 	ExecClearTuple(upsert->proposed);
 	ResetPerTupleExprContext(estate);
