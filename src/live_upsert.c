@@ -94,6 +94,7 @@ live_upsert_applies(Relation rel, Oid purchase_days_type)
 	return applies;
 }
 
+/* Open live_customers and its primary key for this statement's merges (NULL: use SQL). */
 LiveUpsert *
 live_upsert_begin(Oid relid, Oid purchase_days_type)
 {
@@ -138,6 +139,7 @@ live_upsert_begin(Oid relid, Oid purchase_days_type)
 	return upsert;
 }
 
+/* The inserting transaction of the row in slot. */
 static TransactionId
 live_upsert_xmin(TupleTableSlot *slot)
 {
@@ -146,6 +148,7 @@ live_upsert_xmin(TupleTableSlot *slot)
 	return DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull));
 }
 
+/* The row (customer_id, days) into the proposed slot. */
 static void
 live_upsert_propose(LiveUpsert *upsert, int64 customer_id, Datum days)
 {
@@ -239,6 +242,7 @@ live_upsert_update(LiveUpsert *upsert, ItemPointer conflict, int64 customer_id, 
 	return true;
 }
 
+/* The customer's delta merged into its row, or inserted as its row: one ON CONFLICT DO UPDATE. */
 void
 live_upsert_one(LiveUpsert *upsert, int64 customer_id, Datum delta)
 {
@@ -281,6 +285,7 @@ live_upsert_one(LiveUpsert *upsert, int64 customer_id, Datum delta)
 	ResetPerTupleExprContext(estate);
 }
 
+/* Close what live_upsert_begin opened; the table stays locked until the transaction ends. */
 void
 live_upsert_end(LiveUpsert *upsert)
 {
