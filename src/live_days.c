@@ -918,8 +918,6 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	batch->customer_ids = palloc(batch->capacity * sizeof(Datum));
 	batch->deltas = palloc(batch->capacity * sizeof(Datum));
 	batch->may_empty = !TRIGGER_FIRED_BY_INSERT(event);
-	/* an INSERT's deltas only add: merged without SQL where the table allows it */
-	batch->upsert = batch->may_empty ? NULL : live_upsert_begin(live_customers, plans_type);
 	batch->context = rows > LIVE_BATCH ? AllocSetContextCreate(work, "live_customers batch", ALLOCSET_DEFAULT_SIZES) : NULL;
 	customer_context = rows > LIVE_SMALL_ROWS ? AllocSetContextCreate(work, "live_customers customer", ALLOCSET_DEFAULT_SIZES) : NULL;
 	customer.used = 0;
@@ -938,6 +936,8 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	 */
 	if (cs_customer_key_type(cols.customer_type))
 		cols.keys = live_number_keys(trigdata, &cols, rows);
+	/* an INSERT's deltas only add: merged without SQL where the table allows it */
+	batch->upsert = batch->may_empty ? NULL : live_upsert_begin(live_customers, plans_type);
 	live_source_begin(trigdata, &cols, rows, &source);
 	while (live_source_next(&source, &delta))
 	{
