@@ -33,10 +33,10 @@
  * new customer becomes an update instead of a unique violation.
  *
  * It applies only to the table as the extension creates it: two columns
- * (customer_id bigint, days purchase_days), its primary key as the only
- * index, no row-level security, trigger, rule or CHECK constraint.  Anything
- * else (a user's policy, trigger or index) is left to the SQL statement,
- * which honours it.  Privileges are checked by the trigger beforehand
+ * (customer_id bigint, days purchase_days NOT NULL), its primary key as the
+ * only index, no row-level security, trigger, rule or CHECK constraint.
+ * Anything else (a user's policy, trigger or index) is left to the SQL
+ * statement, which honours it.  Privileges are checked by the trigger beforehand
  * (SELECT, INSERT and UPDATE on the table, as the statement needs).
  */
 #include "postgres.h"
@@ -83,7 +83,8 @@ live_upsert_applies(Relation rel, Oid purchase_days_type)
 		return false;
 	if (desc->natts != 2 ||
 		TupleDescAttr(desc, 0)->attisdropped || TupleDescAttr(desc, 0)->atttypid != INT8OID ||
-		TupleDescAttr(desc, 1)->attisdropped || TupleDescAttr(desc, 1)->atttypid != purchase_days_type)
+		TupleDescAttr(desc, 1)->attisdropped || TupleDescAttr(desc, 1)->atttypid != purchase_days_type ||
+		!TupleDescAttr(desc, 1)->attnotnull)
 		return false;
 	if (desc->constr != NULL && (desc->constr->num_check > 0 || desc->constr->has_generated_stored))
 		return false;
