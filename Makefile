@@ -14,7 +14,7 @@ OBJS        += src/bgbb.o src/sbg.o
 OBJS        += src/action_reader.o src/action_weights.o src/influence.o src/attribution.o \
                src/influence_rank.o
 # live scores: the trigger that keeps live_customers current, and its per-customer state type
-OBJS        += src/live_days.o src/purchase_days.o
+OBJS        += src/live_days.o src/live_upsert.o src/purchase_days.o
 OBJS        += src/normalize.o src/interrupts.o src/state_limit.o src/local_day.o src/customer_keys.o
 # queries run on somebody's behalf: read-only, sources read as the role that configured them
 OBJS        += src/query_guard.o

@@ -367,6 +367,41 @@ SELECT count(*) AS days_after_truncate FROM live_days;
 SELECT untrack_transactions();
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgfoid = 'track_transactions()'::regprocedure;
 
+-- an INSERT is merged without SQL only into live_customers as the extension makes it: a
+-- trigger or a row-level security policy added to it applies (the statement runs instead)
+CREATE TABLE live_tx_hooks (customer_id bigint, at timestamptz, amount numeric);
+INSERT INTO live_tx_hooks VALUES (1, '2024-03-01 12:00+00', 5);
+SELECT track_transactions('live_tx_hooks') AS counted;
+CREATE TABLE live_hook_log (customer_id bigint, op text, days text);
+CREATE FUNCTION live_hook() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN INSERT INTO live_hook_log VALUES (NEW.customer_id, TG_OP, NEW.days::text); RETURN NEW; END $$;
+CREATE TRIGGER live_hook AFTER INSERT OR UPDATE ON live_customers FOR EACH ROW EXECUTE FUNCTION live_hook();
+INSERT INTO live_tx_hooks VALUES (1, '2024-03-01 18:00+00', 2), (2, '2024-03-02 12:00+00', 7);
+INSERT INTO live_tx_hooks VALUES (1, '2024-03-03 12:00+00', 1);
+SELECT * FROM live_hook_log ORDER BY customer_id, days;
+DROP TRIGGER live_hook ON live_customers;
+INSERT INTO live_tx_hooks VALUES (3, '2024-03-04 12:00+00', 1);   -- merged directly: not logged
+SELECT count(*) AS logged FROM live_hook_log;
+CREATE ROLE regress_live_writer;
+GRANT INSERT ON live_tx_hooks TO regress_live_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON live_customers TO regress_live_writer;
+CREATE POLICY live_few ON live_customers USING (customer_id < 10) WITH CHECK (customer_id < 10);
+ALTER TABLE live_customers ENABLE ROW LEVEL SECURITY;
+SET ROLE regress_live_writer;
+INSERT INTO live_tx_hooks VALUES (4, '2024-03-05 12:00+00', 1);
+INSERT INTO live_tx_hooks VALUES (40, '2024-03-05 12:00+00', 1);
+RESET ROLE;
+ALTER TABLE live_customers DISABLE ROW LEVEL SECURITY;
+DROP POLICY live_few ON live_customers;
+REVOKE ALL ON live_customers FROM regress_live_writer;
+REVOKE ALL ON live_tx_hooks FROM regress_live_writer;
+DROP ROLE regress_live_writer;
+SELECT * FROM pg_temp.days();
+SELECT pg_temp.drift();
+SELECT untrack_transactions();
+DROP TABLE live_tx_hooks, live_hook_log;
+DROP FUNCTION live_hook();
+
 -- clean up: nothing tracked, nothing left behind
 DELETE FROM score_runs WHERE model LIKE 'live_test%';
 DELETE FROM model_versions WHERE model LIKE 'live_test%';

@@ -25,6 +25,9 @@
  *      INSERT ... ON CONFLICT (customer_id) DO UPDATE SET days =
  *      purchase_days_merge(days, delta), which adds per day and drops the days
  *      whose count reaches 0; a customer left without a day is then deleted.
+ *      An INSERT's deltas (which only add) are merged the same way without
+ *      SQL, through the table and index access methods (live_upsert.c),
+ *      where live_customers is as the extension creates it.
  *
  * Concurrency: the upsert merges a delta into the latest committed version of
  * the customer's row (at READ COMMITTED it waits for a concurrent writer of
@@ -45,7 +48,8 @@
  *
  * The SQL runs through SPI with the privileges of the writing role (the
  * function is not SECURITY DEFINER) and names every object in full, operators
- * included, so the writer's search_path cannot redirect it.
+ * included, so the writer's search_path cannot redirect it; the direct merge
+ * is done after checking the same privileges.
  */
 #include "postgres.h"
 
@@ -78,6 +82,7 @@
 
 #include "interrupts.h"
 #include "customer_keys.h"
+#include "live_upsert.h"
 #include "local_day.h"
 #include "purchase_rule.h"
 #include "purchase_days.h"
@@ -673,6 +678,7 @@ typedef struct LiveBatch
 	Datum	   *deltas;			/* purchase_days */
 	MemoryContext context;		/* the deltas of the batch, reset after each flush;
 								 * NULL when one flush takes all (the caller's context) */
+	LiveUpsert *upsert;			/* merge without SQL (live_upsert.c), or NULL */
 } LiveBatch;
 
 static void
@@ -699,7 +705,14 @@ live_flush(LiveBatch *batch)
 		return;
 	old = batch->context ? MemoryContextSwitchTo(batch->context) : CurrentMemoryContext;	/* the arrays too */
 	emptied_ids = palloc(batch->used * sizeof(Datum));
-	if (batch->used == 1)
+	if (batch->upsert != NULL)
+	{
+		/* only deltas that add (INSERT): no state can be left without a day */
+		Assert(!batch->may_empty);
+		for (int i = 0; i < batch->used; i++)
+			live_upsert_one(batch->upsert, DatumGetInt64(batch->customer_ids[i]), batch->deltas[i]);
+	}
+	else if (batch->used == 1)
 	{
 		Datum		args[2] = {batch->customer_ids[0], batch->deltas[0]};
 		bool		isnull;
@@ -813,9 +826,10 @@ live_changes(const LiveDelta *sum, Numeric zero)
 
 /*
  * The trigger writes live_customers with the writer's privileges: say so, with
- * the grant that fixes it, rather than a bare "permission denied".
+ * the grant that fixes it, rather than a bare "permission denied".  Returns
+ * the table's oid.
  */
-static void
+static Oid
 live_check_privileges(TriggerData *trigdata, AclMode needed)
 {
 	Oid			live_customers = get_relname_relid("live_customers", get_namespace_oid("customer_score", false));
@@ -830,6 +844,7 @@ live_check_privileges(TriggerData *trigdata, AclMode needed)
 						   RelationGetRelationName(trigdata->tg_relation)),
 				 errhint("The owner of the extension can run GRANT SELECT, INSERT, UPDATE, DELETE ON customer_score.live_customers TO %s;",
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+	return live_customers;
 }
 
 /* The trigger's work for one statement; purchase_rule as in LiveColumns. */
@@ -849,6 +864,7 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	int64		rows;
 	MemoryContext work,
 				customer_context;
+	Oid			live_customers;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -866,7 +882,7 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	/* the arguments first: a trigger attached by hand must not even truncate the state */
 	live_columns(trigdata, &cols);
 	cols.purchase_rule = purchase_rule;
-	live_check_privileges(trigdata, TRIGGER_FIRED_BY_INSERT(event) ? ACL_SELECT | ACL_INSERT | ACL_UPDATE :
+	live_customers = live_check_privileges(trigdata, TRIGGER_FIRED_BY_INSERT(event) ? ACL_SELECT | ACL_INSERT | ACL_UPDATE :
 						  TRIGGER_FIRED_BY_TRUNCATE(event) ? ACL_DELETE :
 						  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -920,6 +936,8 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	 */
 	if (cs_customer_key_type(cols.customer_type))
 		cols.keys = live_number_keys(trigdata, &cols, rows);
+	/* an INSERT's deltas only add: merged without SQL where the table allows it */
+	batch->upsert = batch->may_empty ? NULL : live_upsert_begin(live_customers, plans_type);
 	live_source_begin(trigdata, &cols, rows, &source);
 	while (live_source_next(&source, &delta))
 	{
@@ -957,6 +975,8 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	live_customer_done(&customer, batch);
 	live_flush(batch);
 	live_source_end(&source);
+	if (batch->upsert != NULL)
+		live_upsert_end(batch->upsert);
 
 	SPI_finish();
 	return PointerGetDatum(NULL);

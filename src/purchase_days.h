@@ -105,4 +105,7 @@ extern PurchaseDays *purchase_days_builder_finish(PurchaseDaysBuilder *builder);
 extern PurchaseDays *purchase_days_build(int ndays, const DateADT *days, const int64 *rows,
 										 const Numeric *amounts);
 
+/* SQL purchase_days_merge(state, delta): also called directly by the trigger's upsert */
+extern Datum purchase_days_merge(PG_FUNCTION_ARGS);
+
 #endif
