@@ -2,12 +2,7 @@
 -- under SET TimeZone = 'America/Los_Angeles' equal the session-zone results in UTC (what a Citus
 -- worker in another zone must also give); rfm_holdout_state records the zone (text and binary),
 -- states of different zones do not merge, and the text that did not record a zone still reads.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-RESET client_min_messages;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
 SET timezone = 'UTC';
 
 SELECT plan(32);

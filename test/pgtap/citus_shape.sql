@@ -1,10 +1,7 @@
 -- distribute_tables() and undistribute_tables() without Citus: a NOTICE, no row, every table as
 -- it was; only their owner may run them (test/shell/citus.sh runs them on a real cluster).
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 
 SELECT plan(8);
 

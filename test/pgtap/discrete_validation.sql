@@ -4,12 +4,7 @@
 -- of the holdout table and the period-transactions histogram on the donations data (published
 -- fit alpha 1.204, beta 0.750, gamma 0.657, delta 2.783, LL -33225.58), and the sBG retention
 -- table on Fader & Hardie's (2007) published survivors of the regular and high-end cohorts.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-RESET client_min_messages;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
 
 SELECT plan(34);
 

@@ -4,11 +4,8 @@
 -- covered without anyone remembering to.  Each call must give a defined result or a clear
 -- error with a specific SQLSTATE: never an internal error (XX000), a hang (statement_timeout),
 -- a crash (the connection would be lost and this file would fail), or NaN/Infinity in a result.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET timezone = 'UTC';
 
 SELECT plan(9);

@@ -1,10 +1,7 @@
 -- Fits of many distinct histories start from the optimum of a coarse copy
 -- (customer_score.fit_warm_start): the same optimum as every start on the full data.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 
 SELECT plan(4);
 

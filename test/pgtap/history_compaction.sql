@@ -1,11 +1,8 @@
 -- The fit states compact as they grow (sort the points added since the last compaction, merge
 -- them into the sorted prefix): whatever the input order, and with duplicates arriving across
 -- many compactions, the state holds each distinct history once with its count.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET max_parallel_workers_per_gather = 0;
 
 SELECT plan(5);

@@ -1,12 +1,7 @@
 -- influence and influence_rank against independent references written in plain SQL and PL/pgSQL:
 -- a recursive CTE for the cascade credit, the traces for every influence row, per-conversion
 -- attribution sums, and a power iteration for the rank.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-RESET client_min_messages;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
 SET timezone = 'UTC';
 
 SELECT plan(22);

@@ -1,11 +1,8 @@
 -- normalized(value, method) OVER (...): the window function refresh normalises components with.
 -- Each method against its definition written in plain SQL over the same rows, NULLs, ties,
 -- degenerate populations, partitions, order independence and bad input.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 
 SELECT plan(18);
 

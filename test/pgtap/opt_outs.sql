@@ -1,10 +1,7 @@
 -- Opt-outs of customers whose ids are text ('C00042'), by customer_key or by their number, and of
 -- integer ids by customer_key: refresh, backtest and the action paths leave them out alike.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET timezone = 'UTC';
 
 SELECT plan(15);

@@ -3,11 +3,8 @@
 -- and zeros; Markov removal effects by a PL/pgSQL value iteration and Shapley values by the
 -- formula summed over coalitions in SQL, over generated paths.  And privacy: opted-out customers
 -- are absent from backtests, learned weights and the evidence of proposed action weights.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET timezone = 'UTC';
 
 SELECT plan(12);

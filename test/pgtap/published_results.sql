@@ -1,10 +1,5 @@
 -- Published CDNOW figures (../shared/data/README.md), each with its stated tolerance.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-RESET client_min_messages;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
 SET timezone = 'UTC';
 
 SELECT plan(29);

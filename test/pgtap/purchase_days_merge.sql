@@ -4,11 +4,8 @@
 -- unnest), in text and binary form and in size.  The merge copies a state's unchanged days in
 -- blocks as they are encoded; a block taken from the wrong place, with the wrong day count or
 -- relative to the wrong day would show here as a different day list.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 
 SELECT plan(5);
 

@@ -1,11 +1,6 @@
 -- Published Pareto/NBD, MBG/NBD and BG/NBD figures (../shared/data/README.md), each with the
 -- tolerance the issue states, and the numerical traps where peers break.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-RESET client_min_messages;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
 SET timezone = 'UTC';
 
 SELECT plan(22);

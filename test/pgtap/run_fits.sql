@@ -4,11 +4,8 @@
 -- of the four models fitted here on the same histories (MBG/NBD and Pareto/NBD the run keeps as
 -- params only); then a run as 0.1.0 stored it (no purchase_models), one whose spend fit was not
 -- used (its params in spend_fit_params) and one as 0.1.0 stored that (its outcome only).
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET timezone = 'UTC';
 
 SELECT plan(14);

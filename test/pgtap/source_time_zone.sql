@@ -2,11 +2,8 @@
 -- refresh counts the purchase days in it, so a refresh under another session TimeZone stores the
 -- same scores; a date or timestamp at reads as a wall-clock time in the source's zone. So do the
 -- backtest's realized spend and propose_action_weights' paths.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET timezone = 'UTC';
 
 SELECT plan(15);

@@ -3,12 +3,7 @@
 -- of gamma functions, exact for integer frequencies), second differences in log-parameters,
 -- a Gauss-Jordan inverse; Pareto/NBD's against the errors CLVTools publishes; and the fields'
 -- text, binary and params forms.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-RESET client_min_messages;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
 
 SELECT plan(19);
 

@@ -4,12 +4,7 @@
 -- conditional expectation and P(X(t) = 0) written out in SQL);
 -- the bootstrap's point values and its behaviour in level and seed, for BG/NBD, Pareto/NBD and
 -- MBG/NBD.
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-RESET client_min_messages;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
 SET timezone = 'UTC';
 
 SELECT plan(46);

@@ -1,11 +1,8 @@
 -- The explanation views answer one customer through an index whatever the statistics say, and
 -- score_changes gives what its definition says: checked against an independent formulation (each
 -- customer's two latest runs found by ranking, then joined component by component).
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE EXTENSION IF NOT EXISTS customer_score;
-SET search_path = customer_score, public;
+\ir ../lib/pgtap_begin.sql
+SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET timezone = 'UTC';
 
 SELECT plan(7);
