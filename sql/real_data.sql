@@ -6,6 +6,8 @@ CREATE EXTENSION IF NOT EXISTS customer_score;
 SET search_path = public, customer_score;
 SET timezone = 'UTC';
 SET extra_float_digits = 0;
+-- errors show their message, detail and hint; not the line of the PL/pgSQL function raising them
+\set SHOW_CONTEXT never
 
 CREATE SCHEMA rd;
 -- the BTYDplus grocery log has no spend; the CLVTools apparel data has prices
