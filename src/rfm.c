@@ -213,15 +213,8 @@ rfm_sorted_copy(const RfmState *state)
 static void
 rfm_check_same_zone(const RfmState *state, const RfmState *other)
 {
-	if (state->zone_len > 0 && other->zone_len > 0 &&
-		(state->zone_len != other->zone_len ||
-		 memcmp(rfm_zone(state), rfm_zone(other), state->zone_len) != 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot merge rfm states of different time zones: \"%.*s\" and \"%.*s\"",
-						state->zone_len, rfm_zone(state), other->zone_len, rfm_zone(other)),
-				 errdetail("Their purchase days are calendar days in different zones."),
-				 errhint("Build every state with the same time_zone argument, e.g. rfm_partial(at, amount, as_of, unit, 'UTC').")));
+	cs_check_merge_zones("rfm", rfm_zone(state), state->zone_len, rfm_zone(other), other->zone_len,
+						 "Build every state with the same time_zone argument, e.g. rfm_partial(at, amount, as_of, unit, 'UTC').");
 }
 
 static void
@@ -268,58 +261,6 @@ rfm_check_row(TimestampTz at, double amount)
 	cs_check_finite("amount", amount);
 }
 
-/* The calendar of a time_zone argument, kept in fn_extra for the next row. */
-typedef struct RfmZoneCache
-{
-	text	   *arg;			/* the argument it was looked up for */
-	CsZone		zone;
-	const char *name;			/* the zone's canonical name, as the state records it */
-	int			name_len;
-} RfmZoneCache;
-
-/* The calendar of the rfm call: its time_zone argument (zone_arg >= 0), else the session's. */
-static const RfmZoneCache *
-rfm_calendar(FunctionCallInfo fcinfo, int zone_arg)
-{
-	static RfmZoneCache session;
-	static const pg_tz *session_tz = NULL;
-	RfmZoneCache *cache;
-	text	   *arg;
-	char	   *name;
-	pg_tz	   *tz;
-
-	if (zone_arg < 0)
-	{
-		if (session_tz != session_timezone)
-		{
-			session.zone = *cs_session_zone();
-			session.name = pg_get_timezone_name(session_timezone);
-			session.name_len = (int) Min(strlen(session.name), PG_UINT8_MAX);
-			session_tz = session_timezone;
-		}
-		return &session;
-	}
-	arg = PG_GETARG_TEXT_PP(zone_arg);
-	cache = (RfmZoneCache *) fcinfo->flinfo->fn_extra;
-	if (cache != NULL && VARSIZE_ANY_EXHDR(cache->arg) == VARSIZE_ANY_EXHDR(arg) &&
-		memcmp(VARDATA_ANY(cache->arg), VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)) == 0)
-		return cache;
-	if (cache == NULL)
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RfmZoneCache));
-	else
-		pfree(cache->arg);
-	name = text_to_cstring(arg);
-	tz = cs_named_zone(name);
-	pfree(name);
-	cs_zone_init(&cache->zone, tz);
-	cache->name = pg_get_timezone_name(tz);
-	cache->name_len = (int) Min(strlen(cache->name), PG_UINT8_MAX);
-	cache->arg = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(arg));
-	memcpy(cache->arg, arg, VARSIZE_ANY(arg));
-	fcinfo->flinfo->fn_extra = cache;
-	return cache;
-}
-
 /*
  * Adds one row, its day on the calendar of the time_zone argument at zone_arg (-1: the session
  * TimeZone).  With the purchase rule (purchase_rule.h) a NULL amount is a purchase of unknown
@@ -334,14 +275,14 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 	double		amount,
 				unit_seconds;
 	RfmOccasion *occasion;
-	const RfmZoneCache *calendar;
+	const CsCalendar *calendar;
 
 	CS_REQUIRE_AGG_CONTEXT(fcinfo, "rfm_transfn");
 	/* a row without a time (or without as_of, unit or time zone) is not counted */
 	if (PG_ARGISNULL(1) || (PG_ARGISNULL(2) && !purchase_rule) || PG_ARGISNULL(3) || unit == NULL ||
 		(zone_arg >= 0 && PG_ARGISNULL(zone_arg)))
 		goto done;
-	calendar = rfm_calendar(fcinfo, zone_arg);
+	calendar = cs_call_calendar(fcinfo, zone_arg);
 
 	at = PG_GETARG_TIMESTAMPTZ(1);
 	amount = PG_ARGISNULL(2) ? CS_AMOUNT_IF_NULL : PG_GETARG_FLOAT8(2);
@@ -351,13 +292,8 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 	if (state != NULL)
 	{
 		rfm_check_same_window(state, as_of, unit_seconds);
-		if (zone_arg >= 0 &&
-			(state->zone_len != calendar->name_len ||
-			 memcmp(rfm_zone(state), calendar->name, calendar->name_len) != 0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("time_zone must be the same for every row of a group, got \"%.*s\" and \"%.*s\"",
-							state->zone_len, rfm_zone(state), calendar->name_len, calendar->name)));
+		if (zone_arg >= 0)
+			cs_check_row_zone(rfm_zone(state), state->zone_len, calendar);
 	}
 	else
 		rfm_check_window("as_of", as_of, "unit", unit, unit_seconds);
@@ -685,7 +621,6 @@ rfm_state_in(PG_FUNCTION_ARGS)
 	if (has_zone)
 	{
 		const char *zone_start;
-		char		name[TZ_STRLEN_MAX + 1];
 		const char *canonical;
 		RfmState   *named;
 
@@ -699,14 +634,7 @@ rfm_state_in(PG_FUNCTION_ARGS)
 		zone_start = cursor;
 		while (*cursor && !isspace((unsigned char) *cursor))
 			cursor++;
-		if (cursor - zone_start > TZ_STRLEN_MAX || cursor == zone_start)
-			tz = NULL;
-		else
-		{
-			memcpy(name, zone_start, cursor - zone_start);
-			name[cursor - zone_start] = '\0';
-			tz = pg_tzset(name);
-		}
+		tz = cs_recorded_zone(zone_start, (int) Min(cursor - zone_start, TZ_STRLEN_MAX + 1));
 		if (tz == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -813,13 +741,12 @@ rfm_state_recv(PG_FUNCTION_ARGS)
 	{
 		zone_len = pq_getmsgbyte(buf);
 		pq_copymsgbytes(buf, name, zone_len);
-		name[zone_len] = '\0';
-		tz = zone_len > 0 ? pg_tzset(name) : NULL;
+		tz = cs_recorded_zone(name, zone_len);
 		if (tz == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("invalid binary data for type rfm_state"),
-					 errdetail("Unknown time zone \"%s\".", name)));
+					 errdetail("Unknown time zone \"%.*s\".", zone_len, name)));
 		canonical = pg_get_timezone_name(tz);
 		zone_len = (int) Min(strlen(canonical), PG_UINT8_MAX);
 	}
