@@ -3,11 +3,14 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
 #include "local_day.h"
+#include "text_io.h"
 
 /* Fills zone for tz; a fixed-offset zone keeps its offset so days cost an addition. */
 void
@@ -115,6 +118,29 @@ cs_recorded_zone(const char *name, int len)
 	if (strlen(buf) != (size_t) len)
 		return NULL;			/* a NUL inside the name */
 	return pg_tzset(buf);
+}
+
+/*
+ * The " zone=<name>" field of a state's text form at *cursor (22P02 naming the input when it is
+ * missing or names no zone); moves the cursor past the name.
+ */
+pg_tz *
+cs_parse_zone(const char **cursor, const char *type_name, const char *input)
+{
+	const char *start;
+	pg_tz	   *tz;
+
+	cs_expect_key(cursor, "zone=", type_name, input);
+	start = *cursor;
+	while (**cursor && !isspace((unsigned char) **cursor))
+		(*cursor)++;
+	tz = cs_recorded_zone(start, (int) Min(*cursor - start, TZ_STRLEN_MAX + 1));
+	if (tz == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type %s: \"%s\"", type_name, input),
+				 errdetail("Unknown time zone \"%.*s\".", (int) Min(*cursor - start, TZ_STRLEN_MAX), start)));
+	return tz;
 }
 
 /* A group's rows must all be on the calendar its state was started on. */

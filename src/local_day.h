@@ -56,6 +56,9 @@ extern const CsCalendar *cs_call_calendar(FunctionCallInfo fcinfo, int zone_arg)
 /* a state's recorded zone from len bytes of its text or binary form (NULL: unknown name) */
 extern pg_tz *cs_recorded_zone(const char *name, int len);
 
+/* the zone of a state's text field " zone=<name>" at *cursor (22P02 when missing or unknown) */
+extern pg_tz *cs_parse_zone(const char **cursor, const char *type_name, const char *input);
+
 /* 22023 unless a row's calendar is the zone its group's state records */
 extern void cs_check_row_zone(const char *state_zone, int state_len, const CsCalendar *calendar);
 

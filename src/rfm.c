@@ -620,26 +620,10 @@ rfm_state_in(PG_FUNCTION_ARGS)
 	state->unit_seconds = cs_parse_float(&cursor, "rfm_state", input);
 	if (has_zone)
 	{
-		const char *zone_start;
 		const char *canonical;
 		RfmState   *named;
 
-		cs_skip_space(&cursor);
-		if (strncmp(cursor, "zone=", 5) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
-					 errdetail("Expected \"zone=\".")));
-		cursor += 5;
-		zone_start = cursor;
-		while (*cursor && !isspace((unsigned char) *cursor))
-			cursor++;
-		tz = cs_recorded_zone(zone_start, (int) Min(cursor - zone_start, TZ_STRLEN_MAX + 1));
-		if (tz == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type rfm_state: \"%s\"", input),
-					 errdetail("Unknown time zone \"%.*s\".", (int) Min(cursor - zone_start, TZ_STRLEN_MAX), zone_start)));
+		tz = cs_parse_zone(&cursor, "rfm_state", input);
 		canonical = pg_get_timezone_name(tz);
 		named = rfm_copy(state, rfm_capacity(state), canonical, (int) Min(strlen(canonical), PG_UINT8_MAX));
 		pfree(state);

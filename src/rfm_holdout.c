@@ -555,18 +555,7 @@ rfm_holdout_state_in(PG_FUNCTION_ARGS)
 	state->unit_seconds = cs_parse_float(&cursor, "rfm_holdout_state", input);
 	if (has_zone)
 	{
-		const char *zone_start;
-
-		cs_expect_key(&cursor, "zone=", "rfm_holdout_state", input);
-		zone_start = cursor;
-		while (*cursor && !isspace((unsigned char) *cursor))
-			cursor++;
-		tz = cs_recorded_zone(zone_start, (int) Min(cursor - zone_start, TZ_STRLEN_MAX + 1));
-		if (tz == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type rfm_holdout_state: \"%s\"", input),
-					 errdetail("Unknown time zone \"%.*s\".", (int) Min(cursor - zone_start, TZ_STRLEN_MAX), zone_start)));
+		tz = cs_parse_zone(&cursor, "rfm_holdout_state", input);
 		state = holdout_with_zone(state, tz);
 	}
 	cs_expect_key(&cursor, "first_at=", "rfm_holdout_state", input);
