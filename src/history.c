@@ -223,6 +223,43 @@ history_merge_equal(HistoryPoint *points, int32 n)
 }
 
 /*
+ * Merge n sorted points with no equal keys (other, outside the state) into a compacted state
+ * that has room for both, from the back and in place: out only ever passes positions whose
+ * points have been read.  Equal keys add their counts; the gap they leave is closed at the end.
+ */
+static void
+history_merge_sorted(HistoryState *state, const HistoryPoint *other, int32 n)
+{
+	int32		end = state->used + n;
+	int32		i = state->used - 1,
+				j = n - 1,
+				out = end;
+
+	while (j >= 0)
+	{
+		int			cmp = i >= 0 ? history_point_cmp(&state->points[i], &other[j]) : -1;
+
+		if ((out & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (cmp > 0)
+			state->points[--out] = state->points[i--];
+		else if (cmp < 0)
+			state->points[--out] = other[j--];
+		else
+		{
+			HistoryPoint merged = other[j--];
+
+			merged.count = history_add_counts(merged.count, state->points[i--].count);
+			state->points[--out] = merged;
+		}
+	}
+	/* what is left of the state's points is in place; close the gap the merged keys left */
+	if (out > i + 1)
+		memmove(&state->points[i + 1], &state->points[out], sizeof(HistoryPoint) * (end - out));
+	state->used = i + 1 + (end - out);
+}
+
+/*
  * Sort the points and merge equal keys, in place.  The transition function appends to a
  * compacted prefix, so only the points after the longest strictly increasing prefix are
  * sorted; that tail is then merged with the prefix from the back (the tail waits in a
@@ -235,9 +272,6 @@ history_compact(HistoryState *state)
 	int32		prefix = 1,
 				tail_n;
 	HistoryPoint *tail;
-	int32		i,
-				j,
-				out;
 
 	if (state->flags & HISTORY_COMPACT)
 		return;
@@ -253,35 +287,9 @@ history_compact(HistoryState *state)
 	tail_n = history_merge_equal(&state->points[prefix], state->used - prefix);
 	tail = palloc(sizeof(HistoryPoint) * tail_n);
 	memcpy(tail, &state->points[prefix], sizeof(HistoryPoint) * tail_n);
-
-	/* from the back: out only ever passes positions whose points have been read */
-	i = prefix - 1;
-	j = tail_n - 1;
-	out = prefix + tail_n;
-	while (j >= 0)
-	{
-		int			cmp = i >= 0 ? history_point_cmp(&state->points[i], &tail[j]) : -1;
-
-		if ((out & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (cmp > 0)
-			state->points[--out] = state->points[i--];
-		else if (cmp < 0)
-			state->points[--out] = tail[j--];
-		else
-		{
-			HistoryPoint merged = tail[j--];
-
-			merged.count = history_add_counts(merged.count, state->points[i--].count);
-			state->points[--out] = merged;
-		}
-	}
+	state->used = prefix;
+	history_merge_sorted(state, tail, tail_n);
 	pfree(tail);
-	/* what is left of the prefix is in place; close the gap the merged keys left */
-	if (out > i + 1)
-		memmove(&state->points[i + 1], &state->points[out],
-				sizeof(HistoryPoint) * (prefix + tail_n - out));
-	state->used = i + 1 + (prefix + tail_n - out);
 	state->flags |= HISTORY_COMPACT;
 }
 
@@ -443,6 +451,13 @@ history_combine(FunctionCallInfo fcinfo, HistoryKind kind)
 		(void) history_alloc(kind, HISTORY_MAX_POINTS + 1);	/* reports the limit */
 	if (state->used + other->used > history_capacity(state))
 		state = history_grow(state, state->used + other->used);
+	/* two compacted states (every stored or shipped one): one merge pass, nothing to sort */
+	history_compact(state);
+	if (other->flags & HISTORY_COMPACT)
+	{
+		history_merge_sorted(state, other->points, other->used);
+		return state;
+	}
 	memcpy(&state->points[state->used], other->points, sizeof(HistoryPoint) * other->used);
 	state->used += other->used;
 	state->flags &= ~HISTORY_COMPACT;
