@@ -115,6 +115,8 @@ sums() {  # consume every customer's row: count and sums of every column
 RFM_Q=$(sums "${RFM_ROWS//%WHERE%/}")
 BASE_Q=$(sums "${BASE_ROWS//%AND%/}")
 PLAIN_Q="SELECT count(*), sum(n), sum(s) FROM (SELECT customer_id, count(*) AS n, sum(amount) AS s FROM tx GROUP BY customer_id) p"
+# the one-level built-in aggregate issue 16 measures rfm against: what rfm reads of each customer
+ONE_LEVEL_Q="SELECT count(*), sum(n), sum(s), max(l - f) FROM (SELECT customer_id, count(*) AS n, min(at) AS f, max(at) AS l, sum(amount) AS s FROM tx GROUP BY customer_id) p"
 
 # ---- data ---------------------------------------------------------------------------------
 # Each table carries a comment with the parameters it was generated with; a script regenerates
