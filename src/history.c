@@ -775,6 +775,23 @@ history_in_v2(const char *cursor, HistoryState *state, const char *type_name, co
 }
 
 /*
+ * Room for the points of a state's text: every point follows a space, so their count is at
+ * most the text's spaces (within the limits; a longer text grows the state as it is read).
+ * Sized once, the state is not copied at each doubling while a shipped state is read.
+ */
+static int32
+history_text_capacity(const char *input)
+{
+	int64		spaces = 0;
+	int64		limit = Min((int64) HISTORY_MAX_POINTS,
+							cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)));
+
+	for (const char *c = input; *c; c++)
+		spaces += (*c == ' ');
+	return (int32) Max(Min(spaces, limit), HISTORY_INITIAL_CAPACITY);
+}
+
+/*
  * The state from its text: the v2 form history_out writes, or the v1 form of 0.1.0
  * ("v1 (key,...):count ...").
  */
@@ -782,7 +799,7 @@ Datum
 history_in(const char *input, HistoryKind kind, const char *type_name)
 {
 	const char *cursor = input;
-	HistoryState *state = history_alloc(kind, HISTORY_INITIAL_CAPACITY);
+	HistoryState *state = history_alloc(kind, history_text_capacity(input));
 
 	cs_skip_space(&cursor);
 	if (strncmp(cursor, "v1", 2) == 0)
