@@ -776,8 +776,9 @@ history_in_v2(const char *cursor, HistoryState *state, const char *type_name, co
 
 /*
  * Room for the points of a state's text: every point follows a space, so their count is at
- * most the text's spaces (within the limits; a longer text grows the state as it is read).
- * Sized once, the state is not copied at each doubling while a shipped state is read.
+ * most the text's words after the first (runs of spaces count once; within the limits, and a
+ * longer text grows the state as it is read).  Sized once, the state is not copied at each
+ * doubling while a shipped state is read.
  */
 static int32
 history_text_capacity(const char *input)
@@ -787,7 +788,7 @@ history_text_capacity(const char *input)
 							cs_state_capacity_limit(HISTORY_HEADER_SIZE, sizeof(HistoryPoint)));
 
 	for (const char *c = input; *c; c++)
-		spaces += (*c == ' ');
+		spaces += (c[0] == ' ' && c[1] != ' ' && c[1] != '\0');
 	return (int32) Max(Min(spaces, limit), HISTORY_INITIAL_CAPACITY);
 }
 
