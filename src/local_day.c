@@ -58,6 +58,16 @@ cs_named_zone(const char *name)
 	return zone;
 }
 
+/* The name a state records tz by: its canonical name, of which *len bytes (at most 255) are kept. */
+const char *
+cs_zone_record_name(pg_tz *tz, int *len)
+{
+	const char *name = pg_get_timezone_name(tz);
+
+	*len = (int) Min(strlen(name), PG_UINT8_MAX);
+	return name;
+}
+
 /*
  * The calendar of a call: the zone its time_zone argument at zone_arg names, looked up once per
  * distinct argument and kept in fn_extra (the caller must not use fn_extra for anything else),
@@ -78,8 +88,7 @@ cs_call_calendar(FunctionCallInfo fcinfo, int zone_arg)
 		if (session_tz != session_timezone)
 		{
 			session.zone = *cs_session_zone();
-			session.name = pg_get_timezone_name(session_timezone);
-			session.name_len = (int) Min(strlen(session.name), PG_UINT8_MAX);
+			session.name = cs_zone_record_name(session_timezone, &session.name_len);
 			session_tz = session_timezone;
 		}
 		return &session;
@@ -97,8 +106,7 @@ cs_call_calendar(FunctionCallInfo fcinfo, int zone_arg)
 	tz = cs_named_zone(name);
 	pfree(name);
 	cs_zone_init(&cache->zone, tz);
-	cache->name = pg_get_timezone_name(tz);
-	cache->name_len = (int) Min(strlen(cache->name), PG_UINT8_MAX);
+	cache->name = cs_zone_record_name(tz, &cache->name_len);
 	cache->arg = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(arg));
 	memcpy(cache->arg, arg, VARSIZE_ANY(arg));
 	fcinfo->flinfo->fn_extra = cache;

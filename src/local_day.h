@@ -50,6 +50,9 @@ extern pg_tz *cs_named_zone(const char *name);
 /* the session TimeZone, looked up again only when it changes */
 extern const CsZone *cs_session_zone(void);
 
+/* the canonical name a state records tz by, and how many of its bytes (at most PG_UINT8_MAX) */
+extern const char *cs_zone_record_name(pg_tz *tz, int *len);
+
 /* the calendar of a call: its time_zone argument zone_arg (>= 0, not NULL) or the session's */
 extern const CsCalendar *cs_call_calendar(FunctionCallInfo fcinfo, int zone_arg);
 

@@ -621,11 +621,12 @@ rfm_state_in(PG_FUNCTION_ARGS)
 	if (has_zone)
 	{
 		const char *canonical;
+		int			canonical_len;
 		RfmState   *named;
 
 		tz = cs_parse_zone(&cursor, "rfm_state", input);
-		canonical = pg_get_timezone_name(tz);
-		named = rfm_copy(state, rfm_capacity(state), canonical, (int) Min(strlen(canonical), PG_UINT8_MAX));
+		canonical = cs_zone_record_name(tz, &canonical_len);
+		named = rfm_copy(state, rfm_capacity(state), canonical, canonical_len);
 		pfree(state);
 		state = named;
 	}
@@ -731,8 +732,7 @@ rfm_state_recv(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("invalid binary data for type rfm_state"),
 					 errdetail("Unknown time zone \"%.*s\".", zone_len, name)));
-		canonical = pg_get_timezone_name(tz);
-		zone_len = (int) Min(strlen(canonical), PG_UINT8_MAX);
+		canonical = cs_zone_record_name(tz, &zone_len);
 	}
 	used = pq_getmsgint(buf, 4);
 	if (used < 1 || (int64) used * 12 > buf->len - buf->cursor)

@@ -478,13 +478,13 @@ static HoldoutState *
 holdout_with_zone(HoldoutState *state, pg_tz *tz)
 {
 	const char *canonical;
+	int			canonical_len;
 	HoldoutState *named;
 
 	if (tz == NULL)
 		return state;
-	canonical = pg_get_timezone_name(tz);
-	named = holdout_alloc(state, holdout_capacity(state), canonical,
-						  (int) Min(strlen(canonical), PG_UINT8_MAX));
+	canonical = cs_zone_record_name(tz, &canonical_len);
+	named = holdout_alloc(state, holdout_capacity(state), canonical, canonical_len);
 	pfree(state);
 	return named;
 }
