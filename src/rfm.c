@@ -65,6 +65,10 @@
 /* text "v1 ..." and binary version 1: no zone (0.1.0); version 2 adds it */
 #define RFM_WIRE_ZONE 2
 #define RFM_INITIAL_CAPACITY 8
+/* how far back the transition function moves a row to keep the rows sorted */
+#define RFM_INSERT_REACH 8
+/* requests up to this size are rounded up to a power of two by palloc (AllocSet's chunk limit) */
+#define RFM_ROUNDED_ALLOC 8192
 
 typedef struct RfmState
 {
@@ -161,6 +165,23 @@ rfm_copy(const RfmState *state, int32 capacity, const char *zone, int zone_len)
 	return copy;
 }
 
+/*
+ * The capacity that fills the memory a state of capacity rows takes anyway: palloc rounds a
+ * small request up to a power of two, so a state of 8 rows has room for 11 in the same chunk.
+ */
+static int64
+rfm_filled_capacity(int64 capacity, int zone_len)
+{
+	Size		size = RFM_HEADER_SIZE + (Size) capacity * sizeof(RfmOccasion) + zone_len;
+	Size		chunk = 1;
+
+	if (size > RFM_ROUNDED_ALLOC)
+		return capacity;
+	while (chunk < size)
+		chunk *= 2;
+	return (int64) ((chunk - RFM_HEADER_SIZE - zone_len) / sizeof(RfmOccasion));
+}
+
 /* Allocated in the per-call context: the executor copies it into the aggregate context. */
 static RfmState *
 rfm_grow(const RfmState *state, int32 min_capacity)
@@ -169,6 +190,7 @@ rfm_grow(const RfmState *state, int32 min_capacity)
 
 	while (capacity < min_capacity)
 		capacity *= 2;
+	capacity = rfm_filled_capacity(capacity, state->zone_len);
 	/* doubling past a limit stops at it, so every row up to the limit fits */
 	if (min_capacity <= RFM_MAX_OCCASIONS)
 		capacity = Min(capacity, (int64) RFM_MAX_OCCASIONS);
@@ -198,6 +220,35 @@ rfm_sort(RfmState *state)
 	if (state->used > 1)
 		cs_sort(state->occasions, state->used, sizeof(RfmOccasion), occasion_cmp);
 	state->flags |= RFM_SORTED;
+}
+
+/*
+ * Keeps the rows of a sorted state sorted after a row was appended: the row moves back past at
+ * most RFM_INSERT_REACH rows (rows in time order are out of order only within a day), else the
+ * state is marked unsorted and the final function sorts a copy.
+ */
+static void
+rfm_keep_sorted(RfmState *state)
+{
+	RfmOccasion row = state->occasions[state->used - 1];
+	int32		at = state->used - 1;
+
+	if (!(state->flags & RFM_SORTED))
+		return;
+	while (at > 0 && state->used - at <= RFM_INSERT_REACH &&
+		   occasion_cmp(&row, &state->occasions[at - 1]) < 0)
+		at--;
+	if (at > 0 && occasion_cmp(&row, &state->occasions[at - 1]) < 0)
+	{
+		state->flags &= ~RFM_SORTED;
+		return;
+	}
+	if (at < state->used - 1)
+	{
+		memmove(&state->occasions[at + 1], &state->occasions[at],
+				sizeof(RfmOccasion) * (state->used - 1 - at));
+		state->occasions[at] = row;
+	}
 }
 
 static RfmState *
@@ -303,7 +354,8 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 
 	if (state == NULL)
 	{
-		state = rfm_alloc(RFM_INITIAL_CAPACITY, calendar->name, calendar->name_len);
+		state = rfm_alloc((int32) rfm_filled_capacity(RFM_INITIAL_CAPACITY, calendar->name_len),
+						  calendar->name, calendar->name_len);
 		state->as_of = as_of;
 		state->as_of_local = cs_local_usecs(as_of, &calendar->zone);
 		state->unit_seconds = unit_seconds;
@@ -314,8 +366,7 @@ rfm_transition(FunctionCallInfo fcinfo, const Interval *unit, bool purchase_rule
 	occasion->day = cs_local_day(at, &calendar->zone);
 	occasion->reserved = 0;
 	occasion->amount = amount;
-	if (state->used > 1 && occasion_cmp(occasion, occasion - 1) < 0)
-		state->flags &= ~RFM_SORTED;
+	rfm_keep_sorted(state);
 	state->first_at = Min(state->first_at, at);
 	state->last_at = Max(state->last_at, at);
 	state->rows++;
@@ -486,8 +537,10 @@ rfm_final(FunctionCallInfo fcinfo, bool purchase_rule)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	/* the final function must not change the state: sort a copy */
-	state = rfm_sorted_copy(DatumGetRfmState(PG_GETARG_DATUM(0)));
+	/* the final function must not change the state: an unsorted one is sorted in a copy */
+	state = DatumGetRfmState(PG_GETARG_DATUM(0));
+	if (!(state->flags & RFM_SORTED))
+		state = rfm_sorted_copy(state);
 	if (state->used == 0 ||
 		!rfm_summarise(state->occasions, state->used, state->as_of_local, state->unit_seconds,
 					   purchase_rule, values))
