@@ -21,7 +21,9 @@
  * Points are appended unsorted by the transition function and compacted
  * (sorted, equal keys merged) when the buffer fills, before it grows; a
  * compaction sorts only the points appended since the last one and merges
- * them into the compacted prefix.  The
+ * them into the compacted prefix.  The combine function appends the other
+ * state's points the same way; a compacted state's points are one sorted
+ * run, and a buffer of a few runs is compacted by merging them pairwise.  The
  * sort makes every result independent of input order: a fit over the same
  * customers in any order, split across any number of workers, sees the same
  * points in the same order and returns the same model bit for bit.

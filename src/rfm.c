@@ -32,10 +32,12 @@
  * states have 0 where zone_len is, so they read as such states.
  *
  * Rows are kept one by one and summed into occasions only by the final
- * function, after sorting by (day, amount): floating-point sums then come
- * out bit for bit the same whatever order the rows arrived in and however
- * parallel workers split them.  Customers have few rows, so this costs
- * little.
+ * function, in (day, amount) order: floating-point sums then come out bit
+ * for bit the same whatever order the rows arrived in and however parallel
+ * workers split them.  Rows that arrive nearly in that order (a table in
+ * time order: only a day's amounts come shuffled) are kept sorted as they
+ * come (flag RFM_SORTED) and read as they are; otherwise the final function
+ * sorts a copy.  Customers have few rows, so this costs little.
  */
 #include "postgres.h"
 
