@@ -342,6 +342,13 @@ BEGIN
         RETURN NULL;   -- as the STRICT track_transactions(relation)
     END IF;
     at_type := customer_score.live_columns(relation);
+    IF customer_score.citus_shape(relation) IS NOT NULL THEN
+        -- the triggers would fire on the shards, each node keeping a live_customers of its own
+        RAISE EXCEPTION '% is a Citus table (%): live scores track a local table', relation, customer_score.citus_shape(relation)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Citus runs a distributed or reference table''s writes on the shards, so the live-score trigger would keep a state on every node and the coordinator''s live_scores would miss rows.',
+                  HINT = 'Track the local table the rows arrive in, or score the distributed table with customer_score.refresh().';
+    END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         -- the recount below must see every row committed before the lock is granted
         RAISE EXCEPTION 'track_transactions must run at isolation level READ COMMITTED, not %',

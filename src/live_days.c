@@ -847,6 +847,45 @@ live_check_privileges(TriggerData *trigdata, AclMode needed)
 	return live_customers;
 }
 
+/*
+ * Refuse a trigger that fires on a table track_transactions did not attach it
+ * to: attached by hand, or copied by Citus (citus.enable_unsafe_triggers) onto
+ * the shards of a distributed table, where each node would keep a
+ * live_customers of its own and the coordinator's would silently miss rows.
+ * The tracked table and its members are read once per trigger per backend
+ * (track_transactions makes new triggers each time it runs).
+ */
+static void
+live_check_tracked(TriggerData *trigdata)
+{
+	static Oid	checked[16];	/* a ring of the triggers found attached by it */
+	static int	next = 0;
+	Oid			trigger = trigdata->tg_trigger->tgoid;
+	Oid			relid = RelationGetRelid(trigdata->tg_relation);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	bool		isnull;
+
+	for (int i = 0; i < lengthof(checked); i++)
+		if (checked[i] == trigger)
+			return;
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM customer_score.live_tracking t,"
+							  " customer_score.live_members(t.relation) m"
+							  " WHERE m OPERATOR(pg_catalog.=) $1::pg_catalog.regclass)",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "reading customer_score.live_tracking failed");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) || isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("customer_score does not track \"%s\"", RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("The live-score trigger fired on a table that customer_score.track_transactions() did not attach it to: "
+						   "attached by hand, or copied onto a shard of a Citus table, where each node would keep a live_customers of its own."),
+				 errhint("Track a local table with SELECT customer_score.track_transactions('your_table'); "
+						 "scores of a distributed table come from customer_score.refresh().")));
+	checked[next] = trigger;
+	next = (next + 1) % lengthof(checked);
+}
+
 /* The trigger's work for one statement; purchase_rule as in LiveColumns. */
 static Datum
 live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
@@ -888,6 +927,7 @@ live_trigger(FunctionCallInfo fcinfo, bool purchase_rule)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	(void) live_purchase_days_type();	/* plans made for the current type */
+	live_check_tracked(trigdata);
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
 	{

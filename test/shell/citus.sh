@@ -4,7 +4,9 @@
 # distributed by customer in 32 shards, and rfm by customer, bgnbd_fit, gamma_gamma_fit and stored
 # states (partial, merge) compared as text with the same queries over a local copy of the table
 # on the coordinator; rfm with a time_zone whatever the nodes' TimeZone; set_source and refresh
-# on distributed transactions and actions, every stored score equal to a single-node refresh;
+# on distributed transactions and actions, on a distributed table partitioned by time and on views
+# over them, every stored score equal to a single-node refresh; live scores refused on distributed
+# tables (tracking, and a trigger Citus copies onto the shards);
 # score_changes over scores_history distributed by customer, equal to single node; distribute_tables()
 # and undistribute_tables(): refresh, the views and a backtest equal to single node both ways. Skipped (a TAP `1..0 # SKIP`) when Citus is not installed in the
 # PostgreSQL the tests use.
@@ -230,6 +232,48 @@ t_tokyo=$(refresh_on dist UTC)
 check "... and with worker 1 in Asia/Tokyo too" "$(md5sum <<<"$single")" "$(md5sum <<<"$(stored UTC)")"
 worker_zone UTC
 echo "# refresh of CDNOW (2357 customers, 2300 actions): single node ${t_single} s, Citus 32 shards ${t_citus} s (${t_tokyo} s with a worker in Asia/Tokyo)"
+
+# ---- partitioned and view sources -------------------------------------------------------------
+# A distributed table partitioned by time, a view over it and a view over the distributed actions:
+# refresh reads each as it reads a table, and scores every customer as on one node.
+cq >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE part_tx (customer_id bigint, at timestamptz, amount float8) PARTITION BY RANGE (at);
+CREATE TABLE part_tx_early PARTITION OF part_tx FOR VALUES FROM (MINVALUE) TO ('1997-04-01 00:00+00');
+CREATE TABLE part_tx_later PARTITION OF part_tx FOR VALUES FROM ('1997-04-01 00:00+00') TO (MAXVALUE);
+SELECT create_distributed_table('part_tx', 'customer_id', colocate_with => 'dist_tx');
+INSERT INTO part_tx SELECT * FROM local_tx;
+CREATE VIEW part_actions AS SELECT * FROM dist_actions;
+CREATE VIEW view_tx AS SELECT customer_id, at, amount FROM part_tx;
+CREATE VIEW view_actions AS SELECT id, customer_id, sparked_by, at, value, channel, kind FROM dist_actions;
+SQL
+check "a distributed table partitioned by time: 2 partitions of 32 shards each" "64 6919" \
+  "$(cq -F ' ' -c "SELECT count(*), (SELECT count(*) FROM part_tx) FROM citus_shards WHERE table_name::text LIKE 'part_tx_%'")"
+refresh_on part UTC >/dev/null
+check "refresh on the partitioned distributed transactions and a view over the actions equals single node" \
+  "$(md5sum <<<"$single")" "$(md5sum <<<"$(stored UTC)")"
+refresh_on view America/Los_Angeles >/dev/null
+check "... and on views over both" "$(md5sum <<<"$single")" "$(md5sum <<<"$(stored UTC)")"
+
+# ---- live scores: never a state split over the nodes ------------------------------------------
+# The live-score trigger on a distributed table would fire on each shard, on its worker, and each
+# node would keep a live_customers of its own: tracking refuses it, and a trigger Citus copies
+# onto shards (citus.enable_unsafe_triggers) refuses the writes.
+check "track_transactions refuses a distributed table (0A000)" "0A000" \
+  "$(PGPORT=$coord sqlstate cs_citus "SELECT customer_score.track_transactions('dist_tx', 'UTC')")"
+check "... and a partitioned distributed one" "0A000" \
+  "$(PGPORT=$coord sqlstate cs_citus "SELECT customer_score.track_transactions('part_tx', 'UTC')")"
+cq >/dev/null -c "CREATE TABLE live_tx (customer_id bigint, at timestamptz, amount float8)" \
+   -c "SELECT customer_score.track_transactions('live_tx', 'UTC')"
+check "a tracked table is not distributed: Citus refuses a table with triggers" "XX000" \
+  "$(PGPORT=$coord sqlstate cs_citus "SELECT create_distributed_table('live_tx', 'customer_id')")"
+cq >/dev/null -c "SET citus.enable_unsafe_triggers = on" -c "SELECT create_distributed_table('live_tx', 'customer_id')"
+out=$(cq -c "INSERT INTO live_tx SELECT customer_id, at, amount FROM local_tx WHERE customer_id <= 100" 2>&1 | sed -n 's/^ERROR:  \(customer_score does not track\) "live_tx_[0-9]*"$/\1 a shard/p' | head -n 1)
+check "... with citus.enable_unsafe_triggers it is, and the trigger copied onto the shards refuses the writes" \
+  "customer_score does not track a shard" "$out"
+check "... so no row is written and no node keeps a live state of its own" "0 0 0 0" \
+  "$({ cq -c "SELECT count(*) FROM live_tx"; for port in "${ports[@]}"; do on "$port" -c "SELECT count(*) FROM customer_score.live_customers"; done; } | paste -sd ' ')"
+cq >/dev/null -c "SET citus.enable_unsafe_triggers = on" -c "SELECT customer_score.untrack_transactions('live_tx')"
 
 # ---- the extension's own tables in the Citus shape: distribute_tables() ------------------------
 # Two refreshes with the data changed between them and a backtest, on the local tables with the
