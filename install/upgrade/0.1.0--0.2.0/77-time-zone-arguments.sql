@@ -1,6 +1,7 @@
 -- The calendar as an argument beyond rfm (issue 14): track_transactions(relation, time_zone)
 -- fixes the zone of the live state's days by name (track_transactions(relation) is now that with
--- the session TimeZone, as it always took).  rfm_holdout's and tracking's time_zone arguments
+-- the session TimeZone, as it always took), and refuses a Citus table (0A000), whose writes the
+-- trigger would count on every node.  rfm_holdout's and tracking's time_zone arguments
 -- are new in 0.2.0 with the functions themselves (50-validation.sql).
 -- @block track-transactions-zone
 -- @block live-tracking-time-zone-comment
