@@ -42,6 +42,9 @@
  * 0.1.0's track_transactions_trigger skips it).  recount_live_days applies
  * the same rule in SQL; which days are purchase occasions is decided when
  * the days are read (purchase_days_history).
+ * The trigger counts only the tracked table and its partitions: fired
+ * anywhere else (attached by hand, or copied by Citus onto a shard, where a
+ * worker would keep a state of its own) it refuses the write.
  * Days of a timestamptz column are taken in the time zone given to the
  * trigger (the session TimeZone when tracking started), never the writer's,
  * so writers in different time zones add and subtract on the same days.
