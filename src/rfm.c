@@ -36,8 +36,9 @@
  * for bit the same whatever order the rows arrived in and however parallel
  * workers split them.  Rows that arrive nearly in that order (a table in
  * time order: only a day's amounts come shuffled) are kept sorted as they
- * come (flag RFM_SORTED) and read as they are; otherwise the final function
- * sorts a copy.  Customers have few rows, so this costs little.
+ * come (flag RFM_SORTED) and read as they are, the combine function merges
+ * two sorted states into a sorted one; otherwise the final function sorts a
+ * copy.  Customers have few rows, so this costs little.
  */
 #include "postgres.h"
 
@@ -419,6 +420,35 @@ rfm_transfn_days_rule(PG_FUNCTION_ARGS)
 	return rfm_transition(fcinfo, &one_day, true, -1);
 }
 
+/*
+ * Appends other's rows to state, which has room for them.  Two sorted states merge from the back
+ * in place, so the result stays sorted and the final function reads it without copying or
+ * sorting: the combine step of a parallel or Citus rfm meets mostly sorted states.
+ */
+static void
+rfm_append(RfmState *state, const RfmState *other)
+{
+	int32		i = state->used - 1;
+	int32		j = other->used - 1;
+	int32		k = state->used + other->used - 1;
+
+	if (!(state->flags & RFM_SORTED) || !(other->flags & RFM_SORTED))
+	{
+		memcpy(&state->occasions[state->used], other->occasions, sizeof(RfmOccasion) * other->used);
+		state->used += other->used;
+		state->flags &= ~RFM_SORTED;
+		return;
+	}
+	while (j >= 0)
+	{
+		if (i >= 0 && occasion_cmp(&state->occasions[i], &other->occasions[j]) > 0)
+			state->occasions[k--] = state->occasions[i--];
+		else
+			state->occasions[k--] = other->occasions[j--];
+	}
+	state->used += other->used;
+}
+
 PG_FUNCTION_INFO_V1(rfm_combinefn);
 Datum
 rfm_combinefn(PG_FUNCTION_ARGS)
@@ -445,9 +475,7 @@ rfm_combinefn(PG_FUNCTION_ARGS)
 						 rfm_zone(other), other->zone_len);
 	else if (state->used + other->used > rfm_capacity(state))
 		state = rfm_grow(state, state->used + other->used);
-	memcpy(&state->occasions[state->used], other->occasions, sizeof(RfmOccasion) * other->used);
-	state->used += other->used;
-	state->flags &= ~RFM_SORTED;
+	rfm_append(state, other);
 	state->first_at = Min(state->first_at, other->first_at);
 	state->last_at = Max(state->last_at, other->last_at);
 	state->rows += other->rows;
