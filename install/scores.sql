@@ -464,11 +464,13 @@ COMMENT ON FUNCTION customer_score.relation_name(oid) IS
     'Internal: the schema-qualified name of a relation, NULL if there is none with that oid.';
 
 -- The rows of a read-only query, run as a role whose privileges the caller has, in a
--- security-restricted operation, under one snapshot per snapshot_key in a transaction.
-CREATE FUNCTION customer_score.read_as(role regrole, query text, snapshot_key bigint) RETURNS SETOF record
+-- security-restricted operation, under one snapshot per snapshot_key in a transaction; with
+-- parallel, in a parallel plan where the planner chooses one.
+CREATE FUNCTION customer_score.read_as(role regrole, query text, snapshot_key bigint, parallel boolean DEFAULT false)
+    RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'read_as' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION customer_score.read_as(regrole, text, bigint) IS
-    'Internal (refresh reads its sources with it): the rows of a read-only query run as role, which the caller must have the privileges of, in a security-restricted operation (as PostgreSQL runs a table owner''s code in maintenance commands), every call with the same snapshot_key in a transaction under the snapshot of the first.';
+COMMENT ON FUNCTION customer_score.read_as(regrole, text, bigint, boolean) IS
+    'Internal (refresh reads its sources with it): the rows of a read-only query run as role, which the caller must have the privileges of, in a security-restricted operation (as PostgreSQL runs a table owner''s code in maintenance commands), every call with the same snapshot_key in a transaction under the snapshot of the first. With parallel true the planner may run the query with parallel workers (max_parallel_workers_per_gather), for a query whose rows do not depend on how the scan is split.';
 
 -- The relation of a source and the role that configured it; a dropped or renamed relation is an error.
 CREATE FUNCTION customer_score.source_relation(kind text, model text, OUT relation regclass, OUT configured_by regrole,
@@ -815,8 +817,10 @@ COMMENT ON FUNCTION customer_score.refresh_begin(text, timestamptz) IS
 
 -- The rows of a source query into a phase's scratch table, whose first column is customer_id
 -- bigint: the query, run as role under the run's snapshot, has @customer_id@ where it reads the
--- id; a run with customer_keys reads it as text and numbers new keys in customer_keys.
-CREATE FUNCTION customer_score.refresh_read(run bigint, role regrole, query text, target text, columns text)
+-- id; a run with customer_keys reads it as text and numbers new keys in customer_keys.  parallel:
+-- the query's rows do not depend on how a parallel scan splits the source (read_as).
+CREATE FUNCTION customer_score.refresh_read(run bigint, role regrole, query text, target text, columns text,
+                                            parallel boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -826,15 +830,15 @@ DECLARE
     n     bigint;
 BEGIN
     IF NOT keyed THEN
-        EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM customer_score.read_as($1, $2, $3) AS x(customer_id bigint, %s)',
+        EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM customer_score.read_as($1, $2, $3, $4) AS x(customer_id bigint, %s)',
                        target, columns)
-            USING role, replace(query, '@customer_id@', 'customer_id::bigint'), run;
+            USING role, replace(query, '@customer_id@', 'customer_id::bigint'), run, parallel;
         GET DIAGNOSTICS n = ROW_COUNT;
         RETURN n;
     END IF;
-    EXECUTE format('CREATE TEMP TABLE cs_keyed ON COMMIT DROP AS SELECT * FROM customer_score.read_as($1, $2, $3) AS x(customer_key text, %s)',
+    EXECUTE format('CREATE TEMP TABLE cs_keyed ON COMMIT DROP AS SELECT * FROM customer_score.read_as($1, $2, $3, $4) AS x(customer_key text, %s)',
                    columns)
-        USING role, replace(query, '@customer_id@', 'customer_id::text'), run;
+        USING role, replace(query, '@customer_id@', 'customer_id::text'), run, parallel;
     INSERT INTO customer_score.customer_keys (customer_key)
     SELECT DISTINCT k.customer_key FROM pg_temp.cs_keyed k WHERE k.customer_key IS NOT NULL
     ON CONFLICT (customer_key) DO NOTHING;
@@ -845,8 +849,8 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION customer_score.refresh_read(bigint, regrole, text, text, text) IS
-    'Internal: the rows of a source query (with @customer_id@ where it reads the id; run as role under the run''s snapshot) into a phase''s scratch table; for a run with customer_keys the ids are read as text and numbered through customer_keys. Returns the rows inserted.';
+COMMENT ON FUNCTION customer_score.refresh_read(bigint, regrole, text, text, text, boolean) IS
+    'Internal: the rows of a source query (with @customer_id@ where it reads the id; run as role under the run''s snapshot, with parallel workers where parallel is true and the planner chooses them) into a phase''s scratch table; for a run with customer_keys the ids are read as text and numbered through customer_keys. Returns the rows inserted.';
 
 -- Whether a source's customer_id is text, varchar or uuid (numbered through customer_keys).
 CREATE FUNCTION customer_score.source_keyed(relation regclass) RETURNS boolean
@@ -908,7 +912,8 @@ BEGIN
     PERFORM customer_score.refresh_progress(run, 'purchase histories (rfm)', r.started_at);
     -- the days on the source's calendar: the same summaries whatever the TimeZone of this session
     -- or of the Citus workers the rfm is pushed down to; in customer order, so that every sum over
-    -- the scratch tables adds in the same order however the shards' rows arrive
+    -- the scratch tables adds in the same order however the shards' rows arrive; rfm sums a
+    -- customer's rows in one order however they were split, so parallel workers may read them
     PERFORM customer_score.refresh_read(run, tx_role, format($q$
         SELECT customer_id, (r).frequency, (r).recency, (r).t, (r).monetary, (r).total, (r).purchases, (r).last_at
         FROM (SELECT @customer_id@ AS customer_id,
@@ -916,7 +921,8 @@ BEGIN
               FROM %s GROUP BY 1) s
         WHERE customer_id IS NOT NULL AND r IS NOT NULL ORDER BY customer_id$q$,
         customer_score.source_at(tx_rel, tx_zone), r.as_of, r.time_unit, tx_zone, tx_rel), 'cs_rfm',
-        'frequency integer, recency double precision, t double precision, monetary double precision, total double precision, purchases integer, last_at timestamptz');
+        'frequency integer, recency double precision, t double precision, monetary double precision, total double precision, purchases integer, last_at timestamptz',
+        parallel => true);
     -- the transactions counted: the rows the histories were made of (a second scan cost 1 s)
     SELECT count(*), coalesce(sum(l.purchases), 0), max(l.last_at) INTO n_hist, n_tx, last_at FROM pg_temp.cs_rfm l;
     UPDATE customer_score.score_runs s SET transactions = n_tx WHERE s.run_id = run;

@@ -160,10 +160,12 @@ check_may_read_as(Oid role)
 }
 
 /*
- * read_as(role regrole, query text, snapshot_key bigint) RETURNS SETOF record: the rows of a
- * read-only query, run as role in a security-restricted operation under the snapshot of the
- * key's first read in this transaction.  The column definition list must match the query's
- * columns.
+ * read_as(role regrole, query text, snapshot_key bigint, parallel boolean) RETURNS SETOF record:
+ * the rows of a read-only query, run as role in a security-restricted operation under the
+ * snapshot of the key's first read in this transaction.  The column definition list must match
+ * the query's columns.  With parallel the planner may use parallel workers (they run as role, in
+ * the same restricted operation, under the same snapshot): only for a query whose rows come out
+ * the same however the workers split the scan, as an ORDER BY over an exact aggregate does.
  */
 PG_FUNCTION_INFO_V1(read_as);
 Datum
@@ -172,6 +174,7 @@ read_as(PG_FUNCTION_ARGS)
 	Oid			role = PG_GETARG_OID(0);
 	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	int64		key = PG_GETARG_INT64(2);
+	bool		parallel = PG_NARGS() > 3 && PG_GETARG_BOOL(3);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	DestReceiver *dest;
 	SPIExecuteOptions options;
@@ -197,8 +200,15 @@ read_as(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	guc_level = NewGUCNestLevel();
+	/*
+	 * A participating leader would hold its own partial aggregate beside the combined one; with
+	 * the workers doing every partial it holds only the latter, as a serial plan does.
+	 */
+	if (parallel)
+		(void) set_config_option("parallel_leader_participation", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 
-	plan = SPI_prepare(sql, 0, NULL);
+	plan = SPI_prepare_cursor(sql, 0, NULL, parallel ? CURSOR_OPT_PARALLEL_OK : 0);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for the source query: %s", SPI_result_code_string(SPI_result));
 	cs_require_read_only(plan, "source");

@@ -49,7 +49,7 @@ check "a first refresh stored scores" "t" "$(q -d "$db" -c "SELECT count(*) > 30
 wait_for_phase() {
   local i pid
   for ((i = 0; i < 600; i++)); do
-    pid=$(q -d postgres -c "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'customer_score.refresh %: $1%'")
+    pid=$(q -d postgres -c "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'customer_score.refresh %: $1%' AND backend_type = 'client backend'")
     [[ -n $pid ]] && { echo "$pid"; return 0; }
     sleep 0.02
   done
