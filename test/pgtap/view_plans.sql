@@ -58,8 +58,11 @@ BEGIN
     RETURN plan;
 END $$;
 DELETE FROM pg_statistic WHERE starelid IN ('customer_score.score_runs'::regclass, 'customer_score.scores_history'::regclass);
-SELECT ok(pg_temp.plan_of('SELECT * FROM score_changes WHERE customer_id = 1516') ~ 'Index (Only )?Scan using scores_history_customer',
-          'score_changes for one customer reads its rows through the customer index');
+-- (a plain or a bitmap index scan, as the heap's size decides: other files' rolled-back rows
+-- stay in its pages; matches() shows the plan when it fails)
+SELECT matches(pg_temp.plan_of('SELECT * FROM score_changes WHERE customer_id = 1516'),
+               '(Index (Only )?Scan using|Bitmap Index Scan on) scores_history_customer',
+               'score_changes for one customer reads its rows through the customer index');
 SELECT ok(pg_temp.plan_of('SELECT * FROM score_changes WHERE customer_id = 1516') !~ 'CTE Scan',
           '... and materialises nothing');
 SELECT ok(pg_temp.plan_of('SELECT * FROM score_explanation WHERE customer_id = 1516') ~ 'Index',
