@@ -67,7 +67,8 @@ shared_data_dir() {
 
 # cs_install: `make install` the extension where the test servers load it from: the system's
 # PostgreSQL 15, or with CS_PG_ROOT a private copy of it (made on first use; the server finds
-# its share and lib directories relative to its executable, so the copy loads only its own).
+# its share and lib directories relative to its executable, so the copy loads only its own;
+# remade when the system's server is a different minor release, whose headers we compile with).
 cs_install() {
   if [[ -z ${CS_PG_ROOT:-} ]]; then
     local sudo=()
@@ -75,7 +76,12 @@ cs_install() {
     "${sudo[@]}" make -s -C "$REPO" install PG_CONFIG="${PG_CONFIG:-$CS_PGBIN/pg_config}"
     return
   fi
-  if [[ ! -x $CS_PG_ROOT/usr/lib/postgresql/15/bin/postgres ]]; then
+  local copy=$CS_PG_ROOT/usr/lib/postgresql/15/bin/postgres
+  if [[ -x $copy && $("$copy" --version) != $(/usr/lib/postgresql/15/bin/postgres --version) ]]; then
+    echo "cs_install: $CS_PG_ROOT holds $("$copy" --version); copying the system's server again"
+    rm -rf "$CS_PG_ROOT/usr/lib/postgresql/15" "$CS_PG_ROOT/usr/share/postgresql/15"
+  fi
+  if [[ ! -x $copy ]]; then
     mkdir -p "$CS_PG_ROOT/usr/lib/postgresql/15" "$CS_PG_ROOT/usr/share/postgresql/15" &&
       cp -a /usr/lib/postgresql/15/bin /usr/lib/postgresql/15/lib "$CS_PG_ROOT/usr/lib/postgresql/15/" &&
       cp -a /usr/share/postgresql/15/. "$CS_PG_ROOT/usr/share/postgresql/15/" || return 1

@@ -33,6 +33,12 @@ check "the inputs were built" "1 1 1" \
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# answer EXPECTED OUTPUT: EXPECTED if the output holds it, else what the output said instead
+answer() {
+  grep -o -m 1 "$1" <<<"$2" && return
+  [[ -n $2 ]] && head -n 3 <<<"$2" | tr '\n' ' ' || echo "(no error: the statement ran to its end)"
+}
+
 # stops_on_timeout DESCRIPTION TIMEOUT_MS SQL: the statement must fail with 57014 no later than
 # slack_ms after the timeout.
 stops_on_timeout() {
@@ -43,7 +49,7 @@ stops_on_timeout() {
   late=$((elapsed - timeout))
   echo "# $what: stopped $late ms after a ${timeout} ms statement_timeout ($elapsed ms in all)"
   check "$what answers statement_timeout" "canceling statement due to statement timeout" \
-    "$(grep -o 'canceling statement due to statement timeout' <<<"$out" | head -n 1)"
+    "$(answer 'canceling statement due to statement timeout' "$out")"
   check "$what stops within $slack_ms ms of it" "yes" "$( ((late <= slack_ms)) && echo yes || echo "no: $late ms")"
 }
 
@@ -62,7 +68,7 @@ stops_on_cancel() {
   late=$(($(now_ms) - cancelled))
   echo "# $what: stopped $late ms after pg_cancel_backend"
   check "$what answers pg_cancel_backend" "canceling statement due to user request" \
-    "$(grep -o 'canceling statement due to user request' "$out" | head -n 1)"
+    "$(answer 'canceling statement due to user request' "$(cat "$out")")"
   check "$what stops within $slack_ms ms of it" "yes" "$( ((late <= slack_ms)) && echo yes || echo "no: $late ms")"
   rm -f "$out"
 }
@@ -92,8 +98,9 @@ stops_on_timeout "influence over two million actions" 500 \
      'SELECT g AS id, g % 50000 AS customer_id, CASE WHEN g > 50000 THEN g / 2 END AS sparked_by,
              ''2024-01-01''::timestamptz + g * interval ''1 second'' AS at, 10.0 AS value,
              ''web'' AS channel, ''purchase'' AS kind FROM generate_series(1, 2000000) g', '2025-01-01')"
-stops_on_timeout "normalized over four million rows" 120 \
-  "SELECT count(*) FROM (SELECT customer_score.normalized(amount, 'percentile') OVER () FROM one_customer) n"
+# (the result is used: an unused window column is planned away, leaving a bare count)
+stops_on_timeout "normalized over four million rows" 1000 \
+  "SELECT max(v) FROM (SELECT customer_score.normalized(amount, 'percentile') OVER () AS v FROM one_customer) n"
 
 # refresh over two million transactions of 200,000 customers, and the live-score trigger
 q -d "$db" >/dev/null <<'SQL'
