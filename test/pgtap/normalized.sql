@@ -4,7 +4,7 @@
 \ir ../lib/pgtap_begin.sql
 SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 
-SELECT plan(18);
+SELECT plan(22);
 
 -- 5,000 values with many ties, negatives, and NULLs; two groups
 CREATE TEMP TABLE pop AS
@@ -78,6 +78,43 @@ SELECT ok((SELECT bool_and(n BETWEEN 0 AND 1) FROM (
 SELECT is((SELECT array_agg(n ORDER BY v) FROM (
               SELECT v, normalized(v, 'minmax') OVER () AS n FROM (VALUES (-1.7e308::float8), (1.7e308), (0)) s(v)) x),
           ARRAY[0, 0.5, 1]::float8[], 'minmax across the whole range of double');
+
+-- beyond work_mem the partition is sorted on disk; the same doubles as in memory
+CREATE TEMP TABLE wide AS
+SELECT g AS id, g % 3 AS grp,
+       CASE WHEN g % 11 = 0 THEN NULL ELSE round((sin(g) * 5000)::numeric, 0)::float8 / 10 END AS v
+FROM generate_series(1, 60000) g;
+CREATE FUNCTION pg_temp.normalize_all() RETURNS TABLE (id int, methods float8[]) LANGUAGE sql AS $$
+    SELECT id, ARRAY[normalized(v, 'percentile') OVER (), normalized(v, 'log') OVER (),
+                     normalized(v, 'zscore') OVER (), normalized(v, 'minmax') OVER (),
+                     normalized(v, 'percentile') OVER (PARTITION BY grp), normalized(v, 'zscore') OVER (PARTITION BY grp),
+                     normalized(v, CASE WHEN id % 2 = 0 THEN 'percentile' ELSE 'minmax' END) OVER ()]
+    FROM pg_temp.wide
+$$;
+-- the WindowAgg's temporary blocks: its tuplestore's and, on disk, the normalisations' sorts
+CREATE FUNCTION pg_temp.temp_blocks(query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, FORMAT JSON) ' || query INTO plan;
+    RETURN (WITH RECURSIVE nodes(node) AS (SELECT plan -> 0 -> 'Plan'
+                                           UNION ALL SELECT json_array_elements(node -> 'Plans') FROM nodes)
+            SELECT sum((node ->> 'Temp Written Blocks')::bigint) FROM nodes WHERE node ->> 'Node Type' = 'WindowAgg');
+END $$;
+SET LOCAL work_mem = '1GB';
+CREATE TEMP TABLE in_memory AS SELECT * FROM pg_temp.normalize_all();
+SET LOCAL work_mem = '64kB';
+CREATE TEMP TABLE on_disk AS SELECT * FROM pg_temp.normalize_all();
+SELECT is((SELECT count(*) FROM in_memory m JOIN on_disk d USING (id) WHERE m.methods IS NOT DISTINCT FROM d.methods),
+          60000::bigint, 'beyond work_mem: every method, partitions and per-row methods give the in-memory doubles');
+SELECT cmp_ok(pg_temp.temp_blocks('SELECT max(n) FROM (SELECT normalized(v, ''percentile'') OVER () AS n FROM pg_temp.wide) x'),
+              '>', 2 * pg_temp.temp_blocks('SELECT max(n) FROM (SELECT count(v) OVER () AS n FROM pg_temp.wide) x'),
+              '... and those values came from sorts on disk, not an array beyond work_mem');
+SELECT is((SELECT array_agg(n ORDER BY id) FROM (SELECT id, normalized(v, 'percentile') OVER () AS n FROM pg_temp.wide ORDER BY id LIMIT 3) x),
+          (SELECT array_agg(methods[1] ORDER BY id) FROM (SELECT * FROM in_memory ORDER BY id LIMIT 3) x),
+          'a query that stops early ends the sorts (no temporary file is left to the transaction)');
+SELECT throws_ok($$SELECT normalized(CASE WHEN id = 50000 THEN 'NaN' ELSE v END, 'zscore') OVER () FROM pg_temp.wide$$, '22023',
+                 'value must be a finite number, got NaN', 'bad input on disk is refused as in memory, and the sorts go with the error');
+RESET work_mem;
 
 -- bad input
 SELECT throws_ok($$SELECT normalized(v, 'rank') OVER () FROM (VALUES (1::float8)) s(v)$$, '22023',
