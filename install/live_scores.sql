@@ -337,14 +337,16 @@ DECLARE
     tracked regclass := (SELECT t.relation FROM customer_score.live_tracking t);
     member regclass;
     counted bigint;
+    shape text;
 BEGIN
     IF relation IS NULL THEN
         RETURN NULL;   -- as the STRICT track_transactions(relation)
     END IF;
     at_type := customer_score.live_columns(relation);
-    IF customer_score.citus_shape(relation) IS NOT NULL THEN
+    shape := customer_score.citus_shape(relation);
+    IF shape IS NOT NULL THEN
         -- the triggers would fire on the shards, each node keeping a live_customers of its own
-        RAISE EXCEPTION '% is a Citus table (%): live scores track a local table', relation, customer_score.citus_shape(relation)
+        RAISE EXCEPTION '% is a Citus table (%): live scores track a local table', relation, shape
             USING ERRCODE = 'feature_not_supported',
                   DETAIL = 'Citus runs a distributed or reference table''s writes on the shards, so the live-score trigger would keep a state on every node and the coordinator''s live_scores would miss rows.',
                   HINT = 'Track the local table the rows arrive in, or score the distributed table with customer_score.refresh().';
