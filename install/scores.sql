@@ -713,13 +713,14 @@ $$;
 COMMENT ON FUNCTION customer_score.refresh_warn(bigint, text, text) IS 'Internal: raises a refresh WARNING and records it in score_runs.warnings.';
 
 -- How a fit ended: converged, not converged, or degenerate (a parameter at the optimiser's bounds,
--- |ln| > 18, where a likelihood ridge ends).
+-- |ln| > 18, where a likelihood ridge ends).  The likelihood's figures (log_likelihood, aic, bic)
+-- grow with the customers and are no parameter: ten million customers have an AIC beyond e^18.
 CREATE FUNCTION customer_score.fit_outcome(params jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN params IS NULL THEN NULL
         WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_each(params) e
-                     WHERE e.key NOT IN ('log_likelihood', 'customers', 'converged')
+                     WHERE e.key NOT IN ('log_likelihood', 'aic', 'bic', 'customers', 'converged')
                        AND pg_catalog.jsonb_typeof(e.value) = 'number'
                        AND (e.value #>> '{}')::double precision NOT BETWEEN exp(-18) AND exp(18)) THEN 'degenerate'
         WHEN (params ->> 'converged')::boolean THEN 'converged'

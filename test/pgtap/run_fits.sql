@@ -8,7 +8,7 @@
 SET client_min_messages = warning;   -- NOTICEs stay quiet through the file
 SET timezone = 'UTC';
 
-SELECT plan(14);
+SELECT plan(16);
 
 CREATE TEMP TABLE tx AS
 SELECT customer_id::bigint AS customer_id, day::timestamptz AS at, amount FROM fixture.cdnow_sample;
@@ -119,6 +119,14 @@ SELECT results_eq($$SELECT fitted_model, fit, used, parameter, standard_error, c
 -- a run without a transactions source fitted nothing and has no rows
 UPDATE score_runs SET purchase_fit = NULL, spend_fit = NULL WHERE run_id = :run;
 SELECT is((SELECT count(*) FROM run_fits WHERE run_id = :run), 0::bigint, 'a run that fitted nothing has no rows');
+
+-- how a fit ended: the likelihood's figures scale with the customers and are no parameter
+SELECT is(customer_score.fit_outcome(customer_score.params(
+              '(r=0.1988,alpha=0.6092,a=0.9500,b=16.2769,log_likelihood=-123890955.13,customers=10000000,converged=true)'::customer_score.bgnbd)),
+          'converged', 'ten million customers'' fit (AIC 2.5e8, beyond e^18) is converged, not degenerate');
+SELECT is(customer_score.fit_outcome(customer_score.params(
+              '(r=0.1988,alpha=0.6092,a=1e-9,b=16.2769,log_likelihood=-1000.5,customers=1000,converged=true)'::customer_score.bgnbd)),
+          'degenerate', 'a parameter below e^-18 is degenerate');
 
 SELECT * FROM finish();
 ROLLBACK;
