@@ -133,6 +133,7 @@ typedef struct NormalizeWalk
 	double		first_value;
 } NormalizeWalk;
 
+/* The method named by the text argument; an unknown name is an error naming it. */
 static NormalizeMethod
 normalize_method(Datum method_datum)
 {
@@ -157,6 +158,7 @@ normalize_method(Datum method_datum)
 	pg_unreachable();
 }
 
+/* Orders entries by value, for cs_sort. */
 static int
 normalize_cmp(const void *a, const void *b)
 {
@@ -478,6 +480,7 @@ normalize_load(WindowObject winobj, FunctionCallInfo fcinfo, NormalizeBasis *bas
 		normalize_load_external(winobj, fcinfo, rows, basis, store);
 }
 
+/* The window function: the current row's value normalised within its partition. */
 PG_FUNCTION_INFO_V1(normalized_window);
 Datum
 normalized_window(PG_FUNCTION_ARGS)
