@@ -213,13 +213,25 @@ rank_percentile(int64 rank, int64 n)
 	return n > 1 ? (double) rank / (double) (n - 1) : 0.0;
 }
 
-/* The statistics from a finished first walk and the sorted extremes. */
-static void
-basis_fill(NormalizeBasis *basis, int64 n, double mean, double stddev, double min, double max)
+/*
+ * After the first walk: the largest deviation from the mean, which scales the
+ * second walk's squares (0 when every value is the same, and no second walk).
+ */
+static inline void
+walk_set_scale(NormalizeWalk *walk, double min, double max)
 {
+	walk->scale = walk->i > 0 ? Max(fabs(min - walk->mean), fabs(max - walk->mean)) : 0.0;
+}
+
+/* The statistics from the finished walks and the sorted extremes. */
+static void
+basis_fill(NormalizeBasis *basis, const NormalizeWalk *walk, double min, double max)
+{
+	int64		n = walk->i;
+
 	basis->count = n;
-	basis->mean = mean;
-	basis->stddev = stddev;
+	basis->mean = walk->mean;
+	basis->stddev = walk->scale > 0.0 ? walk->scale * sqrt(walk->squares / (double) n) : 0.0;
 	basis->min = n > 0 ? min : 0.0;
 	basis->max = n > 0 ? max : 0.0;
 	basis->log_max = log1p(Max(basis->max, 0.0));
@@ -282,13 +294,11 @@ normalize_load_in_memory(WindowObject winobj, FunctionCallInfo fcinfo, int64 row
 		walk_mean(&walk, sorted[i].value);
 		store->percentile[sorted[i].position] = rank_percentile(walk_rank(&walk, i, sorted[i].value), n);
 	}
-	if (n > 0)
-		walk.scale = Max(fabs(sorted[0].value - walk.mean), fabs(sorted[n - 1].value - walk.mean));
+	walk_set_scale(&walk, n > 0 ? sorted[0].value : 0.0, n > 0 ? sorted[n - 1].value : 0.0);
 	if (walk.scale > 0.0)
 		for (int64 i = 0; i < n; i++)
 			walk_squares(&walk, sorted[i].value);
-	basis_fill(basis, n, walk.mean, walk.scale > 0.0 ? walk.scale * sqrt(walk.squares / (double) n) : 0.0,
-			   n > 0 ? sorted[0].value : 0.0, n > 0 ? sorted[n - 1].value : 0.0);
+	basis_fill(basis, &walk, n > 0 ? sorted[0].value : 0.0, n > 0 ? sorted[n - 1].value : 0.0);
 }
 
 /*
@@ -389,8 +399,7 @@ normalize_load_external(WindowObject winobj, FunctionCallInfo fcinfo, int64 rows
 			CHECK_FOR_INTERRUPTS();
 	}
 	ext->count = walk.i;
-	if (walk.i > 0)
-		walk.scale = Max(fabs(min - walk.mean), fabs(max - walk.mean));
+	walk_set_scale(&walk, min, max);
 	if (walk.scale > 0.0)
 	{
 		tuplesort_rescan(ext->by_value);
@@ -401,8 +410,7 @@ normalize_load_external(WindowObject winobj, FunctionCallInfo fcinfo, int64 rows
 				CHECK_FOR_INTERRUPTS();
 		}
 	}
-	basis_fill(basis, walk.i, walk.mean,
-			   walk.scale > 0.0 ? walk.scale * sqrt(walk.squares / (double) walk.i) : 0.0, min, max);
+	basis_fill(basis, &walk, min, max);
 }
 
 /*
